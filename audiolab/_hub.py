@@ -1,0 +1,191 @@
+"""Fan-out from one backend to any number of subscribers, without ever making the backend wait.
+
+Control events are lossless: each subscriber has a bounded buffer, and one that falls so far behind that its
+buffer overflows is told so with :class:`EventOverflow` on its next receive (after the events it did get),
+never by silent loss. Meter frames keep only the newest value: a slow consumer sees fewer frames, never stale
+ones.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import anyio
+
+from ._exceptions import ClosedResourceError, EventOverflow
+from .events import Event
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SubscriptionStatistics:
+    buffered: int
+    max_buffer: int
+    delivered: int
+    dropped: int
+    overflowed: bool
+
+
+class EventSubscription:
+    """One subscriber's view of the event stream: ``async for event in subscription``."""
+
+    def __init__(self, hub: EventHub, max_buffer: int) -> None:
+        if max_buffer < 1:
+            raise ValueError("max_buffer must be at least 1")
+        self._hub = hub
+        self._buffer: deque[Event] = deque()
+        self._max_buffer = max_buffer
+        self._wakeup = anyio.Event()
+        self._delivered = 0
+        self._dropped = 0
+        self._overflowed = False
+        self._closed = False
+        self._end_error: BaseException | None = None
+
+    def _push(self, event: Event) -> None:
+        if self._closed or self._overflowed:
+            self._dropped += 1
+            return
+        if len(self._buffer) >= self._max_buffer:
+            self._overflowed = True
+            self._dropped += 1
+        else:
+            self._buffer.append(event)
+        self._wakeup.set()
+
+    def _end(self, error: BaseException | None) -> None:
+        if self._end_error is None:
+            self._end_error = error
+        self._closed = True
+        self._wakeup.set()
+
+    def receive_nowait(self) -> Event:
+        """The next buffered event; raises anyio.WouldBlock when none is waiting."""
+        if self._buffer:
+            self._delivered += 1
+            return self._buffer.popleft()
+        self._raise_if_finished()
+        raise anyio.WouldBlock
+
+    async def receive(self) -> Event:
+        while True:
+            try:
+                return self.receive_nowait()
+            except anyio.WouldBlock:
+                pass
+            self._wakeup = anyio.Event()
+            await self._wakeup.wait()
+
+    def _raise_if_finished(self) -> None:
+        if self._overflowed:
+            raise EventOverflow(
+                f"this subscriber fell more than {self._max_buffer} events behind; "
+                f"{self._dropped} events were not delivered to it (raise max_buffer or consume faster)"
+            )
+        if self._closed:
+            if self._end_error is not None:
+                raise self._end_error
+            raise ClosedResourceError("the event subscription is closed")
+
+    def __aiter__(self) -> EventSubscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        try:
+            return await self.receive()
+        except ClosedResourceError:
+            if self._end_error is None:
+                raise StopAsyncIteration from None
+            raise
+
+    def statistics(self) -> SubscriptionStatistics:
+        return SubscriptionStatistics(
+            buffered=len(self._buffer),
+            max_buffer=self._max_buffer,
+            delivered=self._delivered,
+            dropped=self._dropped,
+            overflowed=self._overflowed,
+        )
+
+    def close(self) -> None:
+        self._hub._remove(self)
+        self._end(None)
+
+    async def __aenter__(self) -> EventSubscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventHub:
+    """Publishes each event to every current subscription."""
+
+    def __init__(self) -> None:
+        self._subscriptions: list[EventSubscription] = []
+        self.published = 0
+
+    def subscribe(self, max_buffer: int = 4096) -> EventSubscription:
+        subscription = EventSubscription(self, max_buffer)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def publish(self, event: Event) -> None:
+        """Hand ``event`` to every subscriber; never blocks. Must run on the event loop thread."""
+        self.published += 1
+        for subscription in self._subscriptions:
+            subscription._push(event)
+
+    def close(self, error: BaseException | None = None) -> None:
+        """End every subscription: cleanly, or with ``error`` raised to each subscriber after its buffer."""
+        for subscription in list(self._subscriptions):
+            subscription._end(error)
+        self._subscriptions.clear()
+
+    def _remove(self, subscription: EventSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscriptions)
+
+
+class LatestValue(Generic[T]):
+    """A one-slot mailbox: ``put`` overwrites, ``get`` waits for a value newer than the last one taken."""
+
+    def __init__(self) -> None:
+        self._value: T | None = None
+        self._fresh = False
+        self._wakeup = anyio.Event()
+        self._closed = False
+        self.put_count = 0
+        self.taken_count = 0
+
+    def put(self, value: T) -> None:
+        self._value = value
+        self._fresh = True
+        self.put_count += 1
+        self._wakeup.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wakeup.set()
+
+    async def get(self) -> T:
+        while not self._fresh:
+            if self._closed:
+                raise ClosedResourceError("the stream is closed")
+            self._wakeup = anyio.Event()
+            await self._wakeup.wait()
+        self._fresh = False
+        self.taken_count += 1
+        return self._value  # type: ignore[return-value]
+
+    @property
+    def skipped(self) -> int:
+        """Values overwritten before anyone took them."""
+        return self.put_count - self.taken_count - (1 if self._fresh else 0)

@@ -1,0 +1,95 @@
+"""The backend seam: what a Lab needs from an audio system, and nothing more.
+
+A backend reports a snapshot of sessions and pushes events through the ``emit`` callback it is started with;
+``emit`` must be called on the event loop thread (threads hand over with ``audiolab._threads``). Control
+methods change one session and raise :class:`SessionNotFound` for an unknown id, ``ValueError`` /
+``TypeError`` for bad values, :class:`NotSupported` where the system cannot do it; on error nothing changes.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._exceptions import NotSupported
+from ..clock import Clock, RealClock
+from ..events import Event
+from ..model import MeterFrame, Session
+
+if TYPE_CHECKING:
+    from ..audio.playback import Playback, PlayRequest
+
+EventSink = Callable[[Event], None]
+
+
+class Backend(abc.ABC):
+    """Base class of every backend."""
+
+    name: ClassVar[str] = "?"
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    """Optional operations this backend supports: 'display_name', 'icon_path', 'grouping_param',
+    'channel_volume', 'meters', 'play', 'focus', 'clients'."""
+
+    def __init__(self, *, clock: Clock | None = None, **options: Any) -> None:
+        self.clock: Clock = clock if clock is not None else RealClock()
+        if options:
+            raise TypeError(f"backend {self.name!r} got unknown options: {', '.join(sorted(options))}")
+
+    @classmethod
+    async def probe(cls) -> bool:
+        """Whether this backend can be used on this machine right now (for ``backend="auto"``)."""
+        return False
+
+    @abc.abstractmethod
+    async def start(self, emit: EventSink) -> None:
+        """Connect and begin reporting events through ``emit``."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Stop reporting, release everything (playing tones included). Idempotent."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> list[Session]:
+        """The sessions currently enumerable (expired and ended ones excluded)."""
+
+    def session(self, session_id: str) -> Session:
+        from .._exceptions import SessionNotFound
+
+        for session in self.snapshot():
+            if session.id == session_id:
+                return session
+        raise SessionNotFound(f"no session {session_id!r}")
+
+    @abc.abstractmethod
+    async def set_volume(self, session_id: str, volume: float) -> None: ...
+
+    @abc.abstractmethod
+    async def set_mute(self, session_id: str, muted: bool) -> None: ...
+
+    async def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
+        raise NotSupported(f"the {self.name} backend cannot set channel volumes")
+
+    async def set_display_name(self, session_id: str, name: str) -> None:
+        raise NotSupported(f"the {self.name} backend cannot set display names")
+
+    async def set_icon_path(self, session_id: str, path: str) -> None:
+        raise NotSupported(f"the {self.name} backend cannot set icon paths")
+
+    async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
+        raise NotSupported(f"the {self.name} backend cannot set grouping parameters")
+
+    async def start_meters(self) -> None:
+        """Begin measuring peaks (called when the first meter subscriber arrives)."""
+        raise NotSupported(f"the {self.name} backend has no meters")
+
+    async def stop_meters(self) -> None:
+        """Stop measuring (called when the last meter subscriber leaves)."""
+
+    def read_meters(self) -> MeterFrame:
+        """The newest peaks of every session, since the previous read. Cheap, never blocks."""
+        raise NotSupported(f"the {self.name} backend has no meters")
+
+    async def play(self, request: PlayRequest) -> Playback:
+        """Play a tone through a session of its own (or the one the request names)."""
+        raise NotSupported(f"the {self.name} backend cannot play tones")

@@ -1,0 +1,125 @@
+"""Clocks: real time, or virtual time that only moves when someone advances it.
+
+Everything time-driven in audiolab (the simulated service, meter ticks, throttles, scenarios) takes a clock,
+so tests and scenarios run on virtual time, deterministically and far faster than real time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import anyio
+
+
+class Stepper(Protocol):
+    """A component that virtual time drives: brought up to a time, and able to say when it next needs to run."""
+
+    def advance_to(self, t: float) -> None: ...
+
+    def next_deadline(self) -> float | None: ...
+
+
+class Clock:
+    """Base of both clocks: ``now()`` in seconds, ``sleep()`` that waits for the clock to get there."""
+
+    virtual: bool = False
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self.now() + max(0.0, seconds))
+
+    async def sleep_until(self, deadline: float) -> None:
+        raise NotImplementedError
+
+
+class RealClock(Clock):
+    """The monotonic clock of the machine."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep_until(self, deadline: float) -> None:
+        await anyio.sleep(max(0.0, deadline - time.monotonic()))
+
+
+class VirtualClock(Clock):
+    """Time that moves only through :meth:`advance`.
+
+    Sleepers wait until an advance reaches their deadline. An advance steps through every pending deadline in
+    order, runs the registered *steppers* (the simulated engine) up to it, wakes the sleepers due and lets them
+    run before moving on, so what happens at a virtual instant happens in the same order every run.
+    """
+
+    virtual = True
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = float(start)
+        self._sleepers: list[tuple[float, int, anyio.Event]] = []
+        self._counter = itertools.count()
+        self._steppers: list[Stepper] = []
+        self._advancing = False
+
+    def now(self) -> float:
+        return self._now
+
+    def add_stepper(self, stepper: Stepper) -> Callable[[], None]:
+        """Register a component that time drives (the simulated engine). Returns an unregister function."""
+        self._steppers.append(stepper)
+        return lambda: self._steppers.remove(stepper) if stepper in self._steppers else None
+
+    async def sleep_until(self, deadline: float) -> None:
+        if deadline <= self._now:
+            await anyio.lowlevel.checkpoint()
+            return
+        event = anyio.Event()
+        entry = (deadline, next(self._counter), event)
+        heapq.heappush(self._sleepers, entry)
+        try:
+            await event.wait()
+        finally:
+            if not event.is_set():
+                self._sleepers.remove(entry)
+                heapq.heapify(self._sleepers)
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``, waking everything due on the way."""
+        if seconds < 0:
+            raise ValueError("virtual time cannot go backwards")
+        await self.advance_to(self._now + seconds)
+
+    async def advance_to(self, target: float) -> None:
+        if self._advancing:
+            raise RuntimeError("the virtual clock is already being advanced by another task")
+        self._advancing = True
+        try:
+            while True:
+                await _let_others_run()
+                next_stop = target
+                if self._sleepers and self._sleepers[0][0] < next_stop:
+                    next_stop = self._sleepers[0][0]
+                for stepper in list(self._steppers):
+                    wanted = stepper.next_deadline()
+                    if wanted is not None and self._now < wanted < next_stop:
+                        next_stop = wanted
+                for stepper in list(self._steppers):
+                    stepper.advance_to(next_stop)
+                self._now = max(self._now, next_stop)
+                while self._sleepers and self._sleepers[0][0] <= self._now:
+                    heapq.heappop(self._sleepers)[2].set()
+                if self._now >= target:
+                    await _let_others_run()
+                    return
+        finally:
+            self._advancing = False
+
+
+async def _let_others_run(rounds: int = 8) -> None:
+    # Several checkpoints so woken tasks get to run (and to react to what they saw) before time moves on.
+    for _ in range(rounds):
+        await anyio.lowlevel.checkpoint()

@@ -1,0 +1,191 @@
+"""Event types: one small frozen dataclass each.
+
+Every event carries ``timestamp`` (seconds on the backend's monotonic clock; virtual seconds on a virtual
+clock) and ``session_id`` (the session it is about). Focus events also name their ``cause_session_id``, so a
+timeline can draw an arrow from the call to the music it ducked.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from .model import (
+    DeactivationReason,
+    DisconnectReason,
+    ForceType,
+    InterruptHint,
+    Origin,
+    Session,
+    SessionState,
+    Stream,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event."""
+
+    timestamp: float
+    session_id: str
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+# --- session lifecycle and properties (the IAudioSessionEvents family) ---------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionCreated(Event):
+    session: Session
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateChanged(Event):
+    old: SessionState
+    new: SessionState
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeChanged(Event):
+    volume: float
+    muted: bool
+    origin: Origin = Origin.UNKNOWN
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelVolumeChanged(Event):
+    channel_volumes: tuple[float, ...]
+    channel: int | None
+    """The channel that changed, or None when several did."""
+    origin: Origin = Origin.UNKNOWN
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisplayNameChanged(Event):
+    display_name: str
+    origin: Origin = Origin.UNKNOWN
+
+
+@dataclass(frozen=True, kw_only=True)
+class IconPathChanged(Event):
+    icon_path: str
+    origin: Origin = Origin.UNKNOWN
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupingParamChanged(Event):
+    grouping_param: str
+    origin: Origin = Origin.UNKNOWN
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamsChanged(Event):
+    """A stream was added to, removed from or changed state inside a session."""
+
+    streams: tuple[Stream, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionDisconnected(Event):
+    reason: DisconnectReason
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionExpired(Event):
+    """The session stayed inactive long enough to expire; it leaves the enumeration."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRemoved(Event):
+    """The session ended (its last stream was released, or its client went away)."""
+
+
+# --- focus and ducking -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterruptEvent(Event):
+    """HarmonyOS InterruptEvent delivered to a session's stream."""
+
+    force_type: ForceType
+    hint: InterruptHint
+    cause_session_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FocusDenied(Event):
+    """The session asked for focus (a stream started) and the policy refused it."""
+
+    cause_session_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ducked(Event):
+    """The session's effective gain was lowered by the focus policy (or measured lowered on a real server)."""
+
+    gain: float
+    cause_session_id: str | None = None
+    fade_seconds: float = 0.0
+
+    @property
+    def attenuation_db(self) -> float:
+        return 20.0 * math.log10(self.gain) if self.gain > 0 else -math.inf
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unducked(Event):
+    gain: float = 1.0
+    cause_session_id: str | None = None
+    fade_seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DuckNotification(Event):
+    """IAudioVolumeDuckNotification::OnVolumeDuckNotification, delivered to ``session_id``.
+
+    ``communications_session_id`` is the instance id of the communications session that started,
+    ``count`` the number of communications sessions now active."""
+
+    communications_session_id: str
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnduckNotification(Event):
+    """IAudioVolumeDuckNotification::OnVolumeUnduckNotification, delivered to ``session_id``."""
+
+    communications_session_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionDeactivated(Event):
+    """A HarmonyOS-style audio session was deactivated by the system (not by its own app)."""
+
+    reason: DeactivationReason
+    cause_session_id: str | None = None
+
+
+def event_to_dict(event: Event) -> dict[str, object]:
+    """A JSON-ready dict of an event, with its ``kind``; enums become their values."""
+    out: dict[str, object] = {"kind": event.kind}
+    for name, value in vars(event).items():
+        out[name] = _jsonable(value)
+    return out
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Session):
+        return value.to_dict()
+    if isinstance(value, Stream):
+        return {"id": value.id, "state": value.state.value, "pid": value.pid}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
