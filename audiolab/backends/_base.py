@@ -45,6 +45,10 @@ class Backend(abc.ABC):
     async def start(self, emit: EventSink) -> None:
         """Connect and begin reporting events through ``emit``."""
 
+    async def run(self) -> None:
+        """Long-running work (a pump, a subscription), run by the Lab in its task group after :meth:`start`
+        and cancelled when the Lab closes. The default has none."""
+
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Stop reporting, release everything (playing tones included). Idempotent."""

@@ -1,0 +1,78 @@
+"""audiolab: audio sessions and audio focus, visible and playable, in notebooks and asyncio/anyio code.
+
+    async with audiolab.open() as lab:          # the built-in simulated audio service
+        async for session in lab.sessions():
+            print(session.label, session.state, session.volume)
+
+Nothing heavy is imported here: backends, numpy-based audio and widgets load when first used.
+"""
+
+from ._exceptions import (
+    AudiolabError,
+    BackendDisconnected,
+    BackendUnavailable,
+    ClosedResourceError,
+    EventOverflow,
+    FocusDeniedError,
+    NotSupported,
+    ScenarioError,
+    SessionNotFound,
+    StreamNotFound,
+)
+from .clock import RealClock, VirtualClock
+from .lab import Lab, open
+from .model import (
+    NULL_GUID,
+    ConcurrencyMode,
+    DeactivationReason,
+    Device,
+    DeviceRole,
+    DisconnectReason,
+    Flow,
+    ForceType,
+    InterruptHint,
+    MeterFrame,
+    Origin,
+    Role,
+    Session,
+    SessionKey,
+    SessionState,
+    Stream,
+    StreamState,
+)
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "NULL_GUID",
+    "AudiolabError",
+    "BackendDisconnected",
+    "BackendUnavailable",
+    "ClosedResourceError",
+    "ConcurrencyMode",
+    "DeactivationReason",
+    "Device",
+    "DeviceRole",
+    "DisconnectReason",
+    "EventOverflow",
+    "Flow",
+    "FocusDeniedError",
+    "ForceType",
+    "InterruptHint",
+    "Lab",
+    "MeterFrame",
+    "NotSupported",
+    "Origin",
+    "RealClock",
+    "Role",
+    "ScenarioError",
+    "Session",
+    "SessionKey",
+    "SessionNotFound",
+    "SessionState",
+    "Stream",
+    "StreamNotFound",
+    "StreamState",
+    "VirtualClock",
+    "open",
+)

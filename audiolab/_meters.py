@@ -1,0 +1,97 @@
+"""Meter frames fanned out with newest-value semantics: a slow consumer gets fewer frames, never stale ones.
+
+Frames a subscriber has not taken yet are merged (peaks are maxima, so the merge keeps the loudest value
+seen and the newest timestamp): nothing loud is hidden and nothing old is delivered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+
+from ._exceptions import ClosedResourceError
+from .model import MeterFrame
+
+
+def merge_frames(older: MeterFrame, newer: MeterFrame) -> MeterFrame:
+    """The max of two frames' peaks, stamped with the newer one's time and sequence."""
+    peaks = dict(older.peaks)
+    for sid, value in newer.peaks.items():
+        peaks[sid] = max(value, peaks.get(sid, 0.0))
+    # Sessions that are gone by the newer frame are dropped: a frame describes the sessions that exist now.
+    peaks = {sid: peaks[sid] for sid in newer.peaks}
+    channel_peaks = {}
+    for sid, values in newer.channel_peaks.items():
+        previous = older.channel_peaks.get(sid)
+        if previous is not None and len(previous) == len(values):
+            values = tuple(max(a, b) for a, b in zip(previous, values))
+        channel_peaks[sid] = values
+    device_peaks = {d: max(v, older.device_peaks.get(d, 0.0)) for d, v in newer.device_peaks.items()}
+    return MeterFrame(newer.timestamp, peaks, channel_peaks, device_peaks, newer.sequence)
+
+
+@dataclass(frozen=True)
+class MeterStatistics:
+    rate: float
+    offered: int
+    delivered: int
+    merged: int
+    """Frames folded into a later one because the consumer had not taken the previous one yet."""
+
+
+class MeterSubscription:
+    """``async for frame in subscription``: frames at (at most) ``rate`` per second."""
+
+    def __init__(self, rate: float, on_close: object) -> None:
+        self.rate = rate
+        self._interval = 1.0 / rate
+        self._next_due: float | None = None
+        self._waiting: MeterFrame | None = None
+        self._wakeup = anyio.Event()
+        self._closed = False
+        self._on_close = on_close
+        self._offered = self._delivered = self._merged = 0
+
+    def offer(self, frame: MeterFrame) -> None:
+        """Called by the ticker for every frame; never blocks."""
+        if self._closed:
+            return
+        self._offered += 1
+        if self._waiting is not None:
+            self._merged += 1
+            frame = merge_frames(self._waiting, frame)
+        self._waiting = frame
+        if self._next_due is None or frame.timestamp >= self._next_due - 1e-9:
+            self._wakeup.set()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._wakeup.set()
+            self._on_close(self)  # type: ignore[operator]
+
+    async def receive(self) -> MeterFrame:
+        while True:
+            if self._closed:
+                raise ClosedResourceError("the meter stream is closed")
+            frame = self._waiting
+            if frame is not None and (self._next_due is None or frame.timestamp >= self._next_due - 1e-9):
+                self._waiting = None
+                self._delivered += 1
+                self._next_due = frame.timestamp + self._interval
+                return frame
+            self._wakeup = anyio.Event()
+            await self._wakeup.wait()
+
+    def __aiter__(self) -> MeterSubscription:
+        return self
+
+    async def __anext__(self) -> MeterFrame:
+        try:
+            return await self.receive()
+        except ClosedResourceError:
+            raise StopAsyncIteration from None
+
+    def statistics(self) -> MeterStatistics:
+        return MeterStatistics(self.rate, self._offered, self._delivered, self._merged)

@@ -1,0 +1,143 @@
+"""``backend="sim"``: the simulated audio service behind the backend seam."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from ..._exceptions import ClosedResourceError
+from ...clock import Clock, RealClock, VirtualClock
+from ...model import Device, MeterFrame, Origin, Session
+from .._base import Backend, EventSink
+from .client import SimClient
+from .engine import SimEngine
+from .persistence import VolumeStore
+
+PUMP_SECONDS = 0.01
+"""On real time, how often the pump brings the engine up to the clock (one 10 ms block)."""
+
+
+def make_clock(clock: str | Clock | None) -> Clock:
+    if clock is None or clock == "real":
+        return RealClock()
+    if clock == "virtual":
+        return VirtualClock()
+    if isinstance(clock, Clock):
+        return clock
+    raise ValueError(f"clock must be 'real', 'virtual' or an audiolab Clock, got {clock!r}")
+
+
+class SimBackend(Backend):
+    """The simulated audio service (the default backend; needs no sound card).
+
+    Options: ``clock`` ('real', 'virtual' or a Clock), ``devices`` (a tuple of :class:`Device`),
+    ``expire_after`` (seconds inactive before a session expires, default 30), ``store_path`` (a JSON file
+    where render sessions' volume and mute persist; in memory when None).
+    """
+
+    name: ClassVar[str] = "sim"
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"display_name", "icon_path", "grouping_param", "channel_volume", "clients", "restart", "meters"}
+    )
+
+    def __init__(
+        self,
+        *,
+        clock: str | Clock | None = None,
+        devices: tuple[Device, ...] | None = None,
+        expire_after: float = 30.0,
+        store_path: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(clock=make_clock(clock), **options)
+        self._options = dict(devices=devices, expire_after=expire_after)
+        self._store = VolumeStore(store_path)
+        self._engine: SimEngine | None = None
+        self._unstep = None
+        self._closed = False
+        self._meter_sequence = 0
+        # Validate now so that bad options fail at open, before anything starts.
+        SimEngine(emit=lambda e: None, now=self.clock.now, store=VolumeStore(None), **self._options)
+
+    @classmethod
+    async def probe(cls) -> bool:
+        return True
+
+    @property
+    def engine(self) -> SimEngine:
+        if self._engine is None or self._closed:
+            raise ClosedResourceError("the simulated service is not running")
+        return self._engine
+
+    async def start(self, emit: EventSink) -> None:
+        self._engine = SimEngine(emit=emit, now=self.clock.now, store=self._store, **self._options)
+        if isinstance(self.clock, VirtualClock):
+            self._unstep = self.clock.add_stepper(self._engine)
+
+    async def run(self) -> None:
+        if isinstance(self.clock, VirtualClock):
+            return
+        while not self._closed:
+            self.engine.advance_to(self.clock.now())
+            await self.clock.sleep(PUMP_SECONDS)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        if self._engine is not None:
+            self._engine.shutdown()
+        if self._unstep is not None:
+            self._unstep()
+        self._closed = True
+
+    def snapshot(self) -> list[Session]:
+        return self.engine.snapshot()
+
+    def session(self, session_id: str) -> Session:
+        return self.engine.session(session_id)
+
+    async def set_volume(self, session_id: str, volume: float) -> None:
+        self.engine.set_volume(session_id, volume, Origin.THIS_CLIENT)
+
+    async def set_mute(self, session_id: str, muted: bool) -> None:
+        self.engine.set_mute(session_id, muted, Origin.THIS_CLIENT)
+
+    async def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
+        self.engine.set_channel_volume(session_id, channel, volume, Origin.THIS_CLIENT)
+
+    async def set_display_name(self, session_id: str, name: str) -> None:
+        self.engine.set_display_name(session_id, name, Origin.THIS_CLIENT)
+
+    async def set_icon_path(self, session_id: str, path: str) -> None:
+        self.engine.set_icon_path(session_id, path, Origin.THIS_CLIENT)
+
+    async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
+        self.engine.set_grouping_param(session_id, grouping_param, Origin.THIS_CLIENT)
+
+    async def start_meters(self) -> None:
+        self.engine  # raises when closed
+
+    def read_meters(self) -> MeterFrame:
+        channel_peaks, device_peaks = self.engine.take_peaks()
+        self._meter_sequence += 1
+        return MeterFrame(
+            timestamp=self.engine.now,
+            peaks={sid: max(values, default=0.0) for sid, values in channel_peaks.items()},
+            channel_peaks=channel_peaks,
+            device_peaks=device_peaks,
+            sequence=self._meter_sequence,
+        )
+
+    # --- sim-only controls ---------------------------------------------------------------------------------
+
+    def client(self, app: str, pid: int | None = None) -> SimClient:
+        """A new app of the simulated service (a process with its own pid)."""
+        return SimClient(self.engine, app, pid)
+
+    def restart(self) -> None:
+        """Restart the service (sessions disconnect with SERVER_SHUTDOWN; persisted settings are re-read)."""
+        self.engine.restart()
+
+    @property
+    def devices(self) -> tuple[Device, ...]:
+        return self.engine.devices

@@ -1,0 +1,544 @@
+"""The simulated audio service: endpoint devices, streams, sessions and their rules, driven by a clock.
+
+It reproduces the Windows session model (see docs in shared/reference/windows):
+
+- a client opens a stream on a device and assigns it, at open time and for good, to the session named by
+  (session GUID, cross-process flag); process-specific sessions are also keyed by the client's pid, and every
+  session by its device; render and capture (loopback counts as capture) never share a session;
+- a session starts Inactive, is Active while any of its streams runs, goes back to Inactive when the last
+  running stream stops and Expires after ``expire_after`` seconds inactive (leaving the enumeration); it ends
+  when its last stream is released;
+- render sessions keep volume and mute across restarts (see :mod:`.persistence`); capture ones do not;
+- the system sounds session always exists on the default render device.
+
+The engine is synchronous and single-threaded: every call happens on the event loop thread, and time only
+moves through :meth:`advance_to` (called by a virtual clock, or by a pump task on real time).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..._exceptions import SessionNotFound, StreamNotFound
+from ...events import (
+    ChannelVolumeChanged,
+    DisplayNameChanged,
+    Event,
+    GroupingParamChanged,
+    IconPathChanged,
+    SessionCreated,
+    SessionDisconnected,
+    SessionExpired,
+    SessionRemoved,
+    StateChanged,
+    StreamsChanged,
+    VolumeChanged,
+)
+from ...model import (
+    NULL_GUID,
+    Device,
+    DeviceRole,
+    DisconnectReason,
+    Flow,
+    Origin,
+    Role,
+    Session,
+    SessionKey,
+    SessionState,
+    Stream,
+    StreamState,
+    check_level,
+    normalize_guid,
+)
+from .devices import check_devices, default_device, default_devices
+from .persistence import VolumeStore
+
+SYSTEM_SOUNDS_GUID = "5d0e2a51-ad0e-4b5c-9a63-3e5e6d1b7c11"
+"""The fixed GUID of the simulated system sounds session (cross-process)."""
+
+ALLOWED_TRANSITIONS = frozenset(
+    {
+        (SessionState.INACTIVE, SessionState.ACTIVE),
+        (SessionState.ACTIVE, SessionState.INACTIVE),
+        (SessionState.INACTIVE, SessionState.EXPIRED),
+        (SessionState.EXPIRED, SessionState.ACTIVE),
+        (SessionState.EXPIRED, SessionState.INACTIVE),
+    }
+)
+
+
+@dataclass
+class _Stream:
+    id: str
+    session_id: str
+    flow: Flow
+    pid: int
+    loopback: bool
+    name: str
+    role: Role
+    state: StreamState = StreamState.STOPPED
+    source: object | None = None  # what the stream plays, for the mixer
+
+    def frozen(self) -> Stream:
+        return Stream(self.id, self.flow, self.state, self.pid, self.loopback, self.name)
+
+
+@dataclass
+class _Session:
+    id: str
+    key: SessionKey
+    flow: Flow
+    app: str
+    pid: int | None
+    role: Role
+    persist_key: str | None
+    volume: float = 1.0
+    channel_volumes: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    muted: bool = False
+    display_name: str = ""
+    icon_path: str = ""
+    grouping_param: str = NULL_GUID
+    is_system_sounds: bool = False
+    ducking_opt_out: bool = False
+    state: SessionState = SessionState.INACTIVE
+    stream_ids: list[str] = field(default_factory=list)
+    inactive_generation: int = 0
+
+
+class SimEngine:
+    """The simulated audio service. ``emit`` receives every event, on the caller's thread, in order."""
+
+    def __init__(
+        self,
+        *,
+        emit: Callable[[Event], None],
+        now: Callable[[], float],
+        devices: tuple[Device, ...] | None = None,
+        expire_after: float = 30.0,
+        store: VolumeStore | None = None,
+    ) -> None:
+        if isinstance(expire_after, bool) or not isinstance(expire_after, (int, float)) or not expire_after > 0:
+            raise ValueError(f"expire_after must be a positive number of seconds, got {expire_after!r}")
+        self._emit_to = emit
+        self._clock_now = now
+        self.devices: tuple[Device, ...] = check_devices(devices if devices is not None else default_devices())
+        self.expire_after = float(expire_after)
+        self.store = store if store is not None else VolumeStore(None)
+        self._now = now()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._session_numbers = itertools.count(1)
+        self._stream_numbers = itertools.count(1)
+        self._sessions: dict[str, _Session] = {}
+        self._by_identity: dict[tuple[SessionKey, Flow], str] = {}
+        self._streams: dict[str, _Stream] = {}
+        self.generation = 0
+        self._peak_acc: dict[str, tuple[float, ...]] = {}
+        self._device_peak_acc: dict[str, float] = {}
+        """Bumped by every restart; stream handles of an earlier generation are dead."""
+        self._ensure_system_sounds()
+
+    # --- time ---------------------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self._now
+
+    def advance_to(self, t: float) -> None:
+        """Run every timer due up to ``t``, in order, then stand at ``t``."""
+        while self._timers and self._timers[0][0] <= t:
+            when, _, action = heapq.heappop(self._timers)
+            self._now = max(self._now, when)
+            action()
+        self._now = max(self._now, t)
+
+    def next_deadline(self) -> float | None:
+        return self._timers[0][0] if self._timers else None
+
+    def call_at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._timers, (when, next(self._seq), action))
+
+    def _sync_time(self) -> None:
+        # Control calls happen "now": on real time the clock moved since the last pump.
+        self.advance_to(self._clock_now())
+
+    # --- devices and lookups -------------------------------------------------------------------------------
+
+    def device(self, device_id: str) -> Device:
+        for d in self.devices:
+            if d.id == device_id:
+                return d
+        raise ValueError(f"no device {device_id!r}; devices are {', '.join(d.id for d in self.devices)}")
+
+    def default_device(self, flow: Flow, role: DeviceRole = DeviceRole.CONSOLE) -> Device:
+        return default_device(self.devices, flow, role)
+
+    def _session(self, session_id: object) -> _Session:
+        if not isinstance(session_id, str):
+            raise TypeError(f"a session id is a str, not {type(session_id).__name__}")
+        session = self._sessions.get(session_id)
+        if session is None or session.state is SessionState.EXPIRED:
+            raise SessionNotFound(f"no session {session_id!r} (unknown, expired or ended)")
+        return session
+
+    def _stream(self, stream_id: str) -> _Stream:
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            raise StreamNotFound(f"no stream {stream_id!r} (released, or the service restarted)")
+        return stream
+
+    def snapshot(self) -> list[Session]:
+        return [self._frozen(s) for s in self._sessions.values() if s.state is not SessionState.EXPIRED]
+
+    def all_sessions(self) -> list[Session]:
+        """Every session that exists, expired ones included."""
+        return [self._frozen(s) for s in self._sessions.values()]
+
+    def session(self, session_id: str) -> Session:
+        return self._frozen(self._session(session_id))
+
+    def stream_session_id(self, stream_id: str) -> str:
+        return self._stream(stream_id).session_id
+
+    def stream(self, stream_id: str) -> Stream:
+        return self._stream(stream_id).frozen()
+
+    def running_streams(self) -> list[_Stream]:
+        return [s for s in self._streams.values() if s.state is StreamState.RUNNING]
+
+    def _frozen(self, s: _Session) -> Session:
+        return Session(
+            id=s.id,
+            key=s.key,
+            flow=s.flow,
+            state=s.state,
+            app=s.app,
+            pid=s.pid,
+            display_name=s.display_name,
+            icon_path=s.icon_path,
+            grouping_param=s.grouping_param,
+            volume=s.volume,
+            channel_volumes=tuple(s.channel_volumes),
+            muted=s.muted,
+            is_system_sounds=s.is_system_sounds,
+            role=s.role,
+            streams=tuple(self._streams[i].frozen() for i in s.stream_ids),
+            ducking_opt_out=s.ducking_opt_out,
+        )
+
+    # --- streams --------------------------------------------------------------------------------------------
+
+    def open_stream(
+        self,
+        *,
+        pid: int,
+        app: str,
+        device_id: str | None = None,
+        flow: Flow = Flow.RENDER,
+        session_guid: str = NULL_GUID,
+        cross_process: bool = False,
+        loopback: bool = False,
+        role: Role = Role.UNKNOWN,
+        display_name: str | None = None,
+        icon_path: str | None = None,
+        name: str = "",
+        source: object | None = None,
+    ) -> str:
+        """Open a stream and assign it to its session (created if needed). Returns the stream id."""
+        self._sync_time()
+        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            raise ValueError(f"pid must be a positive int, got {pid!r}")
+        if not isinstance(app, str):
+            raise TypeError("app must be a str")
+        if not isinstance(flow, Flow):
+            raise TypeError(f"flow must be an audiolab.Flow, not {type(flow).__name__}")
+        if not isinstance(role, Role):
+            raise TypeError(f"role must be an audiolab.Role, not {type(role).__name__}")
+        guid = normalize_guid(session_guid)
+        if device_id is None:
+            wanted = Flow.RENDER if loopback else flow
+            device_id = self.default_device(wanted, role.windows_device_role).id
+        device = self.device(device_id)
+        if loopback:
+            if device.flow is not Flow.RENDER:
+                raise ValueError("a loopback stream records a render device")
+            flow = Flow.CAPTURE  # a loopback session is treated as a capture session
+        elif device.flow is not flow:
+            raise ValueError(f"a {flow.value} stream cannot open on the {device.flow.value} device {device.id!r}")
+        key = SessionKey(guid, bool(cross_process), None if cross_process else pid, device.id)
+        session_id = self._by_identity.get((key, flow))
+        created = session_id is None
+        if created:
+            session = self._new_session(key, flow, app, pid, role, device, loopback)
+            if display_name:
+                session.display_name = display_name
+            if icon_path:
+                session.icon_path = icon_path
+        else:
+            session = self._sessions[session_id]  # type: ignore[index]
+        stream = _Stream(
+            id=f"st{next(self._stream_numbers)}",
+            session_id=session.id,
+            flow=flow,
+            pid=pid,
+            loopback=loopback,
+            name=name,
+            role=role,
+            source=source,
+        )
+        self._streams[stream.id] = stream
+        session.stream_ids.append(stream.id)
+        if created:
+            self._emit(SessionCreated(timestamp=self._now, session_id=session.id, session=self._frozen(session)))
+        else:
+            self._emit_streams(session)
+            if session.state is SessionState.EXPIRED:
+                self._set_state(session, SessionState.INACTIVE)
+        return stream.id
+
+    def start_stream(self, stream_id: str) -> None:
+        self._sync_time()
+        stream = self._stream(stream_id)
+        if stream.state is StreamState.RUNNING:
+            return
+        stream.state = StreamState.RUNNING
+        session = self._sessions[stream.session_id]
+        self._emit_streams(session)
+        if session.state is not SessionState.ACTIVE:
+            self._set_state(session, SessionState.ACTIVE)
+
+    def stop_stream(self, stream_id: str) -> None:
+        self._sync_time()
+        stream = self._stream(stream_id)
+        if stream.state is StreamState.STOPPED:
+            return
+        stream.state = StreamState.STOPPED
+        session = self._sessions[stream.session_id]
+        self._emit_streams(session)
+        if not any(self._streams[i].state is StreamState.RUNNING for i in session.stream_ids):
+            self._set_state(session, SessionState.INACTIVE)
+
+    def release_stream(self, stream_id: str) -> None:
+        """Release a stream; releasing the last stream of a session ends the session."""
+        self._sync_time()
+        stream = self._stream(stream_id)
+        if stream.state is StreamState.RUNNING:
+            self.stop_stream(stream_id)
+        del self._streams[stream_id]
+        session = self._sessions[stream.session_id]
+        session.stream_ids.remove(stream_id)
+        if session.stream_ids or session.is_system_sounds:
+            self._emit_streams(session)
+            return
+        self._end_session(session)
+
+    # --- meters --------------------------------------------------------------------------------------------
+
+    def take_peaks(self) -> tuple[dict[str, tuple[float, ...]], dict[str, float]]:
+        """Per-channel peaks of every enumerable render session, and each render device's mixed peak, since
+        the previous call (then reset). Sessions that played nothing meter 0."""
+        self._sync_time()
+        peaks = {}
+        for session in self._sessions.values():
+            if session.flow is Flow.RENDER and session.state is not SessionState.EXPIRED:
+                peaks[session.id] = self._peak_acc.get(session.id, (0.0,) * len(session.channel_volumes))
+        devices = {d.id: self._device_peak_acc.get(d.id, 0.0) for d in self.devices if d.flow is Flow.RENDER}
+        self._peak_acc = {}
+        self._device_peak_acc = {}
+        return peaks, devices
+
+    # --- session control -----------------------------------------------------------------------------------
+
+    def set_volume(self, session_id: str, volume: float, origin: Origin) -> None:
+        self._sync_time()
+        session = self._session(session_id)
+        level = check_level(volume)
+        session.volume = level
+        self._emit(VolumeChanged(timestamp=self._now, session_id=session.id, volume=level, muted=session.muted,
+                                 origin=origin))
+
+    def set_mute(self, session_id: str, muted: bool, origin: Origin) -> None:
+        self._sync_time()
+        session = self._session(session_id)
+        if not isinstance(muted, bool):
+            raise TypeError(f"muted must be a bool, not {type(muted).__name__}")
+        session.muted = muted
+        self._emit(VolumeChanged(timestamp=self._now, session_id=session.id, volume=session.volume, muted=muted,
+                                 origin=origin))
+
+    def set_channel_volume(self, session_id: str, channel: int, volume: float, origin: Origin) -> None:
+        self._sync_time()
+        session = self._session(session_id)
+        if isinstance(channel, bool) or not isinstance(channel, int):
+            raise TypeError(f"channel must be an int, not {type(channel).__name__}")
+        if not 0 <= channel < len(session.channel_volumes):
+            raise ValueError(f"channel must be in 0..{len(session.channel_volumes) - 1}, got {channel}")
+        level = check_level(volume, "channel volume")
+        session.channel_volumes[channel] = level
+        self._emit(ChannelVolumeChanged(timestamp=self._now, session_id=session.id,
+                                        channel_volumes=tuple(session.channel_volumes), channel=channel,
+                                        origin=origin))
+
+    def set_display_name(self, session_id: str, name: str, origin: Origin) -> None:
+        self._sync_time()
+        session = self._session(session_id)
+        if not isinstance(name, str):
+            raise TypeError("a display name is a str")
+        session.display_name = name
+        self._emit(DisplayNameChanged(timestamp=self._now, session_id=session.id, display_name=name, origin=origin))
+
+    def set_icon_path(self, session_id: str, path: str, origin: Origin) -> None:
+        self._sync_time()
+        session = self._session(session_id)
+        if not isinstance(path, str):
+            raise TypeError("an icon path is a str")
+        session.icon_path = path
+        self._emit(IconPathChanged(timestamp=self._now, session_id=session.id, icon_path=path, origin=origin))
+
+    def set_grouping_param(self, session_id: str, grouping_param: str, origin: Origin) -> None:
+        self._sync_time()
+        session = self._session(session_id)
+        value = normalize_guid(grouping_param)
+        session.grouping_param = value
+        self._emit(GroupingParamChanged(timestamp=self._now, session_id=session.id, grouping_param=value,
+                                        origin=origin))
+
+    def set_ducking_opt_out(self, session_id: str, opt_out: bool) -> None:
+        session = self._session(session_id)
+        if not isinstance(opt_out, bool):
+            raise TypeError("opt_out must be a bool")
+        session.ducking_opt_out = opt_out
+
+    # --- the whole service ---------------------------------------------------------------------------------
+
+    def restart(self) -> None:
+        """Stop and start the service: every session is disconnected (server shutdown) and ends, its settings
+        persisted; then the store is read again and only the system sounds session exists."""
+        self.shutdown()
+        self.store.reload()
+        self._ensure_system_sounds()
+
+    def shutdown(self) -> None:
+        self._sync_time()
+        self.generation += 1
+        for session in list(self._sessions.values()):
+            if session.state is not SessionState.EXPIRED:
+                self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id,
+                                               reason=DisconnectReason.SERVER_SHUTDOWN))
+            for stream_id in session.stream_ids:
+                del self._streams[stream_id]
+            session.stream_ids.clear()
+            self._end_session(session)
+        self._timers.clear()
+
+    def disconnect_device(self, device_id: str) -> None:
+        """The device goes away: its sessions are disconnected (device removal) and end."""
+        device = self.device(device_id)
+        self._sync_time()
+        for session in [s for s in self._sessions.values() if s.key.device_id == device.id]:
+            self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id,
+                                           reason=DisconnectReason.DEVICE_REMOVAL))
+            for stream_id in session.stream_ids:
+                del self._streams[stream_id]
+            session.stream_ids.clear()
+            self._end_session(session)
+        self.devices = tuple(d for d in self.devices if d.id != device.id)
+
+    # --- internals -----------------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        self._emit_to(event)
+
+    def _emit_streams(self, session: _Session) -> None:
+        streams = tuple(self._streams[i].frozen() for i in session.stream_ids)
+        self._emit(StreamsChanged(timestamp=self._now, session_id=session.id, streams=streams))
+
+    def _new_session(
+        self,
+        key: SessionKey,
+        flow: Flow,
+        app: str,
+        pid: int | None,
+        role: Role,
+        device: Device,
+        loopback: bool,
+        is_system_sounds: bool = False,
+    ) -> _Session:
+        label = (app or "shared").replace(" ", "_")
+        session_id = f"{label}@{device.id}#{next(self._session_numbers)}"
+        persist_key = None
+        if flow is Flow.RENDER and not loopback:
+            owner = "*" if key.cross_process else f"app:{app}"
+            persist_key = f"{device.id}|{key.guid}|{owner}"
+        session = _Session(
+            id=session_id,
+            key=key,
+            flow=flow,
+            app=app,
+            pid=None if key.cross_process else pid,
+            role=role,
+            persist_key=persist_key,
+            channel_volumes=[1.0] * device.channels,
+            is_system_sounds=is_system_sounds,
+        )
+        stored = self.store.get(persist_key) if persist_key else None
+        if stored is not None:
+            session.volume, session.muted = stored.volume, stored.muted
+        self._sessions[session_id] = session
+        self._by_identity[(key, flow)] = session_id
+        self._schedule_expiry(session)
+        return session
+
+    def _ensure_system_sounds(self) -> None:
+        if any(s.is_system_sounds for s in self._sessions.values()):
+            return
+        device = self.default_device(Flow.RENDER)
+        key = SessionKey(SYSTEM_SOUNDS_GUID, True, None, device.id)
+        session = self._new_session(key, Flow.RENDER, "System Sounds", None, Role.SYSTEM, device, False, True)
+        session.display_name = "System Sounds"
+        self._emit(SessionCreated(timestamp=self._now, session_id=session.id, session=self._frozen(session)))
+
+    def _set_state(self, session: _Session, new: SessionState) -> None:
+        old = session.state
+        if old is new:
+            return
+        assert (old, new) in ALLOWED_TRANSITIONS, (old, new)
+        session.state = new
+        self._emit(StateChanged(timestamp=self._now, session_id=session.id, old=old, new=new))
+        if new is SessionState.INACTIVE:
+            self._schedule_expiry(session)
+        elif new is SessionState.EXPIRED:
+            self._emit(SessionExpired(timestamp=self._now, session_id=session.id))
+
+    def _schedule_expiry(self, session: _Session) -> None:
+        if session.is_system_sounds:
+            return
+        session.inactive_generation += 1
+        generation = session.inactive_generation
+
+        def expire() -> None:
+            if (
+                self._sessions.get(session.id) is session
+                and session.state is SessionState.INACTIVE
+                and session.inactive_generation == generation
+            ):
+                self._set_state(session, SessionState.EXPIRED)
+
+        self.call_at(self._now + self.expire_after, expire)
+
+    def _end_session(self, session: _Session) -> None:
+        if session.persist_key is not None:
+            self.store.put(session.persist_key, session.volume, session.muted)
+        if session.state is SessionState.ACTIVE:
+            self._set_state(session, SessionState.INACTIVE)
+        if session.state is SessionState.INACTIVE:
+            session.inactive_generation += 1
+            session.state = SessionState.EXPIRED
+            self._emit(StateChanged(timestamp=self._now, session_id=session.id, old=SessionState.INACTIVE,
+                                    new=SessionState.EXPIRED))
+        del self._sessions[session.id]
+        self._by_identity.pop((session.key, session.flow), None)
+        self._emit(SessionRemoved(timestamp=self._now, session_id=session.id))

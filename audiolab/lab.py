@@ -1,0 +1,280 @@
+"""The Lab: the async facade over one backend, with fan-out to any number of subscribers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ._exceptions import BackendDisconnected, ClosedResourceError, NotSupported
+from ._hub import EventHub, EventSubscription, SubscriptionStatistics
+from ._meters import MeterStatistics, MeterSubscription
+from .backends import auto_candidates, backend_class
+from .backends._base import Backend
+from .clock import Clock, VirtualClock
+from .model import Session, check_level
+
+log = logging.getLogger("audiolab")
+
+MAX_METER_RATE = 240.0
+
+
+@dataclass(frozen=True)
+class LabStatistics:
+    backend: str
+    events_published: int
+    event_subscribers: tuple[SubscriptionStatistics, ...]
+    meter_subscribers: tuple[MeterStatistics, ...]
+
+
+def open(backend: str = "sim", **options: Any) -> Lab:  # noqa: A001 - mirrors io.open / anyio.open_file
+    """Open a Lab on a backend: ``async with audiolab.open(backend="sim") as lab: ...``.
+
+    ``backend`` is "sim" (the built-in simulated service), "pulse", "pipewire", "wasapi", "replay", or "auto"
+    (a real backend when one answers here, else "sim"; ``lab.backend_name`` and ``lab.picked_because`` say
+    which and why). Options go to the backend.
+    """
+    if not isinstance(backend, str):
+        raise TypeError("backend must be a backend name")
+    if backend != "auto":
+        backend_class(backend)  # fail fast on an unknown name
+    return Lab(backend, options)
+
+
+class Lab:
+    """One open connection to an audio system. Use it as an async context manager."""
+
+    def __init__(self, backend: str, options: dict[str, Any]) -> None:
+        self._requested = backend
+        self._options = options
+        self._backend: Backend | None = None
+        self._hub = EventHub()
+        self._task_group: TaskGroup | None = None
+        self._closed = False
+        self._failure: BaseException | None = None
+        self._meter_subscriptions: list[MeterSubscription] = []
+        self._meter_ticker_running = False
+        self.backend_name = backend
+        self.picked_because = "requested explicitly"
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Lab:
+        name = self._requested
+        if name == "auto":
+            found = await auto_candidates()
+            if found:
+                name, self.picked_because = found[0], f"{found[0]} answered on this machine"
+            else:
+                name, self.picked_because = "sim", "no real audio server answered here"
+            log.info("audiolab: backend=auto picked %s (%s)", name, self.picked_because)
+        self.backend_name = name
+        self._backend = backend_class(name)(**self._options)
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        try:
+            await self._backend.start(self._hub.publish)
+            self._task_group.start_soon(self._run_backend)
+        except BaseException as exc:
+            self._task_group.cancel_scope.cancel()
+            await self._task_group.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop everything this Lab started (tones, meters, tasks) and end every subscription."""
+        if self._closed:
+            return
+        self._closed = True
+        for subscription in list(self._meter_subscriptions):
+            subscription.close()
+        try:
+            if self._backend is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._backend.aclose()
+        finally:
+            self._hub.close(self._failure)
+            if self._task_group is not None:
+                self._task_group.cancel_scope.cancel()
+                await self._task_group.__aexit__(None, None, None)
+
+    async def _run_backend(self) -> None:
+        assert self._backend is not None
+        try:
+            await self._backend.run()
+        except BackendDisconnected as exc:
+            self._failure = exc
+            self._hub.close(exc)
+            for subscription in list(self._meter_subscriptions):
+                subscription.close()
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            raise ClosedResourceError("the Lab is not open yet: use `async with audiolab.open(...) as lab`")
+        return self._backend
+
+    def _live_backend(self) -> Backend:
+        if self._failure is not None:
+            raise self._failure
+        if self._closed:
+            raise ClosedResourceError("the Lab is closed")
+        return self.backend
+
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- enumeration and events ----------------------------------------------------------------------------
+
+    def snapshot(self) -> list[Session]:
+        """The sessions that exist now (expired and ended ones excluded)."""
+        return self._live_backend().snapshot()
+
+    def session(self, session_id: str) -> Session:
+        """One session by id; SessionNotFound when it does not exist (any more)."""
+        return self._live_backend().session(session_id)
+
+    async def sessions(self) -> AsyncIterator[Session]:
+        """``async for session in lab.sessions()``: the sessions that exist now."""
+        for session in self.snapshot():
+            yield session
+            await anyio.lowlevel.checkpoint()
+
+    def events(self, max_buffer: int = 4096) -> EventSubscription:
+        """A new, independent subscription to every event from now on:
+        ``async with lab.events() as events: async for event in events: ...``.
+
+        Lossless: a subscriber more than ``max_buffer`` events behind gets :class:`EventOverflow`."""
+        self._live_backend()
+        return self._hub.subscribe(max_buffer)
+
+    def statistics(self) -> LabStatistics:
+        return LabStatistics(
+            backend=self.backend_name,
+            events_published=self._hub.published,
+            event_subscribers=tuple(s.statistics() for s in self._hub._subscriptions),
+            meter_subscribers=tuple(s.statistics() for s in self._meter_subscriptions),
+        )
+
+    # --- control -------------------------------------------------------------------------------------------
+
+    async def set_volume(self, session_id: str, volume: float) -> None:
+        """Set a session's master volume (0..1, linear taper as the backend reports it)."""
+        await self._live_backend().set_volume(session_id, volume)
+
+    async def set_mute(self, session_id: str, muted: bool) -> None:
+        await self._live_backend().set_mute(session_id, muted)
+
+    async def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
+        await self._live_backend().set_channel_volume(session_id, channel, volume)
+
+    async def set_display_name(self, session_id: str, name: str) -> None:
+        await self._live_backend().set_display_name(session_id, name)
+
+    async def set_icon_path(self, session_id: str, path: str) -> None:
+        await self._live_backend().set_icon_path(session_id, path)
+
+    async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
+        await self._live_backend().set_grouping_param(session_id, grouping_param)
+
+    async def set_group_volume(self, device_id: str, grouping_param: str, volume: float) -> list[str]:
+        """What Sndvol does for a grouped control: set the volume of every session on ``device_id`` that
+        shares ``grouping_param``. Returns the ids changed."""
+        from .grouping import volume_controls
+
+        check_level(volume)
+        for control in volume_controls(self.snapshot(), device_id):
+            if control.grouping_param == grouping_param and len(control.sessions) >= 1:
+                for session in control.sessions:
+                    await self.set_volume(session.id, volume)
+                return [s.id for s in control.sessions]
+        raise ValueError(f"no volume control for grouping {grouping_param!r} on device {device_id!r}")
+
+    # --- time ----------------------------------------------------------------------------------------------
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass: real seconds, or on a virtual clock, advance it (everything due runs)."""
+        clock = self._live_backend().clock
+        if isinstance(clock, VirtualClock):
+            await clock.advance(seconds)
+        else:
+            await anyio.sleep(seconds)
+
+    # --- meters --------------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def meters(self, rate: float = 30.0) -> AsyncIterator[MeterSubscription]:
+        """``async with lab.meters(rate=30) as frames: async for frame in frames: ...``: one frame of peaks
+        for every session per tick, newest-value semantics (a slow consumer sees fewer frames, never
+        stale ones, and never makes the backend wait)."""
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_METER_RATE:
+            raise ValueError(f"rate must be in (0, {MAX_METER_RATE}] frames per second, got {rate!r}")
+        backend = self._live_backend()
+        if not self._meter_subscriptions:
+            await backend.start_meters()
+        subscription = MeterSubscription(float(rate), self._drop_meter_subscription)
+        self._meter_subscriptions.append(subscription)
+        if not self._meter_ticker_running:
+            self._meter_ticker_running = True
+            assert self._task_group is not None
+            self._task_group.start_soon(self._meter_ticker)
+        try:
+            yield subscription
+        finally:
+            subscription.close()
+
+    def _drop_meter_subscription(self, subscription: MeterSubscription) -> None:
+        if subscription in self._meter_subscriptions:
+            self._meter_subscriptions.remove(subscription)
+
+    async def _meter_ticker(self) -> None:
+        backend = self.backend
+        clock = backend.clock
+        next_tick = clock.now()
+        while self._meter_subscriptions and not self._closed:
+            interval = 1.0 / max(s.rate for s in self._meter_subscriptions)
+            # Ticks on a fixed grid (no drift); a late ticker skips the ticks it missed instead of bunching.
+            next_tick = max(next_tick + interval, clock.now())
+            next_tick = round(next_tick / interval) * interval if clock.virtual else next_tick
+            await clock.sleep_until(next_tick)
+            if not self._meter_subscriptions or self._closed:
+                break
+            frame = backend.read_meters()
+            for subscription in list(self._meter_subscriptions):
+                subscription.offer(frame)
+        if not self._closed:
+            with anyio.CancelScope(shield=True):
+                await backend.stop_meters()
+            if self._meter_subscriptions:  # someone subscribed while we were stopping
+                await backend.start_meters()
+                assert self._task_group is not None
+                self._task_group.start_soon(self._meter_ticker)
+                return
+        self._meter_ticker_running = False
+
+    # --- backend-specific extras ---------------------------------------------------------------------------
+
+    @property
+    def sim(self) -> Any:
+        """The simulated service's own controls (apps, restart, devices); NotSupported on other backends."""
+        backend = self._live_backend()
+        if backend.name != "sim":
+            raise NotSupported(f"lab.sim is only there on the simulated backend, not {backend.name!r}")
+        return backend
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<audiolab.Lab backend={self.backend_name!r} {state}>"
