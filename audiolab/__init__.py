@@ -44,7 +44,6 @@ from .model import (
 __version__ = "0.1.0"
 
 __all__ = (
-    "NULL_GUID",
     "AudiolabError",
     "BackendDisconnected",
     "BackendUnavailable",
@@ -61,6 +60,7 @@ __all__ = (
     "InterruptHint",
     "Lab",
     "MeterFrame",
+    "NULL_GUID",
     "NotSupported",
     "Origin",
     "RealClock",

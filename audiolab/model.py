@@ -144,7 +144,10 @@ def normalize_guid(value: str | uuid.UUID) -> str:
         return str(value)
     if not isinstance(value, str):
         raise TypeError(f"a session GUID must be a str or uuid.UUID, not {type(value).__name__}")
-    return str(uuid.UUID(value.strip("{}")))
+    try:
+        return str(uuid.UUID(value.strip("{}")))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a GUID") from None
 
 
 def check_level(value: object, what: str = "volume") -> float:
