@@ -89,5 +89,18 @@ async def sim_harness() -> AsyncIterator[Harness]:
         yield SimHarness(lab)
 
 
-HARNESSES = {"sim": sim_harness}
-"""Backend name -> async context manager giving a Harness. Other backends register themselves here."""
+def _discover() -> dict[str, object]:
+    """Backend name -> async context manager giving a Harness. Besides the simulated one, every module
+    ``tests/contract/harness_<backend>.py`` adds its own by defining ``HARNESSES = {name: factory}``."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    found: dict[str, object] = {"sim": sim_harness}
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if module.name.startswith("harness_"):
+            found.update(importlib.import_module(f"{__package__}.{module.name}").HARNESSES)
+    return found
+
+
+HARNESSES = _discover()
