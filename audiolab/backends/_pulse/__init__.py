@@ -1,0 +1,1 @@
+"""Private parts of the PulseAudio / PipeWire backend (see :mod:`audiolab.backends.pulse`)."""

@@ -1,0 +1,142 @@
+"""One connection to a PulseAudio-protocol server (PulseAudio, or PipeWire's pipewire-pulse).
+
+Built on pulsectl-asyncio, which runs libpulse's main loop on the asyncio loop itself: no thread, every
+callback below runs on the event loop thread. pulsectl-asyncio allows one event subscriber per connection;
+audiolab uses exactly one (:meth:`Connection.subscribe`) for everything, and its meters need none.
+
+Every error pulsectl or libpulse raises is translated here (:func:`translated`), so none leaks to users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import os
+from collections.abc import Callable, Iterator
+
+from ..._exceptions import AudiolabError, BackendDisconnected, BackendUnavailable, SessionNotFound
+
+try:
+    import pulsectl
+    import pulsectl_asyncio
+    from pulsectl import _pulsectl as c
+except (ImportError, OSError) as exc:  # OSError: libpulse.so missing
+    raise ImportError(f"the pulse backend needs pulsectl-asyncio and libpulse: {exc}") from exc
+
+EventCallback = Callable[[int, int, int], None]
+"""(facility, type, index) of a server event; facility/type are libpulse's PA_SUBSCRIPTION_EVENT_* values."""
+
+FACILITY_SINK, FACILITY_SOURCE, FACILITY_SINK_INPUT, FACILITY_SOURCE_OUTPUT = 0, 1, 2, 3
+FACILITY_MODULE, FACILITY_CLIENT = 4, 5
+TYPE_NEW, TYPE_CHANGE, TYPE_REMOVE = 0x00, 0x10, 0x20
+_FACILITY_MASK, _TYPE_MASK = 0x0F, 0x30
+# PA_SUBSCRIPTION_MASK_SINK | SOURCE | SINK_INPUT | SOURCE_OUTPUT | CLIENT
+SUBSCRIPTION_MASK = 0x0001 | 0x0002 | 0x0004 | 0x0008 | 0x0020
+
+_libpulse = ctypes.CDLL(ctypes.util.find_library("pulse") or "libpulse.so.0")
+_libpulse.pa_context_get_index.restype = ctypes.c_uint32
+_libpulse.pa_context_get_index.argtypes = [ctypes.c_void_p]
+
+
+def server_address(server: str | None) -> str | None:
+    """The server string to connect to: ``server``, else $PULSE_SERVER, else libpulse's default."""
+    return server or os.environ.get("PULSE_SERVER") or None
+
+
+class _Pulse(pulsectl_asyncio.PulseAsync):
+    """PulseAsync whose subscription and state callbacks call straight into audiolab (no queue, no enums)."""
+
+    on_event: EventCallback | None = None
+    on_lost: Callable[[], None] | None = None
+
+    def _pulse_subscribe_cb(self, ctx, ev, idx, userdata):  # type: ignore[no-untyped-def]
+        if self.on_event is not None:
+            self.on_event(ev & _FACILITY_MASK, ev & _TYPE_MASK, idx)
+
+    def _pulse_state_cb(self, ctx, userdata):  # type: ignore[no-untyped-def]
+        super()._pulse_state_cb(ctx, userdata)
+        if self._disconnected.is_set() and self.on_lost is not None:
+            self.on_lost()
+
+
+class Connection:
+    """A connected libpulse context plus the one subscription audiolab uses."""
+
+    def __init__(self, server: str | None, client_name: str = "audiolab") -> None:
+        self.address = server_address(server)
+        self._pulse = _Pulse(client_name, server=self.address)
+        self.queries = 0
+        self.lost = False
+
+    @property
+    def pulse(self) -> pulsectl_asyncio.PulseAsync:
+        return self._pulse
+
+    @property
+    def context(self) -> object:
+        return self._pulse._ctx
+
+    @property
+    def connected(self) -> bool:
+        return self._pulse.connected and not self.lost
+
+    async def connect(self, timeout: float = 3.0) -> None:
+        try:
+            await self._pulse.connect(timeout=timeout)
+        except (asyncio.TimeoutError, pulsectl.PulseError, c.pa.CallError) as exc:
+            self.close()
+            where = self.address or "the default PulseAudio server"
+            raise BackendUnavailable(f"no PulseAudio-protocol server answered at {where}: {exc or 'timeout'}") from exc
+
+    def own_client_index(self) -> int | None:
+        index = _libpulse.pa_context_get_index(ctypes.cast(self._pulse._ctx, ctypes.c_void_p))
+        return None if index == c.PA_INVALID else int(index)
+
+    async def subscribe(self, on_event: EventCallback, on_lost: Callable[[], None]) -> None:
+        """Route every server event to ``on_event`` and a lost connection to ``on_lost`` (loop thread)."""
+        self._pulse.on_event = on_event
+        self._pulse.on_lost = self._lost_then(on_lost)
+        with translated(self):
+            await self._pulse._event_mask_set("sink", "source", "sink_input", "source_output", "client")
+
+    def _lost_then(self, callback: Callable[[], None]) -> Callable[[], None]:
+        def lost() -> None:
+            if not self.lost:
+                self.lost = True
+                callback()
+
+        return lost
+
+    async def query(self, method: str, *args: object) -> object:
+        """Run one pulsectl query (``sink_input_info``, ``client_list``...); counted in :attr:`queries`."""
+        self.queries += 1
+        with translated(self):
+            return await getattr(self._pulse, method)(*args)
+
+    async def call(self, method: str, *args: object) -> None:
+        """Run one pulsectl control call (``sink_input_volume_set``...)."""
+        with translated(self):
+            await getattr(self._pulse, method)(*args)
+
+    def close(self) -> None:
+        self._pulse.on_event = None
+        self._pulse.on_lost = None
+        with contextlib.suppress(Exception):
+            self._pulse.close()
+
+
+@contextlib.contextmanager
+def translated(connection: Connection | None = None) -> Iterator[None]:
+    """Turn pulsectl / libpulse errors into audiolab exceptions."""
+    try:
+        yield
+    except pulsectl.PulseIndexError as exc:
+        raise SessionNotFound(f"the server has no such object any more ({exc})") from exc
+    except pulsectl.PulseDisconnected as exc:
+        raise BackendDisconnected("the PulseAudio server went away") from exc
+    except (pulsectl.PulseError, c.pa.CallError) as exc:
+        if connection is not None and not connection.connected:
+            raise BackendDisconnected("the PulseAudio server went away") from exc
+        raise AudiolabError(f"the PulseAudio server refused the operation: {exc}") from exc

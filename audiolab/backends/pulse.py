@@ -1,0 +1,589 @@
+"""PulseAudio and PipeWire (through pipewire-pulse): ``audiolab.open(backend="pulse")``.
+
+Talks to whatever PulseAudio-protocol server ``server=`` names, else ``$PULSE_SERVER``, else libpulse's
+default. Runs on asyncio only (pulsectl-asyncio drives libpulse from the asyncio loop; no threads).
+
+- Sessions: one client's streams on one device (see :mod:`._pulse.mapping` for ids and multi-stream rules);
+  volumes in audiolab's scale = pactl's % / 100 (see :mod:`._pulse.volume`).
+- Events: one server subscription. An event only marks its object dirty; the :meth:`run` pump re-queries
+  each dirty object once per loop iteration, so a burst of changes costs one query per object, then diffs
+  the sessions and emits typed events. Volume/mute changes made through this backend carry
+  ``Origin.THIS_CLIENT``; any other change ``Origin.OTHER_CLIENT`` (another client, or a server module such
+  as module-role-cork: the protocol does not say which).
+- Meters: server-side peak detection per sink-input (see :mod:`._pulse.meters`).
+- Faults: when the server goes away, :meth:`run` raises :class:`BackendDisconnected` at once (the Lab ends
+  every subscription with it) and nothing more is emitted. With ``reconnect=True`` the backend instead emits
+  the end of every session, waits for the server to come back and emits ``SessionCreated`` for each session
+  it then finds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .._exceptions import AudiolabError, BackendDisconnected, BackendUnavailable, ClosedResourceError, SessionNotFound
+from ..clock import Clock
+from ..events import ChannelVolumeChanged, Event, VolumeChanged
+from ..model import Flow, MeterFrame, Origin, Session, check_level
+from ._base import Backend, EventSink
+from ._pulse.connection import (
+    pulsectl,
+    FACILITY_CLIENT,
+    FACILITY_SINK,
+    FACILITY_SINK_INPUT,
+    FACILITY_SOURCE,
+    FACILITY_SOURCE_OUTPUT,
+    TYPE_REMOVE,
+    Connection,
+)
+from ._pulse.mapping import (
+    RawClient,
+    RawDevice,
+    RawStream,
+    build_sessions,
+    client_from_info,
+    device_from_info,
+    diff_sessions,
+    is_own,
+    session_id_of,
+    stream_from_info,
+)
+from ._pulse.meters import MeterTarget, PeakMeters
+from ._pulse.volume import same_volume, scaled_to
+
+__all__ = ("PulseBackend", "PulseStatistics")
+
+_LIST_THRESHOLD = 16
+"""More dirty objects of one kind than this are re-read with one list query instead of one query each."""
+_PENDING_SECONDS = 5.0
+_RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0)
+
+# facility -> (info query, list query, flow)
+_STREAM_FACILITIES = {
+    FACILITY_SINK_INPUT: ("sink_input_info", "sink_input_list", Flow.RENDER),
+    FACILITY_SOURCE_OUTPUT: ("source_output_info", "source_output_list", Flow.CAPTURE),
+}
+_DEVICE_FACILITIES = {
+    FACILITY_SINK: ("sink_info", "sink_list", Flow.RENDER),
+    FACILITY_SOURCE: ("source_info", "source_list", Flow.CAPTURE),
+}
+
+
+@dataclass(frozen=True)
+class PulseStatistics:
+    connected: bool
+    server: str | None
+    server_events: int
+    """Subscription events received from the server."""
+    queries: int
+    """Info/list queries sent to the server (initial enumeration included)."""
+    flushes: int
+    events_emitted: int
+    meter_streams: int
+    reconnects: int
+
+
+@dataclass
+class _Pending:
+    """A volume/mute this backend asked for and has not seen applied yet."""
+
+    volumes: tuple[float, ...] | None
+    muted: bool | None
+    deadline: float
+
+
+class PulseBackend(Backend):
+    """The PulseAudio / PipeWire backend. Options: ``server`` (a server string such as
+    ``unix:/run/user/1000/pulse/native``), ``reconnect`` (default False), ``meter_rate`` (peak samples per
+    second the server sends per stream, default 30), ``client_name``."""
+
+    name: ClassVar[str] = "pulse"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"channel_volume", "meters", "clients"})
+
+    def __init__(
+        self,
+        *,
+        server: str | None = None,
+        clock: Clock | None = None,
+        reconnect: bool = False,
+        meter_rate: int = 30,
+        client_name: str = "audiolab",
+        **options: Any,
+    ) -> None:
+        super().__init__(clock=clock, **options)
+        if server is not None and not isinstance(server, str):
+            raise TypeError("server must be a PulseAudio server string")
+        if isinstance(meter_rate, bool) or not isinstance(meter_rate, int) or not 1 <= meter_rate <= 1000:
+            raise ValueError("meter_rate must be an int in 1..1000")
+        self._server = server
+        self._reconnect = bool(reconnect)
+        self._meter_rate = meter_rate
+        self._client_name = client_name
+        self._conn: Connection | None = None
+        self._emit: EventSink | None = None
+        self._closed = False
+        self._lost = False
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._own_client: int | None = None
+        self._clients: dict[int, RawClient] = {}
+        self._devices: dict[tuple[Flow, int], RawDevice] = {}
+        self._streams: dict[tuple[Flow, int], RawStream] = {}
+        self._sessions: dict[str, Session] = {}
+        self._dirty: dict[int, set[int]] = {}
+        self._pending: dict[tuple[Flow, int], list[_Pending]] = {}
+        self._meters: PeakMeters | None = None
+        self._meter_sequence = 0
+        self._server_events = self._flushes = self._emitted = self._reconnects = 0
+        self._old_queries = 0
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    @classmethod
+    async def probe(cls) -> bool:
+        """True when a PulseAudio-protocol server answers (at $PULSE_SERVER or the default place)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        conn = Connection(None, "audiolab-probe")
+        try:
+            await conn.connect(timeout=1.0)
+        except BackendUnavailable:
+            return False
+        finally:
+            conn.close()
+        return True
+
+    async def start(self, emit: EventSink) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise BackendUnavailable("the pulse backend runs on asyncio (pulsectl-asyncio); run it under asyncio") from None
+        if self._closed:
+            raise ClosedResourceError("this backend is closed")
+        self._emit = emit
+        await self._connect()
+
+    async def _connect(self) -> None:
+        conn = Connection(self._server, self._client_name)
+        await conn.connect()
+        try:
+            self._own_client = conn.own_client_index()
+            # Subscribe before the first enumeration, so nothing that happens in between is missed.
+            await conn.subscribe(self._on_server_event, self._on_lost)
+            self._conn = conn
+            self._lost = False
+            await self._load_everything()
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+
+    async def _load_everything(self) -> None:
+        conn = self._require()
+        clients, sinks, sources, inputs, outputs = await asyncio.gather(
+            conn.query("client_list"),
+            conn.query("sink_list"),
+            conn.query("source_list"),
+            conn.query("sink_input_list"),
+            conn.query("source_output_list"),
+        )
+        self._clients = {c.index: client_from_info(c) for c in clients}  # type: ignore[attr-defined]
+        self._devices = {}
+        for info in sinks:  # type: ignore[attr-defined]
+            self._devices[(Flow.RENDER, info.index)] = device_from_info(info, Flow.RENDER)
+        for info in sources:  # type: ignore[attr-defined]
+            self._devices[(Flow.CAPTURE, info.index)] = device_from_info(info, Flow.CAPTURE)
+        self._streams = {}
+        for info in inputs:  # type: ignore[attr-defined]
+            stream = stream_from_info(info, Flow.RENDER)
+            self._streams[stream.key] = stream
+        for info in outputs:  # type: ignore[attr-defined]
+            stream = stream_from_info(info, Flow.CAPTURE)
+            self._streams[stream.key] = stream
+        self._sessions = build_sessions(self._streams.values(), self._clients, self._devices, self._own_client)
+
+    async def run(self) -> None:
+        """The event pump (the Lab runs it in its task group). Raises BackendDisconnected when the server
+        goes away, unless ``reconnect=True``."""
+        while not self._closed:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._lost:
+                self._drop_connection()
+                if not self._reconnect:
+                    raise BackendDisconnected(f"the PulseAudio server at {self._address()} went away")
+                await self._reconnect_loop()
+                continue
+            # One more loop iteration lets the rest of a burst of server events arrive before re-querying.
+            await asyncio.sleep(0)
+            try:
+                async with self._lock:
+                    await self._flush()
+            except BackendDisconnected:
+                self._lost = True
+                self._wake.set()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._drop_connection()
+        self._sessions = {}
+
+    def _drop_connection(self) -> None:
+        if self._meters is not None:
+            self._meters.close()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._old_queries += conn.queries
+            conn.close()
+
+    async def _reconnect_loop(self) -> None:
+        now = self.clock.now()
+        gone = diff_sessions(self._sessions, {}, now, lambda sid: Origin.UNKNOWN)
+        self._sessions, self._streams, self._clients, self._devices = {}, {}, {}, {}
+        self._dirty.clear()
+        self._pending.clear()
+        self._send(gone)
+        metering = self._meters is not None
+        self._meters = None
+        attempt = 0
+        while not self._closed:
+            await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
+            attempt += 1
+            try:
+                await self._connect()
+            except (BackendUnavailable, BackendDisconnected):
+                continue
+            self._reconnects += 1
+            fresh = diff_sessions({}, self._sessions, self.clock.now(), lambda sid: Origin.UNKNOWN)
+            self._send(fresh)
+            if metering:
+                await self.start_meters()
+            return
+
+    def _address(self) -> str:
+        conn = self._conn
+        return (conn.address if conn else None) or self._server or "the default address"
+
+    def _require(self) -> Connection:
+        if self._closed:
+            raise ClosedResourceError("the pulse backend is closed")
+        if self._conn is None or self._lost:
+            raise BackendDisconnected(f"the PulseAudio server at {self._server or 'the default address'} went away")
+        return self._conn
+
+    # --- server events -> typed events ----------------------------------------------------------------------
+
+    def _on_server_event(self, facility: int, kind: int, index: int) -> None:
+        self._server_events += 1
+        if kind == TYPE_REMOVE:
+            self._forget(facility, index)
+        self._dirty.setdefault(facility, set()).add(index)
+        self._wake.set()
+
+    def _forget(self, facility: int, index: int) -> None:
+        if facility in _STREAM_FACILITIES:
+            self._streams.pop((_STREAM_FACILITIES[facility][2], index), None)
+        elif facility in _DEVICE_FACILITIES:
+            self._devices.pop((_DEVICE_FACILITIES[facility][2], index), None)
+        elif facility == FACILITY_CLIENT:
+            self._clients.pop(index, None)
+
+    def _on_lost(self) -> None:
+        if not self._closed:
+            self._lost = True
+            self._wake.set()
+
+    async def _flush(self) -> list[Event]:
+        """Re-read every dirty object once, rebuild the sessions, emit the differences."""
+        if not self._dirty or self._conn is None:
+            return []
+        dirty, self._dirty = self._dirty, {}
+        self._flushes += 1
+        await self._refresh(dirty)
+        await self._fill_missing()
+        return self._rebuild()
+
+    async def _refresh(self, dirty: dict[int, set[int]]) -> None:
+        conn = self._require()
+        jobs = []
+        for facility, indices in dirty.items():
+            if facility in _STREAM_FACILITIES:
+                info_q, list_q, flow = _STREAM_FACILITIES[facility]
+                jobs.append(self._refresh_kind(conn, indices, info_q, list_q, flow, "stream"))
+            elif facility in _DEVICE_FACILITIES:
+                info_q, list_q, flow = _DEVICE_FACILITIES[facility]
+                jobs.append(self._refresh_kind(conn, indices, info_q, list_q, flow, "device"))
+            elif facility == FACILITY_CLIENT:
+                jobs.append(self._refresh_kind(conn, indices, "client_info", "client_list", None, "client"))
+        await asyncio.gather(*jobs)
+
+    async def _refresh_kind(
+        self, conn: Connection, indices: set[int], info_q: str, list_q: str, flow: Flow | None, what: str
+    ) -> None:
+        if len(indices) > _LIST_THRESHOLD:
+            infos = list(await conn.query(list_q))  # type: ignore[call-overload]
+            seen = {info.index for info in infos}
+            for index in indices - seen:
+                self._store(what, flow, index, None)
+            for info in infos:
+                self._store(what, flow, info.index, info)
+            return
+
+        async def one(index: int) -> None:
+            try:
+                info = await conn.query(info_q, index)
+            except SessionNotFound:
+                info = None
+            self._store(what, flow, index, info)
+
+        await asyncio.gather(*(one(i) for i in indices))
+
+    def _store(self, what: str, flow: Flow | None, index: int, info: Any) -> None:
+        if what == "client":
+            if info is None:
+                self._clients.pop(index, None)
+            else:
+                self._clients[index] = client_from_info(info)
+        elif what == "device":
+            assert flow is not None
+            if info is None:
+                self._devices.pop((flow, index), None)
+            else:
+                self._devices[(flow, index)] = device_from_info(info, flow)
+        else:
+            assert flow is not None
+            if info is None:
+                self._streams.pop((flow, index), None)
+            else:
+                self._streams[(flow, index)] = stream_from_info(info, flow)
+
+    async def _fill_missing(self) -> None:
+        """Streams can name a client or device this backend has not read yet: read those now."""
+        dirty: dict[int, set[int]] = {}
+        for stream in self._streams.values():
+            if stream.client is not None and stream.client not in self._clients:
+                dirty.setdefault(FACILITY_CLIENT, set()).add(stream.client)
+            if (stream.flow, stream.device) not in self._devices:
+                facility = FACILITY_SINK if stream.flow is Flow.RENDER else FACILITY_SOURCE
+                dirty.setdefault(facility, set()).add(stream.device)
+        if dirty:
+            await self._refresh(dirty)
+
+    def _rebuild(self) -> list[Event]:
+        new = build_sessions(self._streams.values(), self._clients, self._devices, self._own_client)
+        old, self._sessions = self._sessions, new
+        events = diff_sessions(old, new, self.clock.now(), self._origin_of)
+        self._send(events)
+        if self._meters is not None:
+            self._sync_meters()
+        return events
+
+    def _send(self, events: Iterable[Event]) -> None:
+        if self._emit is None:
+            return
+        for event in events:
+            self._emitted += 1
+            self._emit(event)
+
+    def _origin_of(self, session_id: str) -> Origin:
+        """THIS_CLIENT when a stream of the session now shows a volume/mute this backend asked for."""
+        now = time.monotonic()
+        origin = Origin.OTHER_CLIENT
+        for key in list(self._pending):
+            pending = [p for p in self._pending[key] if p.deadline > now]
+            stream = self._streams.get(key)
+            if stream is None or not pending:
+                del self._pending[key]
+                continue
+            self._pending[key] = pending
+            if session_id_of(stream) != session_id:
+                continue
+            for i, p in enumerate(pending):
+                if (p.volumes is None or same_volume(p.volumes, stream.volumes)) and (
+                    p.muted is None or p.muted == stream.muted
+                ):
+                    del pending[: i + 1]
+                    origin = Origin.THIS_CLIENT
+                    break
+        return origin
+
+    # --- snapshot and control -------------------------------------------------------------------------------
+
+    def snapshot(self) -> list[Session]:
+        if self._closed:
+            raise ClosedResourceError("the pulse backend is closed")
+        return list(self._sessions.values())
+
+    def session(self, session_id: str) -> Session:
+        if self._closed:
+            raise ClosedResourceError("the pulse backend is closed")
+        try:
+            return self._sessions[session_id]
+        except (KeyError, TypeError):
+            raise SessionNotFound(f"no session {session_id!r}") from None
+
+    def _session_streams(self, session_id: str) -> list[RawStream]:
+        self._require()
+        self.session(session_id)
+        streams = [
+            s for s in self._streams.values() if not is_own(s, self._own_client) and session_id_of(s) == session_id
+        ]
+        if not streams:
+            raise SessionNotFound(f"no session {session_id!r}")
+        return sorted(streams, key=lambda s: s.index)
+
+    async def set_volume(self, session_id: str, volume: float) -> None:
+        level = check_level(volume)
+        streams = self._session_streams(session_id)
+        await self._apply(session_id, [(s, scaled_to(s.volumes, level), None) for s in streams], None)
+
+    async def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
+        if isinstance(channel, bool) or not isinstance(channel, int):
+            raise TypeError(f"channel must be an int, not {type(channel).__name__}")
+        level = check_level(volume, "channel volume")
+        streams = self._session_streams(session_id)
+        channels = len(self.session(session_id).channel_volumes)
+        if not 0 <= channel < channels:
+            raise ValueError(f"channel must be in 0..{channels - 1}, got {channel}")
+        changes = []
+        for s in streams:
+            if channel < len(s.volumes):
+                values = list(s.volumes)
+                values[channel] = level
+                changes.append((s, values, None))
+        await self._apply(session_id, changes, channel)
+
+    async def set_mute(self, session_id: str, muted: bool) -> None:
+        if not isinstance(muted, bool):
+            raise TypeError(f"muted must be a bool, not {type(muted).__name__}")
+        streams = self._session_streams(session_id)
+        await self._apply(session_id, [(s, None, muted) for s in streams], None)
+
+    async def _apply(
+        self, session_id: str, changes: list[tuple[RawStream, list[float] | None, bool | None]], channel: int | None
+    ) -> None:
+        """Send the changes, then re-read the streams, so the new state and its event (origin THIS_CLIENT) are
+        in place when the call returns. Like Windows, a change that leaves the value as it was still emits
+        its event (VolumeChanged, or ChannelVolumeChanged for ``channel``)."""
+        conn = self._require()
+        deadline = time.monotonic() + _PENDING_SECONDS
+        calls = []
+        for stream, volumes, muted in changes:
+            self._pending.setdefault(stream.key, []).append(
+                _Pending(tuple(volumes) if volumes is not None else None, muted, deadline)
+            )
+            render = stream.flow is Flow.RENDER
+            if volumes is not None:
+                method = "sink_input_volume_set" if render else "source_output_volume_set"
+                calls.append(conn.call(method, stream.index, pulsectl.PulseVolumeInfo(list(volumes))))
+            if muted is not None:
+                calls.append(conn.call("sink_input_mute" if render else "source_output_mute", stream.index, muted))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        try:
+            async with self._lock:
+                for stream, _, _ in changes:
+                    facility = FACILITY_SINK_INPUT if stream.flow is Flow.RENDER else FACILITY_SOURCE_OUTPUT
+                    self._dirty.setdefault(facility, set()).add(stream.index)
+                events = await self._flush()
+        finally:
+            # The server state has been read after the change was acknowledged: later changes are not ours.
+            for stream, _, _ in changes:
+                self._pending.pop(stream.key, None)
+        if failures:
+            if session_id not in self._sessions:
+                raise SessionNotFound(f"session {session_id!r} ended") from failures[0]
+            error = failures[0]
+            if isinstance(error, AudiolabError):
+                raise error
+            raise AudiolabError(f"the PulseAudio server refused the change: {error}") from error
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        wanted = ChannelVolumeChanged if channel is not None else VolumeChanged
+        if not any(isinstance(e, wanted) and e.session_id == session_id for e in events):
+            now = self.clock.now()
+            if channel is not None:
+                event: Event = ChannelVolumeChanged(timestamp=now, session_id=session_id,
+                                                    channel_volumes=session.channel_volumes, channel=channel,
+                                                    origin=Origin.THIS_CLIENT)
+            else:
+                event = VolumeChanged(timestamp=now, session_id=session_id, volume=session.volume,
+                                      muted=session.muted, origin=Origin.THIS_CLIENT)
+            self._send([event])
+
+    # --- meters ---------------------------------------------------------------------------------------------
+
+    async def start_meters(self) -> None:
+        conn = self._require()
+        if self._meters is None:
+            self._meters = PeakMeters(conn, self._meter_rate, lambda exc: None)
+            self._sync_meters()
+
+    def _sync_meters(self) -> None:
+        assert self._meters is not None
+        targets = []
+        for (flow, _), device in self._devices.items():
+            if flow is Flow.RENDER and device.monitor_source:
+                targets.append(MeterTarget(device.monitor_source, 2, None))
+        for stream in self._streams.values():
+            if stream.flow is not Flow.RENDER or is_own(stream, self._own_client):
+                continue
+            device = self._devices.get((Flow.RENDER, stream.device))
+            if device is not None and device.monitor_source:
+                targets.append(MeterTarget(device.monitor_source, len(stream.volumes) or 2, stream.index))
+        self._meters.sync(targets)
+
+    async def stop_meters(self) -> None:
+        meters, self._meters = self._meters, None
+        if meters is not None:
+            meters.close()
+
+    def read_meters(self) -> MeterFrame:
+        if self._meters is None:
+            raise AudiolabError("meters are not started (call start_meters first)")
+        now = self.clock.now()
+        per_input, per_source = self._meters.take(time.monotonic())
+        peaks: dict[str, float] = {}
+        channel_peaks: dict[str, tuple[float, ...]] = {}
+        for session in self._sessions.values():
+            if session.flow is not Flow.RENDER:
+                continue
+            channels = [0.0] * len(session.channel_volumes)
+            for member in session.streams:
+                values = per_input.get(int(member.id.rsplit("/", 1)[1]), ())
+                for i, v in enumerate(values[: len(channels)]):
+                    channels[i] = max(channels[i], v)
+            channel_peaks[session.id] = tuple(channels)
+            peaks[session.id] = max(channels, default=0.0)
+        device_peaks = {}
+        for (flow, _), device in self._devices.items():
+            if flow is Flow.RENDER and device.monitor_source in per_source:
+                device_peaks[device.name] = per_source[device.monitor_source]
+        self._meter_sequence += 1
+        return MeterFrame(now, peaks, channel_peaks, device_peaks, self._meter_sequence)
+
+    # --- introspection --------------------------------------------------------------------------------------
+
+    def statistics(self) -> PulseStatistics:
+        conn = self._conn
+        return PulseStatistics(
+            connected=conn is not None and not self._lost,
+            server=conn.address if conn else self._server,
+            server_events=self._server_events,
+            queries=self._old_queries + (conn.queries if conn else 0),
+            flushes=self._flushes,
+            events_emitted=self._emitted,
+            meter_streams=self._meters.open_count if self._meters else 0,
+            reconnects=self._reconnects,
+        )
+
