@@ -269,15 +269,20 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 @contextlib.contextmanager
 def pulseaudio_server(
-    *, modules: Sequence[str] = (), sinks: Sequence[str] = (DEFAULT_SINK,), keep_root: bool = False
+    *,
+    modules: Sequence[str] = (),
+    sinks: Sequence[str] = (DEFAULT_SINK,),
+    socket: str | Path | None = None,
+    keep_root: bool = False,
 ) -> Iterator[AudioServer]:
     """A private PulseAudio daemon with null sinks ``sinks`` and extra ``modules`` (``"module-role-cork"``,
-    ``"module-role-ducking trigger_roles=phone ducking_roles=music volume=30%"``)."""
+    ``"module-role-ducking trigger_roles=phone ducking_roles=music volume=30%"``). ``socket`` puts its
+    socket at a chosen path (a restarted server at the same address)."""
     binary = require_binary("pulseaudio")
     require_binary("pactl")
     root = _private_root("al-pa-")
     env = _base_env(root)
-    socket = root / "native"
+    socket = Path(socket) if socket is not None else root / "native"
     address = f"unix:{socket}"
     env["PULSE_SERVER"] = address
     cmd = [

@@ -1,0 +1,109 @@
+"""The server goes away: disconnect signalled fast, nothing more emitted, no leaked tasks; reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+
+import pytest
+
+from audiolab._exceptions import BackendDisconnected, BackendUnavailable
+from audiolab.backends.pulse import PulseBackend
+from tests.servers import pulseaudio_server
+
+from .conftest import start_backend, stop_backend
+
+pytestmark = [pytest.mark.anyio]
+
+
+async def test_server_killed_raises_from_run_within_a_second(server) -> None:  # type: ignore[no-untyped-def]
+    running = await start_backend(server.address)
+    try:
+        server.play_tone(0.3, client_name="victim")
+        await running.wait_sessions("victim")
+        await running.backend.start_meters()
+        tasks_before = asyncio.all_tasks()
+        count = len(running.recorder.events)
+        started = time.monotonic()
+        server.kill()
+        with pytest.raises(BackendDisconnected):
+            await asyncio.wait_for(asyncio.shield(running.task), 1.0)
+        assert time.monotonic() - started < 1.0
+        assert len(running.recorder.events) == count  # nothing more emitted
+        with pytest.raises(BackendDisconnected):
+            await running.backend.set_volume(running.sessions_of("victim")[0].id if running.sessions_of("victim") else "x", 0.5)
+        await asyncio.sleep(0.05)
+        leaked = {t for t in asyncio.all_tasks() - tasks_before if not t.done()}
+        assert not leaked, leaked
+    finally:
+        await stop_backend(running)
+
+
+async def test_reconnect_emits_fresh_snapshot(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    socket = f"/tmp/al-reconnect-{id(tmp_path)}.sock"
+    with pulseaudio_server(socket=socket) as first:
+        running = await start_backend(first.address, reconnect=True)
+        try:
+            first.play_tone(0.3, client_name="before")
+            (old,) = await running.wait_sessions("before")
+            first.kill()
+            await running.recorder.wait("SessionRemoved", lambda e: e.session_id == old.id, timeout=1)
+            assert running.backend.snapshot() == []
+            assert not running.task.done()
+        except BaseException:
+            await stop_backend(running)
+            raise
+    try:
+        with pulseaudio_server(socket=socket) as second:  # the server comes back at the same address
+            second.play_tone(0.3, client_name="after")
+            event = await running.recorder.wait("SessionCreated", lambda e: e.session.app == "after", timeout=5)
+            assert event.session_id in {s.id for s in running.backend.snapshot()}
+            assert running.backend.statistics().reconnects == 1
+            assert not running.task.done()
+            await stop_backend(running)
+    finally:
+        await stop_backend(running)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(socket)
+
+
+async def test_no_server_is_backend_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    backend = PulseBackend(server=f"unix:{tmp_path}/nothing-here")
+    with pytest.raises(BackendUnavailable):
+        await backend.start(lambda e: None)
+    await backend.aclose()
+
+
+async def test_probe(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PULSE_SERVER", server.address)
+    assert await PulseBackend.probe() is True
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/native")
+    assert await PulseBackend.probe() is False
+
+
+def test_bad_options() -> None:
+    with pytest.raises(TypeError):
+        PulseBackend(bogus=1)
+    with pytest.raises(ValueError):
+        PulseBackend(meter_rate=0)
+
+
+async def test_lab_surfaces_disconnect_to_subscribers(server) -> None:  # type: ignore[no-untyped-def]
+    import audiolab
+
+    async with audiolab.open(backend="pulse", server=server.address) as lab:
+        server.play_tone(0.3, client_name="lab-app")
+        async with lab.events() as events:
+            async for event in events:
+                if event.kind == "SessionCreated" and event.session.app == "lab-app":
+                    break
+            started = time.monotonic()
+            server.kill()
+            with pytest.raises(BackendDisconnected):
+                async for _ in events:
+                    pass
+            assert time.monotonic() - started < 1.0
+        with pytest.raises(BackendDisconnected):
+            lab.snapshot()
