@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -17,7 +17,12 @@ from ._meters import MeterStatistics, MeterSubscription
 from .backends import auto_candidates, backend_class
 from .backends._base import Backend
 from .clock import Clock, VirtualClock
-from .model import Session, check_level
+from .audio.playback import Playback, PlayRequest
+from .model import Role, Session, check_level
+
+if TYPE_CHECKING:
+    from .audio.synth import Tone
+    from .focus.session_manager import AudioSessionManager
 
 log = logging.getLogger("audiolab")
 
@@ -265,6 +270,43 @@ class Lab:
                 return
         self._meter_ticker_running = False
 
+    # --- tones ---------------------------------------------------------------------------------------------
+
+    def play(
+        self,
+        tone: Tone,
+        *,
+        role: Role = Role.MUSIC,
+        app: str = "",
+        display_name: str = "",
+        session_guid: str | None = None,
+        cross_process: bool = False,
+        device: str | None = None,
+        duration: float | None = None,
+    ) -> _PlayCall:
+        """Play ``tone`` through a session of its own (a separate process on real backends), as ``app`` with
+        ``role``. Use ``async with lab.play(...) as playback:`` (stopped on leaving, on cancellation or on an
+        exception) or ``playback = await lab.play(...)`` (stopped when the Lab closes). Sessions are shared
+        only when asked: the same ``session_guid`` with ``cross_process=True``. A start the focus policy
+        refuses raises :class:`FocusDeniedError`."""
+        request = PlayRequest(tone, role, app, display_name, session_guid, cross_process, device, duration)
+        return _PlayCall(self, request)
+
+    # --- focus ---------------------------------------------------------------------------------------------
+
+    def session_manager(self, app: str) -> AudioSessionManager:
+        """The HarmonyOS-style audio session of ``app`` (simulated service only)."""
+        from .focus.session_manager import AudioSessionManager
+
+        self.sim  # noqa: B018 - raises NotSupported on other backends
+        return AudioSessionManager(self, app)
+
+    async def set_policy(self, policy: str | Any, **settings: Any) -> None:
+        """Switch the simulated service's focus policy: "harmonyos", "windows", "pulseaudio",
+        "wireplumber", "none", a policy file, or a policy object; ``settings`` go to the policy
+        (e.g. ``ducking="reduce_50"`` for windows)."""
+        self.sim.set_policy(policy, **settings)
+
     # --- backend-specific extras ---------------------------------------------------------------------------
 
     @property
@@ -278,3 +320,27 @@ class Lab:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<audiolab.Lab backend={self.backend_name!r} {state}>"
+
+
+class _PlayCall:
+    """What ``lab.play()`` returns: await it for the handle, or use it as an async context manager."""
+
+    def __init__(self, lab: Lab, request: PlayRequest) -> None:
+        self._lab = lab
+        self._request = request
+        self._playback: Playback | None = None
+
+    async def _start(self) -> Playback:
+        self._playback = await self._lab._live_backend().play(self._request)
+        return self._playback
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self._start().__await__()
+
+    async def __aenter__(self) -> Playback:
+        return await self._start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._playback is not None:
+            with anyio.CancelScope(shield=True):
+                await self._playback.stop()

@@ -23,7 +23,8 @@ def test_importing_audiolab_imports_no_backend_numpy_or_widget_library():
         "heavy = [m for m in sys.modules if m.split('.')[0] in "
         "('numpy', 'pulsectl', 'pulsectl_asyncio', 'pycaw', 'comtypes', 'sounddevice', 'ipywidgets', "
         "'anywidget', 'matplotlib') or m.startswith(('audiolab.backends.sim', 'audiolab.backends.pulse', "
-        "'audiolab.backends.wasapi', 'audiolab.widgets', 'audiolab.audio'))]; "
+        "'audiolab.backends.wasapi', 'audiolab.widgets', 'audiolab.audio.synth', 'audiolab.audio.bank', "
+        "'audiolab.audio.mixer', 'audiolab.audio.sinks', 'audiolab.focus'))]; "
         "print(','.join(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

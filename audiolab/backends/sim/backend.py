@@ -7,11 +7,15 @@ from typing import Any, ClassVar
 
 from ..._exceptions import ClosedResourceError
 from ...clock import Clock, RealClock, VirtualClock
-from ...model import Device, MeterFrame, Origin, Session
+from ...audio.playback import Playback, PlayRequest
+from ...focus import FocusPolicy, load_policy
+from ...model import Device, Flow, MeterFrame, Origin, Session
 from .._base import Backend, EventSink
 from .client import SimClient
 from .engine import SimEngine
 from .persistence import VolumeStore
+from .playback import SimPlayback
+from .sinks import open_sink
 
 PUMP_SECONDS = 0.01
 """On real time, how often the pump brings the engine up to the clock (one 10 ms block)."""
@@ -32,12 +36,17 @@ class SimBackend(Backend):
 
     Options: ``clock`` ('real', 'virtual' or a Clock), ``devices`` (a tuple of :class:`Device`),
     ``expire_after`` (seconds inactive before a session expires, default 30), ``store_path`` (a JSON file
-    where render sessions' volume and mute persist; in memory when None).
+    where render sessions' volume and mute persist; in memory when None), ``policy`` (a focus policy name
+    or object, default "windows"), ``idle_timeout`` (seconds before an idle activated HarmonyOS audio
+    session is deactivated, default 60), ``sample_rate`` (48000) and ``block_ms`` (10), ``output`` (where
+    the mix of ``output_device`` goes: None (nowhere, the default), a ``.wav`` path, "sounddevice" for the
+    machine's sound card, or any object with ``write(block)`` and ``close()``).
     """
 
     name: ClassVar[str] = "sim"
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"display_name", "icon_path", "grouping_param", "channel_volume", "clients", "restart", "meters"}
+        {"display_name", "icon_path", "grouping_param", "channel_volume", "clients", "restart", "meters", "play",
+         "focus"}
     )
 
     def __init__(
@@ -47,10 +56,27 @@ class SimBackend(Backend):
         devices: tuple[Device, ...] | None = None,
         expire_after: float = 30.0,
         store_path: str | os.PathLike[str] | None = None,
+        policy: str | FocusPolicy = "windows",
+        idle_timeout: float = 60.0,
+        sample_rate: int = 48000,
+        block_ms: float = 10.0,
+        output: str | os.PathLike[str] | object | None = None,
+        output_device: str | None = None,
         **options: Any,
     ) -> None:
         super().__init__(clock=make_clock(clock), **options)
-        self._options = dict(devices=devices, expire_after=expire_after)
+        if isinstance(block_ms, bool) or not isinstance(block_ms, (int, float)) or not 1 <= block_ms <= 100:
+            raise ValueError(f"block_ms must be within 1..100, got {block_ms!r}")
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or not 8000 <= sample_rate <= 192000:
+            raise ValueError(f"sample_rate must be an int within 8000..192000, got {sample_rate!r}")
+        block_frames = round(sample_rate * block_ms / 1000)
+        if isinstance(policy, str):
+            policy = load_policy(policy)
+        self._options = dict(devices=devices, expire_after=expire_after, policy=policy,
+                             idle_timeout=idle_timeout, sample_rate=sample_rate, block_frames=block_frames)
+        self._output = output
+        self._output_device = output_device
+        self._playbacks: list[SimPlayback] = []
         self._store = VolumeStore(store_path)
         self._engine: SimEngine | None = None
         self._unstep = None
@@ -71,6 +97,10 @@ class SimBackend(Backend):
 
     async def start(self, emit: EventSink) -> None:
         self._engine = SimEngine(emit=emit, now=self.clock.now, store=self._store, **self._options)
+        if self._output is not None:
+            device = self._output_device or self._engine.default_device(Flow.RENDER).id
+            self._engine.audio.set_sink(device, open_sink(self._output, self._engine.device(device),
+                                                          self._engine.audio))
         if isinstance(self.clock, VirtualClock):
             self._unstep = self.clock.add_stepper(self._engine)
 
@@ -84,8 +114,12 @@ class SimBackend(Backend):
     async def aclose(self) -> None:
         if self._closed:
             return
+        for playback in self._playbacks:
+            await playback.stop()
         if self._engine is not None:
             self._engine.shutdown()
+            for sink in self._engine.audio.sinks():
+                sink.close()  # type: ignore[attr-defined]
         if self._unstep is not None:
             self._unstep()
         self._closed = True
@@ -128,11 +162,25 @@ class SimBackend(Backend):
             sequence=self._meter_sequence,
         )
 
+    async def play(self, request: PlayRequest) -> Playback:
+        playback = SimPlayback(self.engine, request)
+        self._playbacks = [p for p in self._playbacks if not p.finished]
+        self._playbacks.append(playback)
+        return playback
+
     # --- sim-only controls ---------------------------------------------------------------------------------
 
     def client(self, app: str, pid: int | None = None) -> SimClient:
         """A new app of the simulated service (a process with its own pid)."""
         return SimClient(self.engine, app, pid)
+
+    def set_policy(self, policy: str | FocusPolicy, **settings: Any) -> None:
+        """Switch the focus policy ("harmonyos", "windows", "pulseaudio", "wireplumber", "none" or a policy)."""
+        self.engine.set_policy(policy, **settings)
+
+    @property
+    def policy(self) -> FocusPolicy:
+        return self.engine.focus.policy
 
     def restart(self) -> None:
         """Restart the service (sessions disconnect with SERVER_SHUTDOWN; persisted settings are re-read)."""

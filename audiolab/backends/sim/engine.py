@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..._exceptions import SessionNotFound, StreamNotFound
+from ..._exceptions import FocusDeniedError, SessionNotFound, StreamNotFound
+from ...audio.synth import Tone
 from ...events import (
     ChannelVolumeChanged,
     DisplayNameChanged,
@@ -37,8 +39,23 @@ from ...events import (
     StreamsChanged,
     VolumeChanged,
 )
+from ...focus import (
+    DeactivateSession,
+    Deny,
+    Duck,
+    FocusEngine,
+    FocusPolicy,
+    FocusRequest,
+    Pause,
+    Resume,
+    Stop,
+    Unduck,
+    load_policy,
+)
 from ...model import (
     NULL_GUID,
+    ConcurrencyMode,
+    DeactivationReason,
     Device,
     DeviceRole,
     DisconnectReason,
@@ -53,6 +70,7 @@ from ...model import (
     check_level,
     normalize_guid,
 )
+from .audio import SimAudio
 from .devices import check_devices, default_device, default_devices
 from .persistence import VolumeStore
 
@@ -79,8 +97,9 @@ class _Stream:
     loopback: bool
     name: str
     role: Role
+    app: str = ""
     state: StreamState = StreamState.STOPPED
-    source: object | None = None  # what the stream plays, for the mixer
+    focus_held: bool = False  # paused or stopped by the focus policy, not by its app
 
     def frozen(self) -> Stream:
         return Stream(self.id, self.flow, self.state, self.pid, self.loopback, self.name)
@@ -119,7 +138,14 @@ class SimEngine:
         devices: tuple[Device, ...] | None = None,
         expire_after: float = 30.0,
         store: VolumeStore | None = None,
+        policy: FocusPolicy | str = "windows",
+        idle_timeout: float = 60.0,
+        sample_rate: int = 48000,
+        block_frames: int = 480,
     ) -> None:
+        for name, value in (("idle_timeout", idle_timeout),):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if isinstance(expire_after, bool) or not isinstance(expire_after, (int, float)) or not expire_after > 0:
             raise ValueError(f"expire_after must be a positive number of seconds, got {expire_after!r}")
         self._emit_to = emit
@@ -136,8 +162,15 @@ class SimEngine:
         self._by_identity: dict[tuple[SessionKey, Flow], str] = {}
         self._streams: dict[str, _Stream] = {}
         self.generation = 0
-        self._peak_acc: dict[str, tuple[float, ...]] = {}
-        self._device_peak_acc: dict[str, float] = {}
+        self.audio = SimAudio(self.devices, sample_rate=sample_rate, block_frames=block_frames,
+                              on_finished=self._tone_finished)
+        self._block_index = math.floor(self._now / self.audio.block_seconds)
+        self.focus = FocusEngine(load_policy(policy) if isinstance(policy, str) else policy)
+        self.idle_timeout = float(idle_timeout)
+        self._activated_apps: dict[str, int] = {}  # app -> activation generation, for the idle timer
+        self._app_last_run: dict[str, float] = {}
+        self.tone_listeners: list[Callable[[str], None]] = []
+        """Called with a stream id when its tone ended by itself."""
         """Bumped by every restart; stream handles of an earlier generation are dead."""
         self._ensure_system_sounds()
 
@@ -148,11 +181,23 @@ class SimEngine:
         return self._now
 
     def advance_to(self, t: float) -> None:
-        """Run every timer due up to ``t``, in order, then stand at ``t``."""
-        while self._timers and self._timers[0][0] <= t:
-            when, _, action = heapq.heappop(self._timers)
-            self._now = max(self._now, when)
-            action()
+        """Run every timer and render every audio block due up to ``t``, in time order, then stand at ``t``."""
+        block = self.audio.block_seconds
+        while True:
+            if not self.audio.has_work(self._now):
+                self._block_index = max(self._block_index, math.floor(self._now / block))
+            next_block = (self._block_index + 1) * block if self.audio.has_work(self._now) else math.inf
+            next_timer = self._timers[0][0] if self._timers else math.inf
+            if min(next_block, next_timer) > t:
+                break
+            if next_timer <= next_block:
+                when, _, action = heapq.heappop(self._timers)
+                self._now = max(self._now, when)
+                action()
+            else:
+                self._now = max(self._now, next_block)
+                self._block_index += 1
+                self.audio.render_block(next_block)
         self._now = max(self._now, t)
 
     def next_deadline(self) -> float | None:
@@ -245,7 +290,7 @@ class SimEngine:
         display_name: str | None = None,
         icon_path: str | None = None,
         name: str = "",
-        source: object | None = None,
+        tone: Tone | None = None,
     ) -> str:
         """Open a stream and assign it to its session (created if needed). Returns the stream id."""
         self._sync_time()
@@ -268,6 +313,8 @@ class SimEngine:
             flow = Flow.CAPTURE  # a loopback session is treated as a capture session
         elif device.flow is not flow:
             raise ValueError(f"a {flow.value} stream cannot open on the {device.flow.value} device {device.id!r}")
+        if tone is not None and (flow is not Flow.RENDER or not isinstance(tone, Tone)):
+            raise ValueError("a tone plays on a render stream and must be an audiolab Tone")
         key = SessionKey(guid, bool(cross_process), None if cross_process else pid, device.id)
         session_id = self._by_identity.get((key, flow))
         created = session_id is None
@@ -287,9 +334,11 @@ class SimEngine:
             loopback=loopback,
             name=name,
             role=role,
-            source=source,
+            app=app,
         )
         self._streams[stream.id] = stream
+        if tone is not None:
+            self.audio.add_stream(stream.id, session.id, device.id, tone)
         session.stream_ids.append(stream.id)
         if created:
             self._emit(SessionCreated(timestamp=self._now, session_id=session.id, session=self._frozen(session)))
@@ -300,33 +349,39 @@ class SimEngine:
         return stream.id
 
     def start_stream(self, stream_id: str) -> None:
+        """IAudioClient::Start. The focus policy is asked first; a denied start raises FocusDeniedError and
+        leaves the stream stopped."""
         self._sync_time()
         stream = self._stream(stream_id)
         if stream.state is StreamState.RUNNING:
             return
-        stream.state = StreamState.RUNNING
-        session = self._sessions[stream.session_id]
-        self._emit_streams(session)
-        if session.state is not SessionState.ACTIVE:
-            self._set_state(session, SessionState.ACTIVE)
+        actions = self.focus.start(self._focus_request(stream), self._now)
+        denied = [a for a in actions if isinstance(a, Deny)]
+        if denied:
+            self._apply(actions)
+            raise FocusDeniedError(f"focus denied to {stream.session_id}: {denied[0].reason}")
+        stream.focus_held = False
+        self._set_running(stream, True)
+        self._apply(actions)
 
     def stop_stream(self, stream_id: str) -> None:
+        """IAudioClient::Stop (by the stream's app): focus is released."""
         self._sync_time()
         stream = self._stream(stream_id)
-        if stream.state is StreamState.STOPPED:
+        was_held, stream.focus_held = stream.focus_held, False
+        if stream.state is StreamState.STOPPED and not was_held:
             return
-        stream.state = StreamState.STOPPED
-        session = self._sessions[stream.session_id]
-        self._emit_streams(session)
-        if not any(self._streams[i].state is StreamState.RUNNING for i in session.stream_ids):
-            self._set_state(session, SessionState.INACTIVE)
+        self._set_running(stream, False)
+        self._apply(self.focus.stop(self._focus_request(stream), self._now))
+        self._schedule_idle_check(stream.app)
 
     def release_stream(self, stream_id: str) -> None:
         """Release a stream; releasing the last stream of a session ends the session."""
         self._sync_time()
         stream = self._stream(stream_id)
-        if stream.state is StreamState.RUNNING:
+        if stream.state is StreamState.RUNNING or stream.focus_held:
             self.stop_stream(stream_id)
+        self.audio.remove_stream(stream_id)
         del self._streams[stream_id]
         session = self._sessions[stream.session_id]
         session.stream_ids.remove(stream_id)
@@ -335,19 +390,133 @@ class SimEngine:
             return
         self._end_session(session)
 
+    def set_tone_amplitude(self, stream_id: str, amplitude: float) -> None:
+        self._stream(stream_id)
+        if not self.audio.has_tone(stream_id):
+            raise ValueError(f"stream {stream_id!r} plays no tone")
+        self._sync_time()
+        self.audio.set_amplitude(stream_id, amplitude)
+
+    def _set_running(self, stream: _Stream, running: bool) -> None:
+        new = StreamState.RUNNING if running else StreamState.STOPPED
+        if stream.state is new:
+            return
+        stream.state = new
+        self.audio.set_running(stream.id, running)
+        self._app_last_run[stream.app] = self._now
+        session = self._sessions[stream.session_id]
+        self._emit_streams(session)
+        any_running = any(self._streams[i].state is StreamState.RUNNING for i in session.stream_ids)
+        if running and session.state is not SessionState.ACTIVE:
+            self._set_state(session, SessionState.ACTIVE)
+        elif not running and not any_running:
+            self._set_state(session, SessionState.INACTIVE)
+
+    def _tone_finished(self, stream_id: str, t: float) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            return
+        self._now = max(self._now, t)
+        stream.state = StreamState.RUNNING  # the tone ended; the app's stream stops
+        self.stop_stream(stream_id)
+        for listener in list(self.tone_listeners):
+            listener(stream_id)
+
+    # --- focus ---------------------------------------------------------------------------------------------
+
+    def _focus_request(self, stream: _Stream) -> FocusRequest:
+        session = self._sessions[stream.session_id]
+        return FocusRequest(
+            session_id=session.id,
+            stream_id=stream.id,
+            role=stream.role,
+            device_id=session.key.device_id,
+            flow=session.flow,
+            on_communications_device=self.device(session.key.device_id).is_communications,
+            ducking_opt_out=session.ducking_opt_out,
+            app=stream.app or None,
+        )
+
+    def _apply(self, actions: list) -> None:
+        """Carry out what the focus policy decided, and report it."""
+        for action in actions:
+            stream = self._streams.get(action.stream_id) if action.stream_id else None
+            if isinstance(action, (Duck, Unduck)):
+                if action.session_id in self._sessions:
+                    self.audio.set_focus_gain(action.session_id, action.gain, action.fade_seconds, self._now)
+            elif isinstance(action, (Pause, Stop)) and stream is not None:
+                stream.focus_held = isinstance(action, Pause)
+                self._set_running(stream, False)
+                self._schedule_idle_check(stream.app)
+            elif isinstance(action, Resume) and stream is not None and stream.focus_held:
+                stream.focus_held = False
+                self._set_running(stream, True)
+            elif isinstance(action, DeactivateSession):
+                self._activated_apps.pop(action.session_id, None)
+            event = action.to_event()
+            if event is not None:
+                self._emit(event)
+
+    def set_policy(self, policy: FocusPolicy | str, **settings: object) -> None:
+        """Switch the focus policy; what the old one imposed is released."""
+        self._sync_time()
+        new = load_policy(policy, **settings) if isinstance(policy, str) else policy
+        self._apply(self.focus.set_policy(new, self._now))
+
+    def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
+        """HarmonyOS AudioSessionManager.activateAudioSession for ``app``."""
+        if not isinstance(app, str) or not app:
+            raise ValueError("an app name is needed")
+        if not isinstance(mode, ConcurrencyMode):
+            raise TypeError(f"mode must be an audiolab.ConcurrencyMode, not {type(mode).__name__}")
+        self._sync_time()
+        self._apply(self.focus.activate_session(app, mode, self._now))
+        self._activated_apps[app] = self._activated_apps.get(app, 0) + 1
+        self._schedule_idle_check(app)
+
+    def deactivate_session(self, app: str) -> None:
+        """HarmonyOS deactivateAudioSession, by the app itself (no deactivation event)."""
+        self._sync_time()
+        self._apply(self.focus.deactivate_session(app, self._now))
+        self._activated_apps.pop(app, None)
+
+    def is_session_activated(self, app: str) -> bool:
+        return self.focus.is_session_activated(app)
+
+    def _schedule_idle_check(self, app: str) -> None:
+        if not app or not self.focus.is_session_activated(app):
+            return
+        if any(s.app == app and s.state is StreamState.RUNNING for s in self._streams.values()):
+            return
+        generation = self._activated_apps.get(app, 0)
+        idle_since = self._now
+
+        def check() -> None:
+            still_idle = not any(
+                s.app == app and s.state is StreamState.RUNNING for s in self._streams.values()
+            )
+            if (still_idle and self.focus.is_session_activated(app)
+                    and self._activated_apps.get(app) == generation
+                    and self._last_run_of(app) <= idle_since):
+                self._apply(self.focus.deactivate_session(app, self._now, reason=DeactivationReason.TIMEOUT))
+                self._activated_apps.pop(app, None)
+
+        self.call_at(self._now + self.idle_timeout, check)
+
+    def _last_run_of(self, app: str) -> float:
+        return self._app_last_run.get(app, -math.inf)
+
     # --- meters --------------------------------------------------------------------------------------------
 
     def take_peaks(self) -> tuple[dict[str, tuple[float, ...]], dict[str, float]]:
-        """Per-channel peaks of every enumerable render session, and each render device's mixed peak, since
-        the previous call (then reset). Sessions that played nothing meter 0."""
+        """Per-channel peaks of every enumerable render session (after its gain), and each render device's
+        mixed peak, held since the previous call (then reset). Sessions that played nothing meter 0."""
         self._sync_time()
+        held, devices = self.audio.take_peaks()
         peaks = {}
         for session in self._sessions.values():
             if session.flow is Flow.RENDER and session.state is not SessionState.EXPIRED:
-                peaks[session.id] = self._peak_acc.get(session.id, (0.0,) * len(session.channel_volumes))
-        devices = {d.id: self._device_peak_acc.get(d.id, 0.0) for d in self.devices if d.flow is Flow.RENDER}
-        self._peak_acc = {}
-        self._device_peak_acc = {}
+                peaks[session.id] = held.get(session.id, (0.0,) * len(session.channel_volumes))
         return peaks, devices
 
     # --- session control -----------------------------------------------------------------------------------
@@ -357,6 +526,7 @@ class SimEngine:
         session = self._session(session_id)
         level = check_level(volume)
         session.volume = level
+        self._update_gain(session)
         self._emit(VolumeChanged(timestamp=self._now, session_id=session.id, volume=level, muted=session.muted,
                                  origin=origin))
 
@@ -366,6 +536,7 @@ class SimEngine:
         if not isinstance(muted, bool):
             raise TypeError(f"muted must be a bool, not {type(muted).__name__}")
         session.muted = muted
+        self._update_gain(session)
         self._emit(VolumeChanged(timestamp=self._now, session_id=session.id, volume=session.volume, muted=muted,
                                  origin=origin))
 
@@ -378,6 +549,7 @@ class SimEngine:
             raise ValueError(f"channel must be in 0..{len(session.channel_volumes) - 1}, got {channel}")
         level = check_level(volume, "channel volume")
         session.channel_volumes[channel] = level
+        self._update_gain(session)
         self._emit(ChannelVolumeChanged(timestamp=self._now, session_id=session.id,
                                         channel_volumes=tuple(session.channel_volumes), channel=channel,
                                         origin=origin))
@@ -429,10 +601,13 @@ class SimEngine:
                 self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id,
                                                reason=DisconnectReason.SERVER_SHUTDOWN))
             for stream_id in session.stream_ids:
+                self.audio.remove_stream(stream_id)
                 del self._streams[stream_id]
             session.stream_ids.clear()
             self._end_session(session)
         self._timers.clear()
+        self.focus = FocusEngine(self.focus.policy)
+        self._activated_apps.clear()
 
     def disconnect_device(self, device_id: str) -> None:
         """The device goes away: its sessions are disconnected (device removal) and end."""
@@ -442,7 +617,9 @@ class SimEngine:
             self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id,
                                            reason=DisconnectReason.DEVICE_REMOVAL))
             for stream_id in session.stream_ids:
-                del self._streams[stream_id]
+                request = self._focus_request(self._streams.pop(stream_id))
+                self.audio.remove_stream(stream_id)
+                self._apply(self.focus.stop(request, self._now))
             session.stream_ids.clear()
             self._end_session(session)
         self.devices = tuple(d for d in self.devices if d.id != device.id)
@@ -489,6 +666,7 @@ class SimEngine:
             session.volume, session.muted = stored.volume, stored.muted
         self._sessions[session_id] = session
         self._by_identity[(key, flow)] = session_id
+        self._update_gain(session)
         self._schedule_expiry(session)
         return session
 
@@ -512,6 +690,10 @@ class SimEngine:
             self._schedule_expiry(session)
         elif new is SessionState.EXPIRED:
             self._emit(SessionExpired(timestamp=self._now, session_id=session.id))
+
+    def _update_gain(self, session: _Session) -> None:
+        level = 0.0 if session.muted else session.volume
+        self.audio.set_session_gain(session.id, tuple(level * c for c in session.channel_volumes))
 
     def _schedule_expiry(self, session: _Session) -> None:
         if session.is_system_sounds:
@@ -541,4 +723,5 @@ class SimEngine:
                                     new=SessionState.EXPIRED))
         del self._sessions[session.id]
         self._by_identity.pop((session.key, session.flow), None)
+        self.audio.forget_session(session.id)
         self._emit(SessionRemoved(timestamp=self._now, session_id=session.id))

@@ -1,0 +1,199 @@
+"""The simulated service's audio path: tones of running streams, mixed per render device in fixed blocks.
+
+Per block and device: every running tone stream is rendered (one :class:`ToneBank` per device, batched), the
+streams of one session are summed, and the :class:`DeviceMixer` applies each session's gain with short ramps:
+``volume x channel volume x (0 if muted) x focus gain``. The focus gain moves linearly over the policy's
+fade (e.g. Windows' 1 s duck) from block to block. Peaks are taken after the gain, per session and per
+device, and held (maximum) until read. Each device's mix may go to a sink (a WAV file, a sound card).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ...audio.bank import ToneBank
+from ...audio.mixer import DeviceMixer
+from ...audio.synth import Tone
+from ...model import Device, Flow
+
+
+@dataclass
+class _ToneStream:
+    session_id: str
+    device_id: str
+    tone: Tone
+    played_frames: int = 0
+    running: bool = False
+
+
+@dataclass
+class _Fade:
+    start: float
+    target: float
+    t0: float
+    t1: float
+
+    def at(self, t: float) -> float:
+        if t >= self.t1 or self.t1 <= self.t0:
+            return self.target
+        if t <= self.t0:
+            return self.start
+        return self.start + (self.target - self.start) * (t - self.t0) / (self.t1 - self.t0)
+
+
+class _Device:
+    def __init__(self, device: Device, sample_rate: int, block_frames: int) -> None:
+        self.device = device
+        self.bank = ToneBank(sample_rate, channels=device.channels)
+        self.mixer = DeviceMixer(sample_rate, block_frames, device.channels)
+        self.sink: object | None = None
+        self.peak = 0.0
+
+
+class SimAudio:
+    """Audio of the simulated service. ``on_finished(stream_id, t)`` is called when a tone ends by itself."""
+
+    def __init__(
+        self,
+        devices: tuple[Device, ...],
+        *,
+        sample_rate: int = 48000,
+        block_frames: int = 480,
+        on_finished: Callable[[str, float], None],
+    ) -> None:
+        self.sample_rate = sample_rate
+        self.block_frames = block_frames
+        self.block_seconds = block_frames / sample_rate
+        self._on_finished = on_finished
+        self._devices = {d.id: _Device(d, sample_rate, block_frames) for d in devices if d.flow is Flow.RENDER}
+        self._streams: dict[str, _ToneStream] = {}
+        self._base_gain: dict[str, np.ndarray] = {}
+        self._fades: dict[str, _Fade] = {}
+        self._peaks: dict[str, np.ndarray] = {}
+        self.blocks_rendered = 0
+
+    # --- what plays ------------------------------------------------------------------------------------------
+
+    def add_stream(self, stream_id: str, session_id: str, device_id: str, tone: Tone) -> None:
+        if device_id not in self._devices:
+            raise ValueError(f"tones play on render devices; {device_id!r} is not one")
+        self._streams[stream_id] = _ToneStream(session_id, device_id, tone)
+
+    def has_tone(self, stream_id: str) -> bool:
+        return stream_id in self._streams
+
+    def set_running(self, stream_id: str, running: bool) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is None or stream.running == running:
+            return
+        bank = self._devices[stream.device_id].bank
+        if running:
+            tone = stream.tone
+            if tone.duration is not None and stream.played_frames:
+                remaining = tone.duration - stream.played_frames / self.sample_rate
+                tone = replace(tone, duration=max(remaining, 1.0 / self.sample_rate), fade_in=0.0,
+                               fade_out=min(tone.fade_out, max(remaining, 0.0)))
+            bank.add(stream_id, tone)
+        else:
+            stream.played_frames += bank.frames_played(stream_id)
+            bank.remove(stream_id)
+        stream.running = running
+
+    def remove_stream(self, stream_id: str) -> None:
+        self.set_running(stream_id, False)
+        self._streams.pop(stream_id, None)
+
+    def set_amplitude(self, stream_id: str, amplitude: float) -> None:
+        stream = self._streams[stream_id]
+        stream.tone = stream.tone.with_amplitude(amplitude)
+        if stream.running:
+            self._devices[stream.device_id].bank.set_amplitude(stream_id, amplitude)
+
+    # --- gains -----------------------------------------------------------------------------------------------
+
+    def set_session_gain(self, session_id: str, gains: tuple[float, ...]) -> None:
+        """volume x channel volume x (0 if muted), per channel."""
+        self._base_gain[session_id] = np.asarray(gains, dtype=np.float64)
+
+    def set_focus_gain(self, session_id: str, target: float, fade_seconds: float, now: float) -> None:
+        current = self.focus_gain(session_id, now)
+        self._fades[session_id] = _Fade(current, float(target), now, now + max(0.0, fade_seconds))
+
+    def focus_gain(self, session_id: str, t: float) -> float:
+        fade = self._fades.get(session_id)
+        return 1.0 if fade is None else fade.at(t)
+
+    def forget_session(self, session_id: str) -> None:
+        self._base_gain.pop(session_id, None)
+        self._fades.pop(session_id, None)
+
+    # --- sinks and meters -------------------------------------------------------------------------------------
+
+    def set_sink(self, device_id: str, sink: object | None) -> object | None:
+        """Send ``device_id``'s mix to ``sink`` (anything with ``write(block)``); returns the previous one."""
+        device = self._devices[device_id]
+        previous, device.sink = device.sink, sink
+        return previous
+
+    def sinks(self) -> list[object]:
+        return [d.sink for d in self._devices.values() if d.sink is not None]
+
+    def take_peaks(self) -> tuple[dict[str, tuple[float, ...]], dict[str, float]]:
+        peaks = {sid: tuple(float(v) for v in values) for sid, values in self._peaks.items()}
+        devices = {d: dev.peak for d, dev in self._devices.items()}
+        self._peaks = {}
+        for dev in self._devices.values():
+            dev.peak = 0.0
+        return peaks, devices
+
+    # --- rendering ----------------------------------------------------------------------------------------------
+
+    def has_work(self, t: float) -> bool:
+        """Whether blocks must be rendered: a tone is running or a device has a sink listening."""
+        return any(len(d.bank) or d.sink is not None for d in self._devices.values())
+
+    def render_block(self, t_end: float) -> None:
+        """Render the block that ends at ``t_end`` on every device."""
+        self.blocks_rendered += 1
+        for device in self._devices.values():
+            if not len(device.bank) and device.sink is None:
+                continue
+            keys, blocks = device.bank.render(self.block_frames)
+            session_ids, session_blocks = self._by_session(keys, blocks)
+            gains = self._gains(session_ids, device.device.channels, t_end)
+            result = device.mixer.mix(session_ids, session_blocks, gains)
+            for i, sid in enumerate(result.session_ids):
+                held = self._peaks.get(sid)  # type: ignore[arg-type]
+                self._peaks[sid] = result.peaks[i] if held is None else np.maximum(held, result.peaks[i])  # type: ignore[index]
+            device.peak = max(device.peak, result.device_peak)
+            if device.sink is not None:
+                device.sink.write(result.block)  # type: ignore[attr-defined]
+            for stream_id in device.bank.pop_finished():
+                stream = self._streams[stream_id]
+                stream.running = False
+                stream.played_frames = 0
+                self._on_finished(str(stream_id), t_end)
+
+    def _by_session(self, keys: tuple[Hashable, ...], blocks: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+        owners = [self._streams[k].session_id for k in keys]  # type: ignore[index]
+        unique = tuple(dict.fromkeys(owners))
+        if len(unique) == len(owners):
+            return unique, blocks
+        summed = np.zeros((len(unique), *blocks.shape[1:]), dtype=np.float32)
+        index = {sid: i for i, sid in enumerate(unique)}
+        np.add.at(summed, [index[o] for o in owners], blocks)
+        return unique, summed
+
+    def _gains(self, session_ids: tuple[str, ...], channels: int, t: float) -> np.ndarray:
+        gains = np.ones((len(session_ids), channels))
+        for i, sid in enumerate(session_ids):
+            base = self._base_gain.get(sid)
+            if base is not None:
+                gains[i, :] = base[:channels]
+            fade = self._fades.get(sid)
+            if fade is not None:
+                gains[i, :] *= fade.at(t)
+        return gains

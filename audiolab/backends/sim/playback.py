@@ -1,0 +1,74 @@
+"""Tones played through their own sessions of the simulated service."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..._exceptions import FocusDeniedError
+from ...audio.playback import Playback, PlayRequest
+from ...model import NULL_GUID
+
+if TYPE_CHECKING:
+    from .engine import SimEngine
+
+
+class SimPlayback(Playback):
+    """A tone in its own process (a :class:`SimClient` with its own pid), hence its own session."""
+
+    def __init__(self, engine: SimEngine, request: PlayRequest) -> None:
+        from .client import SimClient
+
+        tone = request.tone
+        if request.duration is not None:
+            tone = replace(tone, duration=request.duration,
+                           fade_out=min(tone.fade_out, max(0.0, request.duration - tone.fade_in)))
+        self._engine = engine
+        self._client = SimClient(engine, request.app_name)
+        stream_id = engine.open_stream(
+            pid=self._client.pid,
+            app=request.app_name,
+            device_id=request.device,
+            session_guid=request.session_guid or NULL_GUID,
+            cross_process=request.cross_process,
+            role=request.role,
+            display_name=request.display_name or request.app_name,
+            tone=tone,
+        )
+        self._stream_id = stream_id
+        super().__init__(request, engine.stream_session_id(stream_id))
+        engine.tone_listeners.append(self._on_tone_finished)
+        try:
+            engine.start_stream(stream_id)
+        except FocusDeniedError:
+            self._release()
+            self._mark_finished()
+            raise
+
+    @property
+    def stream_id(self) -> str:
+        return self._stream_id
+
+    def _on_tone_finished(self, stream_id: str) -> None:
+        if stream_id == self._stream_id:
+            self._mark_finished()
+
+    def _release(self) -> None:
+        if self._on_tone_finished in self._engine.tone_listeners:
+            self._engine.tone_listeners.remove(self._on_tone_finished)
+        try:
+            self._engine.release_stream(self._stream_id)
+        except LookupError:
+            pass  # already gone (the service restarted or shut down)
+
+    async def _stop(self) -> None:
+        self._release()
+
+    async def _pause(self) -> None:
+        self._engine.stop_stream(self._stream_id)
+
+    async def _resume(self) -> None:
+        self._engine.start_stream(self._stream_id)
+
+    async def _set_amplitude(self, amplitude: float) -> None:
+        self._engine.set_tone_amplitude(self._stream_id, amplitude)
