@@ -34,8 +34,11 @@ class PolicyError(AudiolabError, ValueError):
 
 
 def datasets_dir() -> Path:
-    """Where the bundled policy files live (``datasets/focus`` beside the package)."""
-    return Path(__file__).resolve().parent.parent.parent / "datasets" / "focus"
+    """Where the bundled policy files live: ``audiolab/_datasets/focus`` in an installed wheel, else
+    ``datasets/focus`` of the source tree."""
+    package = Path(__file__).resolve().parent.parent
+    bundled = package / "_datasets" / "focus"
+    return bundled if bundled.is_dir() else package.parent / "datasets" / "focus"
 
 
 # --- policy types --------------------------------------------------------------------------------------
