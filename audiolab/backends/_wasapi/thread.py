@@ -1,0 +1,156 @@
+"""The one thread that does COM work: initialised for the multithreaded apartment, fed by a queue.
+
+The event loop never waits on this thread synchronously: :meth:`ComThread.call` queues a job and awaits an
+``anyio.Event`` that the thread sets through :class:`~audiolab._threads.LoopPoster`. Other threads (COM
+callbacks) may :meth:`submit` jobs; submitting never blocks and returns False once the thread has stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+
+from ..._exceptions import BackendUnavailable, ClosedResourceError
+from ..._threads import LoopPoster
+from .com import ComApi
+
+log = logging.getLogger("audiolab.wasapi")
+
+T = TypeVar("T")
+_STOP = object()
+
+
+class ComThread:
+    """Runs jobs in order on one MTA thread; optionally a periodic job (meter polling) between them."""
+
+    def __init__(self, api: ComApi, poster: LoopPoster, name: str = "audiolab-wasapi-com") -> None:
+        self._api = api
+        self._poster = poster
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._accepting = True
+        self._lock = threading.Lock()  # held only to pair the accepting check with the put
+        self._periodic: tuple[float, Callable[[], None]] | None = None
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.ident: int | None = None
+        self.failure: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def submit(self, job: Callable[[], None]) -> bool:
+        """Queue ``job`` (from any thread; never blocks). False when the thread no longer takes jobs."""
+        with self._lock:
+            if not self._accepting:
+                return False
+            self._queue.put(job)
+            return True
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the COM thread and return its result (or raise its exception)."""
+        done = anyio.Event()
+        outcome: list[tuple[bool, Any]] = []
+
+        def job() -> None:
+            try:
+                if self.failure is not None:
+                    raise BackendUnavailable(f"COM could not be initialised: {self.failure!r}")
+                outcome.append((True, fn(*args)))
+            except BaseException as exc:  # handed to the caller
+                outcome.append((False, exc))
+            self._poster.post(done.set)
+
+        if not self.submit(job):
+            raise ClosedResourceError("the WASAPI COM thread has stopped")
+        await done.wait()
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    def set_periodic(self, interval: float | None, job: Callable[[], None] | None = None) -> None:
+        """Run ``job`` every ``interval`` seconds between queued jobs (None stops it). Thread-safe."""
+        self.submit(lambda: self._set_periodic(interval, job))
+
+    def _set_periodic(self, interval: float | None, job: Callable[[], None] | None) -> None:
+        self._periodic = None if interval is None or job is None else (interval, job)
+
+    def stop(self) -> None:
+        """Ask the thread to finish the jobs queued so far and end (without waiting)."""
+        with self._lock:
+            if self._accepting:
+                self._queue.put(_STOP)
+
+    async def join(self) -> None:
+        """Wait, without blocking the loop, until the thread has ended."""
+        while self._thread.is_alive():
+            await anyio.sleep(0.002)
+        self._thread.join()
+
+    # --- on the COM thread -----------------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        self.ident = threading.get_ident()
+        try:
+            self._api.enter_thread()
+        except BaseException as exc:
+            self.failure = exc
+            log.error("audiolab: COM initialisation failed: %r", exc)
+            self._finish()
+            return
+        try:
+            self._loop()
+        finally:
+            self._finish()
+            try:
+                self._api.leave_thread()
+            except Exception:  # pragma: no cover - nothing more to do at this point
+                log.exception("audiolab: CoUninitialize failed")
+
+    def _loop(self) -> None:
+        next_due = time.monotonic()
+        while True:
+            timeout = None
+            if self._periodic is not None:
+                timeout = max(0.0, next_due - time.monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                return
+            if item is not None:
+                self._run(item)  # type: ignore[arg-type]
+            if self._periodic is not None and time.monotonic() >= next_due:
+                interval, job = self._periodic
+                self._run(job)
+                next_due = max(next_due + interval, time.monotonic())
+
+    def _finish(self) -> None:
+        with self._lock:
+            self._accepting = False
+        # Jobs that slipped in before the stop still run: a late adoption releases what it was given, and a
+        # waiting call() gets its answer (an error if COM never came up) instead of hanging.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                self._run(item)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _run(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("audiolab: a COM job failed")

@@ -1,0 +1,224 @@
+"""The event-loop side of the backend: the current sessions, and the events made from COM notifications.
+
+Every method runs on the event loop thread (COM threads reach it through ``LoopPoster``). Notifications about
+a session the tracker has not been told about yet (they can overtake its creation, which goes through the
+COM thread) wait in a bounded pending list and are applied, in order, once it arrives; notifications about a
+session that already ended are ignored. The COM side releases ended sessions by itself.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ...events import (
+    ChannelVolumeChanged,
+    DisplayNameChanged,
+    DuckNotification,
+    Event,
+    GroupingParamChanged,
+    IconPathChanged,
+    SessionCreated,
+    SessionDisconnected,
+    SessionRemoved,
+    StateChanged,
+    UnduckNotification,
+    VolumeChanged,
+)
+from ...model import NULL_GUID, DisconnectReason, MeterFrame, Session, SessionState, normalize_guid
+from .mapping import ProcessTag, RawSession, disconnect_reason_of, origin_of, retag, state_of, to_session
+
+MAX_PENDING_SESSIONS = 256
+MAX_PENDING_EVENTS = 64
+"""Bounds of the pending list: the oldest session's notifications go first (it was never reported)."""
+MAX_GONE = 1024
+
+
+class SessionTracker:
+    """Sessions by instance id, and the events made from what COM reports."""
+
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        now: Callable[[], float],
+        context: str,
+        on_shutdown: Callable[[DisconnectReason], None],
+    ) -> None:
+        self._emit = emit
+        self._now = now
+        self._context = context
+        self._on_shutdown = on_shutdown
+        self._sessions: dict[str, Session] = {}
+        self._pending: OrderedDict[str, list[tuple[float, str, tuple[Any, ...]]]] = OrderedDict()
+        self._gone: OrderedDict[str, float] = OrderedDict()
+        """Ended sessions and when they ended: their late notifications are ignored, but a later one may be
+        a new session that reuses the instance id (a process opening a stream again), so it is held."""
+        self._tags: dict[int, ProcessTag] = {}
+        self._peaks: dict[str, tuple[float, tuple[float, ...]]] = {}
+        self._meter_sequence = 0
+        self._closed = False
+        self.pending_dropped = 0
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    def get(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    # --- from the COM side -----------------------------------------------------------------------------------
+
+    def seen(self, raw: RawSession) -> None:
+        """A session read on the COM thread: new ones are announced, known ones merged silently."""
+        if self._closed:
+            return
+        session = to_session(raw, self._tags.get(raw.pid) if raw.pid is not None else None)
+        known = self._sessions.get(session.id)
+        if known is not None:
+            self._sessions[session.id] = replace(session, ducking_opt_out=known.ducking_opt_out)
+            return
+        self._gone.pop(session.id, None)
+        self._sessions[session.id] = session
+        self._emit(SessionCreated(timestamp=self._now(), session_id=session.id, session=session))
+        for timestamp, kind, payload in self._pending.pop(session.id, []):
+            if session.id in self._sessions:
+                self._apply(session.id, timestamp, kind, payload)
+
+    def session_event(self, instance_id: str, timestamp: float, kind: str, *payload: Any) -> None:
+        if self._closed or timestamp <= self._gone.get(instance_id, float("-inf")):
+            return
+        if instance_id not in self._sessions:
+            self._hold(instance_id, (timestamp, kind, payload))
+            return
+        self._apply(instance_id, timestamp, kind, payload)
+
+    def duck(self, timestamp: float, communications_session_id: str, count: int) -> None:
+        if not self._closed:
+            self._emit(DuckNotification(timestamp=timestamp, session_id=communications_session_id,
+                                        communications_session_id=communications_session_id, count=int(count)))
+
+    def unduck(self, timestamp: float, communications_session_id: str) -> None:
+        if not self._closed:
+            self._emit(UnduckNotification(timestamp=timestamp, session_id=communications_session_id,
+                                          communications_session_id=communications_session_id))
+
+    def meters(self, peaks: dict[str, tuple[float, tuple[float, ...]]]) -> None:
+        """Keep the highest peak per session since the last :meth:`read_meters`."""
+        for session_id, (peak, channels) in peaks.items():
+            if session_id not in self._sessions:
+                continue
+            old_peak, old_channels = self._peaks.get(session_id, (0.0, ()))
+            if len(old_channels) == len(channels):
+                channels = tuple(max(a, b) for a, b in zip(old_channels, channels))
+            self._peaks[session_id] = (max(old_peak, peak), tuple(channels))
+
+    def read_meters(self) -> MeterFrame:
+        peaks: dict[str, float] = {}
+        channel_peaks: dict[str, tuple[float, ...]] = {}
+        for session_id, session in self._sessions.items():
+            peak, channels = self._peaks.get(session_id, (0.0, (0.0,) * len(session.channel_volumes)))
+            peaks[session_id] = float(peak)
+            channel_peaks[session_id] = tuple(float(c) for c in channels)
+        self._peaks = {}
+        self._meter_sequence += 1
+        return MeterFrame(timestamp=self._now(), peaks=peaks, channel_peaks=channel_peaks,
+                          sequence=self._meter_sequence)
+
+    # --- from the backend ------------------------------------------------------------------------------------
+
+    def assume(self, session_id: str, **changes: Any) -> None:
+        """Record a change this client just made (its notification follows and is reported then)."""
+        session = self._sessions.get(session_id)
+        if session is not None:
+            self._sessions[session_id] = replace(session, **changes)
+
+    def tag(self, pid: int, tag: ProcessTag) -> None:
+        self._tags[pid] = tag
+        for session_id, session in self._sessions.items():
+            if session.pid == pid:
+                self._sessions[session_id] = retag(session, tag)
+
+    def close(self) -> None:
+        self._closed = True
+        self._sessions.clear()
+        self._pending.clear()
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _hold(self, instance_id: str, item: tuple[float, str, tuple[Any, ...]]) -> None:
+        waiting = self._pending.get(instance_id)
+        if waiting is None:
+            if len(self._pending) >= MAX_PENDING_SESSIONS:
+                _, dropped = self._pending.popitem(last=False)
+                self.pending_dropped += len(dropped)
+            waiting = self._pending[instance_id] = []
+        if len(waiting) >= MAX_PENDING_EVENTS:
+            waiting.pop(0)
+            self.pending_dropped += 1
+        waiting.append(item)
+
+    def _apply(self, sid: str, ts: float, kind: str, payload: tuple[Any, ...]) -> None:
+        session = self._sessions[sid]
+        if kind == "volume":
+            volume, muted, context = payload
+            self._sessions[sid] = replace(session, volume=float(volume), muted=bool(muted))
+            self._emit(VolumeChanged(timestamp=ts, session_id=sid, volume=float(volume), muted=bool(muted),
+                                     origin=origin_of(context, self._context)))
+        elif kind == "channel_volume":
+            volumes, changed, context = payload
+            volumes = tuple(float(v) for v in volumes)
+            self._sessions[sid] = replace(session, channel_volumes=volumes)
+            self._emit(ChannelVolumeChanged(timestamp=ts, session_id=sid, channel_volumes=volumes, channel=changed,
+                                            origin=origin_of(context, self._context)))
+        elif kind == "display_name":
+            name, context = payload
+            self._sessions[sid] = replace(session, display_name=name)
+            self._emit(DisplayNameChanged(timestamp=ts, session_id=sid, display_name=name,
+                                          origin=origin_of(context, self._context)))
+        elif kind == "icon_path":
+            path, context = payload
+            self._sessions[sid] = replace(session, icon_path=path)
+            self._emit(IconPathChanged(timestamp=ts, session_id=sid, icon_path=path,
+                                       origin=origin_of(context, self._context)))
+        elif kind == "grouping_param":
+            value, context = payload
+            try:
+                value = normalize_guid(value)
+            except (TypeError, ValueError):
+                value = NULL_GUID
+            self._sessions[sid] = replace(session, grouping_param=value)
+            self._emit(GroupingParamChanged(timestamp=ts, session_id=sid, grouping_param=value,
+                                            origin=origin_of(context, self._context)))
+        elif kind == "state":
+            self._state(sid, ts, state_of(payload[0]))
+        elif kind == "disconnected":
+            reason = disconnect_reason_of(payload[0])
+            self._emit(SessionDisconnected(timestamp=ts, session_id=sid, reason=reason))
+            self._end(sid, ts)
+            if reason is DisconnectReason.SERVER_SHUTDOWN:
+                self._on_shutdown(reason)
+        else:  # pragma: no cover - the table sends only the kinds above
+            raise ValueError(f"unknown notification {kind!r}")
+
+    def _state(self, sid: str, ts: float, new: SessionState) -> None:
+        session = self._sessions[sid]
+        if session.state is new:
+            return
+        self._emit(StateChanged(timestamp=ts, session_id=sid, old=session.state, new=new))
+        if new is SessionState.EXPIRED:
+            # Windows: a session expires when its last stream is released; it has ended.
+            self._end(sid, ts)
+        else:
+            self._sessions[sid] = replace(session, state=new)
+
+    def _end(self, sid: str, ts: float) -> None:
+        if self._sessions.pop(sid, None) is None:
+            return
+        self._peaks.pop(sid, None)
+        self._gone[sid] = ts
+        while len(self._gone) > MAX_GONE:
+            self._gone.popitem(last=False)
+        self._emit(SessionRemoved(timestamp=ts, session_id=sid))
