@@ -149,7 +149,7 @@ class SimBackend(Backend):
         self.engine.set_grouping_param(session_id, grouping_param, Origin.THIS_CLIENT)
 
     async def start_meters(self) -> None:
-        self.engine  # raises when closed
+        self.engine.take_peaks()  # start fresh: peaks held from before nobody was watching are stale
 
     def read_meters(self) -> MeterFrame:
         channel_peaks, device_peaks = self.engine.take_peaks()

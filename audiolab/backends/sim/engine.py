@@ -169,6 +169,7 @@ class SimEngine:
         self.idle_timeout = float(idle_timeout)
         self._activated_apps: dict[str, int] = {}  # app -> activation generation, for the idle timer
         self._app_last_run: dict[str, float] = {}
+        self._advancing = False
         self.tone_listeners: list[Callable[[str], None]] = []
         """Called with a stream id when its tone ended by itself."""
         """Bumped by every restart; stream handles of an earlier generation are dead."""
@@ -182,6 +183,15 @@ class SimEngine:
 
     def advance_to(self, t: float) -> None:
         """Run every timer and render every audio block due up to ``t``, in time order, then stand at ``t``."""
+        if self._advancing:
+            return  # a block's own consequences (a tone ending) must not render further blocks
+        self._advancing = True
+        try:
+            self._advance(t)
+        finally:
+            self._advancing = False
+
+    def _advance(self, t: float) -> None:
         block = self.audio.block_seconds
         while True:
             if not self.audio.has_work(self._now):
