@@ -488,11 +488,13 @@ class FocusEngine:
     def _harmony_start(self, policy: HarmonyOSPolicy, req: FocusRequest, now: float) -> list[FocusAction]:
         policy.focus_type(req.role, req.usage)  # unknown usage -> PolicyError before any change
         decisions = []
+        held = []  # streams already paused by someone else: they cannot act on the incoming stream
         for other in self._streams.values():
-            if self._paused(other.key):
-                continue
             if other.app_id == req.app_id and not (other.independent or req.independent):
                 continue  # SHARE_MODE: one app's streams share one focus
+            if self._paused(other.key):
+                held.append(other)
+                continue
             rule, why = self._harmony_pair(policy, other, req)
             decisions.append((other, rule, why))
         # The incoming stream's fate first: refused if any holder denies it (or stops it).
@@ -524,6 +526,13 @@ class FocusEngine:
             elif rule.action == "STOP":
                 out += self._engine_stop(other, req, why, now)
             else:
+                kind = "pause" if rule.action == "PAUSE" else "duck"
+                self._effect(owner=("stream", req.key), target=other.key, kind=kind, cause=req, reason=why, gain=policy.duck_gain)
+        # A paused stream is held by the new one too (as the table says), so that it does not resume under
+        # it when the stream that paused it ends (music paused by a ringtone stays paused during the call).
+        for other in held:
+            rule, why = self._harmony_pair(policy, other, req)
+            if rule.on in ("existing", "both") and rule.action in ("PAUSE", "DUCK") and rule.force is ForceType.FORCE:
                 kind = "pause" if rule.action == "PAUSE" else "duck"
                 self._effect(owner=("stream", req.key), target=other.key, kind=kind, cause=req, reason=why, gain=policy.duck_gain)
         return out
