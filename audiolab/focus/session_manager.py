@@ -50,4 +50,8 @@ class AudioSessionManager:
                     if isinstance(event, SessionDeactivated) and event.session_id == self.app:
                         yield event
 
-            yield mine()
+            reasons = mine()
+            try:
+                yield reasons
+            finally:
+                await reasons.aclose()  # an unexhausted async generator must not be left to the GC (trio warns)
