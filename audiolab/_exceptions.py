@@ -9,7 +9,8 @@
     ├── NotSupported            the backend cannot do that operation
     ├── EventOverflow           a subscriber fell so far behind that its bounded buffer overflowed
     ├── FocusDeniedError        the focus policy refused to let a stream start
-    └── ScenarioError           a malformed scenario or trace file (names the line at fault)
+    ├── PolicyError             a malformed focus policy file or setting (also a ValueError)
+    └── ScenarioError           a malformed scenario or trace file (names the line at fault; also a ValueError)
 
 Bad arguments (a NaN volume, a wrong type) raise the built-in ValueError / TypeError.
 """
@@ -51,6 +52,10 @@ class EventOverflow(AudiolabError):
 
 class FocusDeniedError(AudiolabError):
     pass
+
+
+class PolicyError(AudiolabError, ValueError):
+    """A malformed policy file or an invalid policy setting."""
 
 
 class ScenarioError(AudiolabError, ValueError):

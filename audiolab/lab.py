@@ -152,11 +152,10 @@ class Lab:
         """One session by id; SessionNotFound when it does not exist (any more)."""
         return self._live_backend().session(session_id)
 
-    async def sessions(self) -> AsyncIterator[Session]:
-        """``async for session in lab.sessions()``: the sessions that exist now."""
-        for session in self.snapshot():
-            yield session
-            await anyio.lowlevel.checkpoint()
+    def sessions(self) -> SessionIterator:
+        """``async for session in lab.sessions()``: the sessions that exist now (a snapshot taken at the
+        call; an iterator object, not an async generator, so abandoning it early leaves nothing behind)."""
+        return SessionIterator(self.snapshot())
 
     def events(self, max_buffer: int = 4096) -> EventSubscription:
         """A new, independent subscription to every event from now on:
@@ -320,6 +319,23 @@ class Lab:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<audiolab.Lab backend={self.backend_name!r} {state}>"
+
+
+class SessionIterator:
+    """An async iterator over a snapshot of sessions; each step is a checkpoint."""
+
+    def __init__(self, sessions: list[Session]) -> None:
+        self._sessions = iter(sessions)
+
+    def __aiter__(self) -> SessionIterator:
+        return self
+
+    async def __anext__(self) -> Session:
+        await anyio.lowlevel.checkpoint()
+        try:
+            return next(self._sessions)
+        except StopIteration:
+            raise StopAsyncIteration from None
 
 
 class _PlayCall:

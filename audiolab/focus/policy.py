@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import AudiolabError
+from .._toml import tomllib
+
+from .._exceptions import PolicyError
 from ..model import ForceType, Role
 
 FORMAT = "audiolab.focus/1"
 BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
 PA_VOLUME_NORM = 0x10000
-
-
-class PolicyError(AudiolabError, ValueError):
-    """A malformed policy file or an invalid policy setting."""
 
 
 def datasets_dir() -> Path:
