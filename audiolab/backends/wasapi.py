@@ -72,7 +72,8 @@ class WasapiBackend(Backend):
             0 < meter_interval <= 1
         ):
             raise ValueError(f"meter_interval must be in (0, 1] seconds, got {meter_interval!r}")
-        self._com = com
+        # Decided here, not in start(): a Lab reports a constructor's error as it is, at open.
+        self._com = com if com is not None else _real_com()
         self._meter_interval = float(meter_interval)
         self.event_context = str(uuid.uuid4())
         """The event-context GUID passed with every change this backend makes (so Origin.THIS_CLIENT)."""
@@ -98,7 +99,7 @@ class WasapiBackend(Backend):
         if self._started:
             raise RuntimeError("a WasapiBackend starts once")
         self._started = True
-        api = self._com if self._com is not None else _real_com()
+        api = self._com
         self._poster = poster = LoopPoster.current()
         self._failed = anyio.Event()
         self._tracker = tracker = SessionTracker(emit, self.clock.now, self.event_context, self._on_shutdown)
@@ -314,10 +315,12 @@ class _Outbox:
 
 
 def _real_com() -> ComApi:
+    """The pycaw/comtypes layer (imported here, but comtypes and pycaw load only on the COM thread)."""
     if sys.platform != "win32":
         raise BackendUnavailable("the wasapi backend needs Windows (or a fake COM layer: com=FakeCom())")
-    try:
-        from ._wasapi.windows import WindowsCom
-    except ImportError as exc:
-        raise BackendUnavailable(f"the wasapi backend needs pycaw and comtypes: {exc}") from exc
+    missing = [name for name in ("pycaw", "comtypes") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BackendUnavailable(f"the wasapi backend needs {' and '.join(missing)}: pip install 'audiolab[windows]'")
+    from ._wasapi.windows import WindowsCom
+
     return WindowsCom()

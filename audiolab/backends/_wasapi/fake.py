@@ -360,6 +360,16 @@ class FakeCom(ComApi):
         return self._registrations
 
     @property
+    def endpoint_ids(self) -> tuple[str, ...]:
+        """The ids of the active endpoints, in order (by default: speakers, headset, microphone)."""
+        with self._lock:
+            return tuple(self._endpoints)
+
+    def default_endpoint_id(self, flow: Flow = Flow.RENDER, role: DeviceRole = DeviceRole.CONSOLE) -> str:
+        with self._lock:
+            return self._default_endpoint(flow, role).id
+
+    @property
     def communications_sessions(self) -> int:
         return self._communications_active
 
