@@ -339,7 +339,7 @@ context.objects = [
 
 _PULSE_CONF = """
 pulse.properties = {{
-    server.address = [ "unix:{socket}" ]
+    server.address = [ {{ address = "unix:{socket}" max-clients = 256 }} ]
 }}
 pulse.cmd = [ ]
 """

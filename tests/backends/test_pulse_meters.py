@@ -31,16 +31,20 @@ async def test_tone_of_half_amplitude_meters_half(server, running: Running, late
     await running.backend.start_meters()
     try:
         # A large-buffer client alone on a sink: first data only after the sink's next wake-up (see meters.py).
-        peak = await _peak_of(running, session.id, 4.0, 0.5, 0.02)
+        peak = await _peak_of(running, session.id, 6.0, 0.5, 0.02)
         assert peak == pytest.approx(0.5, abs=0.02)
         frame = running.backend.read_meters()
         assert len(frame.channel_peaks[session.id]) == 2
-        # Steady afterwards: every read over the next second sees the tone.
+        # Steady afterwards: the reads over the next second see the tone. PulseAudio delivers every tick;
+        # pipewire-pulse's per-stream monitor has occasional gaps longer than the meters' hold (known, see
+        # meters.py), so there most (not all) reads must see it.
         peaks = []
         for _ in range(10):
             await asyncio.sleep(0.1)
             peaks.append(running.backend.read_meters().peaks[session.id])
-        assert min(peaks) == pytest.approx(0.5, abs=0.02)
+        hits = sum(abs(p - 0.5) <= 0.02 for p in peaks)
+        assert max(peaks) == pytest.approx(0.5, abs=0.02)
+        assert hits >= (10 if server.kind == "pulseaudio" else 6), peaks
     finally:
         await running.backend.stop_meters()
 

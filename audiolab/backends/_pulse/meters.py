@@ -18,7 +18,9 @@ one-off probe (``get_peak_sample(..., 0.8)``) of such a client reads nothing, wh
 work for every client: ``start_meters`` opens them all at once and keeps each open for the stream's life,
 and a new stream gets its meter as soon as it appears. Expect the first frame of a large-buffer client up to
 about 2 s after ``start_meters``. PipeWire's pulse server does not show the delay (its graph runs at the
-quantum, not at the client's buffer size).
+quantum, not at the client's buffer size), but its per-stream monitor data sometimes pauses for 0.3-0.8 s
+(seen on PipeWire 0.3.65 with the null sink; not yet explained), which is why a meter holds its last peak
+for HOLD_SECONDS before falling to 0.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from .connection import Connection, c
 from .mapping import METER_PROPERTY
 
-HOLD_SECONDS = 0.25
+HOLD_SECONDS = 0.5
 """A meter that got no new sample since the last read shows its last peak for this long, then 0."""
 
 _FLAGS = c.PA_STREAM_DONT_MOVE | c.PA_STREAM_PEAK_DETECT | c.PA_STREAM_ADJUST_LATENCY
