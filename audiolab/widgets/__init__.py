@@ -1,0 +1,43 @@
+"""Notebook widgets: a live session dashboard, a focus timeline plot and a teaching panel.
+
+    lab = await start_lab(policy="harmonyos")   # a Lab that stays open across cells
+    SessionDashboard(lab)                       # one live row per session
+    timeline = FocusTimeline(lab)               # gain and state over time, with cause -> effect arrows
+    TeachingPanel(lab)                          # start/stop tones, switch the focus policy
+
+Needs the ``widgets`` extra. Names load on first use, so ``FocusTimeline.from_events(...)`` (matplotlib only)
+does not import ipywidgets or anywidget.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._loop import start_lab, stop_lab
+    from .dashboard import SessionDashboard
+    from .panel import TeachingPanel
+    from .timeline import FocusTimeline
+
+__all__ = ("FocusTimeline", "SessionDashboard", "TeachingPanel", "start_lab", "stop_lab")
+
+_WHERE = {
+    "FocusTimeline": ".timeline",
+    "SessionDashboard": ".dashboard",
+    "TeachingPanel": ".panel",
+    "start_lab": "._loop",
+    "stop_lab": "._loop",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

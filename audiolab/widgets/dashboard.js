@@ -1,0 +1,441 @@
+// audiolab SessionDashboard front end (anywidget ES module).
+// Rows come from the `order` and `rows` traits; every meter is drawn from the one `peaks` message per frame
+// (float32 peaks in row order). Drawing and sending stop while no view is on screen: each view reports
+// IntersectionObserver + document.hidden, and the model's `visible` is true while any view is visible.
+
+const FLOOR_DB = -60;
+const HOLD_MS = 1500;
+const HOLD_FALL_DB_PER_S = 24;
+const LEVEL_FALL_DB_PER_S = 36;
+const REDRAW_MS = 33; // while a hold or level is still falling and no new frame came
+const DRAG_QUIET_MS = 700; // ignore kernel volume for a row this long after a local change
+const SEND_MS = 33;
+
+const SPEAKER =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 9v6h4l5 4V5L8 9H4z" fill="currentColor"/>' +
+  '<path class="al-waves" d="M16 8.5a4.5 4.5 0 0 1 0 7M18.5 6a8 8 0 0 1 0 12" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>' +
+  '<path class="al-cross" d="M16 9l5 6M21 9l-5 6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>';
+
+const registry = new WeakMap(); // model -> Map(view key -> visible)
+
+function toDb(x) {
+  return x > 1e-6 ? 20 * Math.log10(x) : -Infinity;
+}
+
+function toFrac(db) {
+  if (!(db > FLOOR_DB)) return 0;
+  return Math.min(1, 1 - db / FLOOR_DB);
+}
+
+function h(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function readPeaks(value) {
+  if (!value) return new Float32Array(0);
+  if (value instanceof DataView) {
+    return new Float32Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  }
+  if (value instanceof ArrayBuffer) return new Float32Array(value.slice(0));
+  if (ArrayBuffer.isView(value)) {
+    return new Float32Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  }
+  return new Float32Array(0);
+}
+
+function render({ model, el }) {
+  const root = h("div", "al-dash");
+  el.appendChild(root);
+
+  // --- toolbar and header ----------------------------------------------------------------------------
+  const top = h("div", "al-top");
+  const title = h("span", "al-title");
+  const count = h("span", "al-count");
+  const live = h("span", "al-live");
+  const fpsLabel = h("span", "al-fps");
+  const toggle = h("label", "al-toggle");
+  const groupBox = h("input");
+  groupBox.type = "checkbox";
+  toggle.append(groupBox, h("span", "", "Group by app"));
+  const spacer = h("span", "al-spacer");
+  top.append(title, count, spacer, live, fpsLabel, toggle);
+
+  const head = h("div", "al-row al-head");
+  for (const name of ["Session", "Role", "Device", "State", "Volume", "Peak", "Focus"]) {
+    head.appendChild(h("div", "al-cell", name));
+  }
+  const body = h("div", "al-body");
+  const empty = h("div", "al-empty", "No audio sessions yet.");
+  root.append(top, head, body, empty);
+
+  // --- state ---------------------------------------------------------------------------------------------
+  const rowEls = new Map(); // id -> row record
+  const groupEls = new Map(); // app -> group header record
+  let order = [];
+  let peaks = new Float32Array(0);
+  let visible = false;
+  let intersecting = false;
+  let rafId = 0;
+  let timerId = 0;
+  let draws = 0;
+  let lastDraw = 0;
+  let fpsWindow = [];
+  const pending = new Map(); // id -> volume waiting to be sent
+  let sendTimer = 0;
+  const viewKey = {};
+
+  function send(content) {
+    model.send(content);
+  }
+
+  function flushSends() {
+    sendTimer = 0;
+    for (const [id, value] of pending) send({ kind: "volume", id, value });
+    pending.clear();
+  }
+
+  function queueVolume(id, value, now) {
+    pending.set(id, value);
+    if (now) {
+      clearTimeout(sendTimer);
+      flushSends();
+    } else if (!sendTimer) {
+      sendTimer = setTimeout(flushSends, SEND_MS);
+    }
+  }
+
+  // --- rows ----------------------------------------------------------------------------------------------
+  function makeRow(id) {
+    const r = { id, dragging: false, touched: 0, level: -Infinity, hold: -Infinity, holdAt: 0, drawn: "" };
+    r.root = h("div", "al-row al-session");
+    r.root.dataset.sessionId = id;
+    const nameCell = h("div", "al-cell al-name");
+    r.name = h("div", "al-display");
+    r.sub = h("div", "al-app");
+    nameCell.append(r.name, r.sub);
+    r.role = h("div", "al-cell al-role");
+    r.roleChip = h("span", "al-chip");
+    r.role.appendChild(r.roleChip);
+    r.device = h("div", "al-cell al-device");
+    r.badgeCell = h("div", "al-cell");
+    r.badge = h("span", "al-badge");
+    r.badgeCell.appendChild(r.badge);
+
+    const vol = h("div", "al-cell al-volume");
+    r.mute = h("button", "al-mute");
+    r.mute.type = "button";
+    r.mute.innerHTML = SPEAKER;
+    r.slider = h("input", "al-slider");
+    r.slider.type = "range";
+    r.slider.min = "0";
+    r.slider.max = "100";
+    r.slider.step = "1";
+    r.pct = h("span", "al-pct");
+    vol.append(r.mute, r.slider, r.pct);
+
+    const meterCell = h("div", "al-cell al-meter");
+    r.canvas = h("canvas", "al-canvas");
+    r.ctx = r.canvas.getContext("2d");
+    meterCell.appendChild(r.canvas);
+    r.focusCell = h("div", "al-cell al-focus");
+    r.focus = h("span", "al-focus-text");
+    r.focusCell.appendChild(r.focus);
+    r.root.append(nameCell, r.role, r.device, r.badgeCell, vol, meterCell, r.focusCell);
+
+    r.slider.addEventListener("pointerdown", () => {
+      r.dragging = true;
+      r.touched = performance.now();
+    });
+    const release = () => {
+      if (r.dragging) {
+        r.dragging = false;
+        r.touched = performance.now();
+      }
+    };
+    r.slider.addEventListener("pointerup", release);
+    r.slider.addEventListener("pointercancel", release);
+    r.slider.addEventListener("input", () => {
+      r.touched = performance.now();
+      const value = Number(r.slider.value) / 100;
+      r.pct.textContent = `${r.slider.value}%`;
+      queueVolume(id, value, false);
+    });
+    r.slider.addEventListener("change", () => {
+      r.touched = performance.now();
+      queueVolume(id, Number(r.slider.value) / 100, true);
+    });
+    r.mute.addEventListener("click", () => {
+      const muted = !r.root.classList.contains("al-muted");
+      r.root.classList.toggle("al-muted", muted);
+      r.mute.setAttribute("aria-pressed", String(muted));
+      r.touched = performance.now();
+      send({ kind: "mute", id, value: muted });
+    });
+    return r;
+  }
+
+  function updateRow(r, row) {
+    r.name.textContent = row.name;
+    r.sub.textContent = row.app !== row.name ? row.app : row.id;
+    r.roleChip.textContent = row.role;
+    r.roleChip.dataset.role = row.role;
+    r.device.textContent = `${row.flow === "capture" ? "\u25C9 capture" : "\u25B6 render"} \u00B7 ${row.device}`;
+    const state = row.state;
+    r.badge.textContent = state === "active" ? "Active" : state === "inactive" ? "Inactive" : "Expired";
+    r.badge.className = `al-badge al-${state}`;
+    r.root.classList.toggle("al-ended", state === "expired");
+    r.root.dataset.state = state;
+    const quiet = r.dragging || performance.now() - r.touched < DRAG_QUIET_MS;
+    if (!quiet) {
+      const pct = Math.round(row.volume * 100);
+      r.slider.value = String(pct);
+      r.pct.textContent = `${pct}%`;
+      r.root.classList.toggle("al-muted", row.muted);
+      r.mute.setAttribute("aria-pressed", String(row.muted));
+    }
+    r.root.dataset.kernelVolume = String(row.volume);
+    r.mute.title = row.muted ? "Unmute" : "Mute";
+    r.slider.disabled = state === "expired";
+    r.mute.disabled = state === "expired";
+    r.focus.textContent = row.focus || "\u2014";
+    r.focusCell.dataset.kind = row.focus_kind || "";
+    r.focus.className = `al-focus-text ${row.focus_kind ? "al-focus-" + row.focus_kind : "al-focus-none"}`;
+  }
+
+  function makeGroup(app) {
+    const g = { app };
+    g.root = h("div", "al-group");
+    g.label = h("span", "al-group-name", app);
+    g.count = h("span", "al-group-count");
+    g.slider = h("input", "al-slider al-group-slider");
+    g.slider.type = "range";
+    g.slider.min = "0";
+    g.slider.max = "100";
+    g.slider.step = "1";
+    g.slider.title = `Volume of every ${app} session`;
+    g.slider.addEventListener("change", () => {
+      send({ kind: "group_volume", app, value: Number(g.slider.value) / 100 });
+    });
+    g.root.append(g.label, g.count, g.slider);
+    return g;
+  }
+
+  function syncRows() {
+    order = model.get("order") || [];
+    const rows = model.get("rows") || {};
+    const grouped = model.get("group_by_app");
+    const wanted = [];
+    const seenGroups = new Set();
+    const ids = new Set(order);
+    for (const id of order) {
+      const row = rows[id];
+      if (!row) continue;
+      if (grouped && !seenGroups.has(row.app)) {
+        seenGroups.add(row.app);
+        let g = groupEls.get(row.app);
+        if (!g) {
+          g = makeGroup(row.app);
+          groupEls.set(row.app, g);
+        }
+        const members = order.filter((other) => rows[other] && rows[other].app === row.app);
+        g.count.textContent = `${members.length} session${members.length === 1 ? "" : "s"}`;
+        const avg = members.reduce((acc, other) => acc + rows[other].volume, 0) / members.length;
+        g.slider.value = String(Math.round(avg * 100));
+        wanted.push(g.root);
+      }
+      let r = rowEls.get(id);
+      if (!r) {
+        r = makeRow(id);
+        rowEls.set(id, r);
+      }
+      r.root.classList.toggle("al-in-group", grouped);
+      updateRow(r, row);
+      wanted.push(r.root);
+    }
+    for (const [id, r] of rowEls) {
+      if (!ids.has(id)) {
+        r.root.remove();
+        rowEls.delete(id);
+      }
+    }
+    for (const [app, g] of groupEls) {
+      if (!seenGroups.has(app)) {
+        g.root.remove();
+        groupEls.delete(app);
+      }
+    }
+    wanted.forEach((node, i) => {
+      if (body.children[i] !== node) body.insertBefore(node, body.children[i] || null);
+    });
+    const n = order.length;
+    count.textContent = `${n} session${n === 1 ? "" : "s"} \u00B7 ${model.get("backend") || "?"}`;
+    empty.style.display = n ? "none" : "";
+    root.dataset.rows = String(n);
+    groupBox.checked = grouped;
+    schedule();
+  }
+
+  function syncHeader() {
+    title.textContent = model.get("title");
+    const on = model.get("metering");
+    live.textContent = on ? "\u25CF live" : "\u25CB meters paused";
+    live.classList.toggle("al-on", on);
+    if (!on) {
+      peaks = new Float32Array(0);
+      schedule();
+    }
+  }
+
+  // --- meters ----------------------------------------------------------------------------------------------
+  function schedule() {
+    if (!rafId && visible) rafId = requestAnimationFrame(draw);
+  }
+
+  function paint(r, db, now) {
+    const canvas = r.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
+    const hgt = Math.max(1, Math.round(canvas.clientHeight * dpr));
+    if (canvas.width !== w || canvas.height !== hgt) {
+      canvas.width = w;
+      canvas.height = hgt;
+      r.grad = null;
+    }
+    const ctx = r.ctx;
+    if (!r.grad) {
+      r.grad = ctx.createLinearGradient(0, 0, w, 0);
+      r.grad.addColorStop(0, "#1fbf75");
+      r.grad.addColorStop(toFrac(-12), "#7ddc1f");
+      r.grad.addColorStop(toFrac(-6), "#f5c518");
+      r.grad.addColorStop(toFrac(-2), "#ff7a1a");
+      r.grad.addColorStop(1, "#ff3b3b");
+    }
+    const hold = r.hold;
+    const key = `${db.toFixed(1)}|${hold.toFixed(1)}|${w}`;
+    if (key === r.drawn) return;
+    r.drawn = key;
+    ctx.clearRect(0, 0, w, hgt);
+    ctx.fillStyle = "rgba(255,255,255,0.07)";
+    ctx.fillRect(0, 0, w, hgt);
+    const fill = Math.round(toFrac(db) * w);
+    if (fill > 0) {
+      ctx.fillStyle = r.grad;
+      ctx.fillRect(0, 0, fill, hgt);
+    }
+    ctx.fillStyle = "rgba(0,0,0,0.35)";
+    for (const mark of [-48, -36, -24, -12, -6]) {
+      ctx.fillRect(Math.round(toFrac(mark) * w), 0, Math.max(1, Math.round(dpr)), hgt);
+    }
+    if (hold > FLOOR_DB) {
+      const x = Math.min(w - 2 * dpr, Math.round(toFrac(hold) * w));
+      ctx.fillStyle = hold > -2 ? "#ff5c5c" : "#f8fafc";
+      ctx.fillRect(x, 0, Math.max(2, Math.round(2 * dpr)), hgt);
+    }
+  }
+
+  function draw(now) {
+    rafId = 0;
+    if (!visible) return;
+    const dt = lastDraw ? Math.min(0.25, (now - lastDraw) / 1000) : 0;
+    lastDraw = now;
+    let busy = false;
+    order.forEach((id, i) => {
+      const r = rowEls.get(id);
+      if (!r) return;
+      // The newest peaks stay true until the next frame (the kernel sends only frames that differ).
+      const peakDb = toDb(i < peaks.length ? peaks[i] : 0);
+      const fallen = r.level - LEVEL_FALL_DB_PER_S * dt;
+      r.level = Math.max(peakDb, fallen > FLOOR_DB ? fallen : -Infinity);
+      if (r.level >= r.hold) {
+        r.hold = r.level;
+        r.holdAt = now;
+      } else if (now - r.holdAt > HOLD_MS) {
+        const held = r.hold - HOLD_FALL_DB_PER_S * dt;
+        r.hold = held > r.level ? held : r.level;
+      }
+      if (r.level > peakDb || r.hold > r.level) busy = true;
+      paint(r, r.level, now);
+    });
+    draws += 1;
+    root.dataset.draws = String(draws);
+    fpsWindow.push(now);
+    while (fpsWindow.length && now - fpsWindow[0] > 1000) fpsWindow.shift();
+    fpsLabel.textContent = `${fpsWindow.length} fps`;
+    clearTimeout(timerId);
+    if (busy) timerId = setTimeout(schedule, REDRAW_MS);
+  }
+
+  // --- visibility --------------------------------------------------------------------------------------------
+  function reportVisible() {
+    const v = intersecting && !document.hidden;
+    if (v !== visible) {
+      visible = v;
+      root.classList.toggle("al-hidden", !v);
+      if (v) schedule();
+    }
+    let views = registry.get(model);
+    if (!views) {
+      views = new Map();
+      registry.set(model, views);
+    }
+    views.set(viewKey, v);
+    const any = [...views.values()].some(Boolean);
+    if (model.get("visible") !== any) {
+      model.set("visible", any);
+      model.save_changes();
+    }
+  }
+
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) intersecting = entry.isIntersecting;
+    reportVisible();
+  });
+  observer.observe(root);
+  document.addEventListener("visibilitychange", reportVisible);
+
+  // --- wiring ----------------------------------------------------------------------------------------------------
+  groupBox.addEventListener("change", () => {
+    model.set("group_by_app", groupBox.checked);
+    model.save_changes();
+  });
+  const onPeaks = () => {
+    peaks = readPeaks(model.get("peaks"));
+    schedule();
+  };
+  model.on("change:peaks", onPeaks);
+  model.on("change:rows", syncRows);
+  model.on("change:order", syncRows);
+  model.on("change:group_by_app", syncRows);
+  model.on("change:metering", syncHeader);
+  model.on("change:title", syncHeader);
+  syncHeader();
+  syncRows();
+  send({ kind: "hello" });
+
+  return () => {
+    observer.disconnect();
+    document.removeEventListener("visibilitychange", reportVisible);
+    model.off("change:peaks", onPeaks);
+    model.off("change:rows", syncRows);
+    model.off("change:order", syncRows);
+    model.off("change:group_by_app", syncRows);
+    model.off("change:metering", syncHeader);
+    model.off("change:title", syncHeader);
+    cancelAnimationFrame(rafId);
+    clearTimeout(timerId);
+    const views = registry.get(model);
+    if (views) {
+      views.delete(viewKey);
+      const any = [...views.values()].some(Boolean);
+      if (model.get("visible") !== any) {
+        model.set("visible", any);
+        model.save_changes();
+      }
+    }
+  };
+}
+
+export default { render };

@@ -1,0 +1,283 @@
+"""``SessionDashboard(lab)``: one live row per session, with volume, mute, peak meter and focus state.
+
+Traffic to the browser:
+
+- ``order`` (the session ids in row order) is sent only when rows appear, disappear or regroup;
+- ``rows`` (what each row shows) is sent when something a row shows changes, coalesced per batch of events;
+- ``peaks`` is ONE binary message per meter frame: float32 peaks in row order, at most ``fps`` per second,
+  whatever the number of sessions, and only while some view of the dashboard is on screen (the front end
+  reports that in ``visible``). Sending never waits for the browser (comm messages are fire and forget, and
+  the Lab's meter stream keeps only the newest frame).
+
+A volume or mute change the dashboard made itself is not echoed back: the browser already shows it.
+"""
+
+from __future__ import annotations
+
+import array
+import time
+from collections import deque
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import anyio
+import anywidget
+import traitlets
+
+from .._exceptions import AudiolabError, ClosedResourceError, EventOverflow
+from ..events import Event, SessionExpired, VolumeChanged
+from ..lab import Lab
+from ..model import MeterFrame, Origin, check_level
+from ._board import Board
+from ._loop import KernelLoop, log
+
+ECHO_WINDOW_SECONDS = 5.0
+"""How long a change the dashboard made waits for its own event before it is forgotten."""
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class DashboardStatistics:
+    frames_sent: int
+    bytes_sent: int
+    rows_sent: int
+    order_sent: int
+    echoes_suppressed: int
+    commands: int
+
+
+class SessionDashboard(anywidget.AnyWidget):
+    """Every session of ``lab`` as a row: app and name, role, flow and device, state badge, volume slider,
+    mute toggle, peak meter with peak hold, and focus state. ``group_by_app`` groups rows per app.
+
+    Create it in a notebook cell (it starts its tasks on the kernel's loop) and display it; ``close()``
+    stops it."""
+
+    _esm = _asset("dashboard.js")
+    _css = _asset("dashboard.css")
+
+    rows = traitlets.Dict().tag(sync=True)
+    order = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    peaks = traitlets.Bytes(b"").tag(sync=True)
+    visible = traitlets.Bool(False).tag(sync=True)
+    group_by_app = traitlets.Bool(False).tag(sync=True)
+    metering = traitlets.Bool(False).tag(sync=True)
+    fps = traitlets.Float(30.0).tag(sync=True)
+    title = traitlets.Unicode("Audio sessions").tag(sync=True)
+    backend = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        fps: float = 30.0,
+        group_by_app: bool = False,
+        linger: float = 3.0,
+        title: str = "Audio sessions",
+    ) -> None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 1 <= fps <= 60:
+            raise ValueError(f"fps must be within 1..60, got {fps!r}")
+        self._kernel = KernelLoop()
+        self._lab = lab
+        self._linger = float(linger)
+        self._subscription = lab.events()
+        self._board = Board(lab.snapshot())
+        self._sent_rows: dict[str, Any] = {}
+        self._own: dict[str, deque[tuple[float, float, bool]]] = {}
+        self._show = anyio.Event()
+        self._frames = self._bytes = self._rows_sent = self._order_sent = 0
+        self._echoes = self._commands = 0
+        self._closed = False
+        super().__init__(fps=float(fps), group_by_app=group_by_app, title=title, backend=lab.backend_name)
+        self._publish()
+        self.on_msg(self._on_front_msg)
+        self._kernel.spawn(self._run_events, "audiolab-dashboard-events")
+        self._kernel.spawn(self._run_meters, "audiolab-dashboard-meters")
+
+    # --- public --------------------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self.order)
+
+    def row(self, session_id: str) -> dict[str, Any]:
+        """What the dashboard shows now for one session (kernel-side truth, including its own changes)."""
+        return self._board.row_dict(session_id)
+
+    def statistics(self) -> DashboardStatistics:
+        return DashboardStatistics(self._frames, self._bytes, self._rows_sent, self._order_sent, self._echoes,
+                                   self._commands)
+
+    def close(self) -> None:
+        """Stop the dashboard's tasks and close its views."""
+        if not getattr(self, "_closed", True):
+            self._closed = True
+            self._subscription.close()
+            self._show.set()
+            self._kernel.cancel_all()
+        super().close()
+
+    # --- kernel -> browser ---------------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        """Send ``order`` and ``rows`` if what the browser shows differs from the truth."""
+        order = self._board.order(self.group_by_app)
+        rows = {sid: self._board.row_dict(sid) for sid in order}
+        with self.hold_sync():
+            if order != self.order:
+                self.order = order
+                self._order_sent += 1
+            if rows != self._sent_rows:
+                self.rows = rows
+                self._sent_rows = rows
+                self._rows_sent += 1
+
+    @traitlets.observe("group_by_app")
+    def _on_group(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "_board"):
+            self._kernel.call(self._publish)
+
+    async def _run_events(self) -> None:
+        try:
+            while True:
+                try:
+                    event = await self._subscription.receive()
+                except EventOverflow:
+                    log.warning("dashboard fell behind the event stream; resynchronising from a snapshot")
+                    self._subscription = self._lab.events()
+                    self._board = Board(self._lab.snapshot())
+                    self._publish()
+                    continue
+                changed = self._apply(event)
+                while True:  # coalesce a burst of events into one update
+                    try:
+                        changed |= self._apply(self._subscription.receive_nowait())
+                    except anyio.WouldBlock:
+                        break
+                if changed:
+                    self._publish()
+        except (ClosedResourceError, AudiolabError):
+            pass  # the Lab closed
+
+    def _apply(self, event: Event) -> bool:
+        own = isinstance(event, VolumeChanged) and self._is_own_echo(event)
+        changed = self._board.apply(event)
+        if own and event.session_id in self._sent_rows:
+            # The browser made this change and already shows it: record it as seen there, send nothing.
+            seen = {**self._sent_rows[event.session_id], "volume": round(event.volume, 4), "muted": event.muted}
+            self._sent_rows = {**self._sent_rows, event.session_id: seen}
+            self._echoes += 1
+        if isinstance(event, SessionExpired) and self._linger >= 0:
+            self._kernel.loop.call_later(self._linger, self._drop, event.session_id)
+        return changed
+
+    def _drop(self, session_id: str) -> None:
+        if self._board.rows.get(session_id) is not None and self._board.rows[session_id].ended:
+            self._board.remove(session_id)
+            self._publish()
+
+    def _is_own_echo(self, event: VolumeChanged) -> bool:
+        if event.origin is Origin.OTHER_CLIENT:
+            return False
+        pending = self._own.get(event.session_id)
+        if not pending:
+            return False
+        now = time.monotonic()
+        while pending and now - pending[0][0] > ECHO_WINDOW_SECONDS:
+            pending.popleft()
+        for i, (_, volume, muted) in enumerate(pending):
+            if abs(volume - event.volume) < 1e-3 and muted == event.muted:
+                for _ in range(i + 1):
+                    pending.popleft()
+                return True
+        return False
+
+    async def _run_meters(self) -> None:
+        while not self._closed:
+            await self._show.wait()
+            if self._closed:
+                return
+            try:
+                async with self._lab.meters(rate=self.fps) as frames:
+                    self.metering = True
+                    async for frame in frames:
+                        if not self.visible or self._closed:
+                            break
+                        self._send_frame(frame)
+            except (ClosedResourceError, AudiolabError):
+                return
+            finally:
+                if not self._closed:
+                    self.metering = False
+
+    def _send_frame(self, frame: MeterFrame) -> None:
+        peaks = frame.peaks
+        data = array.array("f", [peaks.get(sid, 0.0) for sid in self.order]).tobytes()
+        if data == self.peaks:
+            return  # nothing moved: the browser keeps showing the newest values it has
+        self.peaks = data
+        self._frames += 1
+        self._bytes += len(data)
+
+    @traitlets.observe("visible")
+    def _on_visible(self, change: dict[str, Any]) -> None:
+        def update() -> None:
+            if change["new"]:
+                self._show.set()
+            else:
+                self._show = anyio.Event()
+
+        if hasattr(self, "_kernel"):
+            self._kernel.call(update)
+
+    # --- browser -> kernel ---------------------------------------------------------------------------------
+
+    def _on_front_msg(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
+        self._kernel.call(self._command, content)
+
+    def _command(self, content: dict[str, Any]) -> None:
+        kind = content.get("kind")
+        if kind == "hello":  # a new view: make sure the synced state is the truth
+            if self.rows != self._sent_rows:
+                self.rows = dict(self._sent_rows)
+                self._rows_sent += 1
+            return
+        try:
+            if kind == "volume":
+                self._set(str(content["id"]), volume=check_level(content["value"]))
+            elif kind == "mute":
+                self._set(str(content["id"]), muted=bool(content["value"]))
+            elif kind == "group_volume":
+                volume = check_level(content["value"])
+                for sid, row in list(self._board.rows.items()):
+                    if (row.session.app or row.session.label) == content["app"] and not row.ended:
+                        self._set(sid, volume=volume)
+            else:
+                log.warning("dashboard: unknown message from the browser: %r", content)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("dashboard: bad message from the browser %r: %s", content, exc)
+
+    def _set(self, session_id: str, *, volume: float | None = None, muted: bool | None = None) -> None:
+        row = self._board.rows.get(session_id)
+        if row is None or row.ended:
+            return
+        self._commands += 1
+        new_volume = row.volume if volume is None else volume
+        new_muted = row.muted if muted is None else muted
+        self._own.setdefault(session_id, deque(maxlen=256)).append((time.monotonic(), new_volume, new_muted))
+        lab = self._lab
+
+        async def apply() -> None:
+            try:
+                if volume is not None:
+                    await lab.set_volume(session_id, volume)
+                if muted is not None:
+                    await lab.set_mute(session_id, muted)
+            except AudiolabError as exc:
+                log.warning("dashboard: could not change %s: %s", session_id, exc)
+
+        self._kernel.spawn(apply, "audiolab-dashboard-set")

@@ -1,0 +1,54 @@
+"""Widget test helpers: a comm that records what the kernel would send to the browser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import comm
+import pytest
+from comm.base_comm import BaseComm
+
+
+class RecordingComm(BaseComm):
+    """A comm that keeps every message instead of publishing it on iopub."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.messages: list[tuple[str, dict[str, Any], list[bytes]]] = []
+        super().__init__(*args, **kwargs)
+
+    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None,
+                    **keys: Any) -> None:
+        self.messages.append((msg_type, data or {}, list(buffers or [])))
+
+    def updates(self, key: str) -> list[dict[str, Any]]:
+        """The ``update`` messages that carried trait ``key``."""
+        return [data for kind, data, _ in self.messages
+                if kind == "comm_msg" and data.get("method") == "update" and key in data.get("state", {})]
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+
+@pytest.fixture
+def recording_comms(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[RecordingComm]]:
+    """Every widget created in the test gets a RecordingComm (listed in creation order)."""
+    made: list[RecordingComm] = []
+
+    def create(*args: Any, **kwargs: Any) -> RecordingComm:
+        c = RecordingComm(*args, **kwargs)
+        made.append(c)
+        return c
+
+    monkeypatch.setattr(comm, "create_comm", create)
+    yield made
+
+
+def from_browser(widget: Any, **state: Any) -> None:
+    """Deliver a trait update as if the browser had sent it."""
+    widget._handle_msg({"content": {"data": {"method": "update", "state": state}}, "buffers": []})
+
+
+def browser_sends(widget: Any, content: dict[str, Any]) -> None:
+    """Deliver a custom message as if the browser had sent it (``model.send(content)``)."""
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
