@@ -80,15 +80,15 @@ class Lab:
             log.info("audiolab: backend=auto picked %s (%s)", name, self.picked_because)
         self.backend_name = name
         self._backend = backend_class(name)(**self._options)
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
         try:
             await self._backend.start(self._hub.publish)
-            self._task_group.start_soon(self._run_backend)
-        except BaseException as exc:
-            self._task_group.cancel_scope.cancel()
-            await self._task_group.__aexit__(type(exc), exc, exc.__traceback__)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._backend.aclose()
             raise
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._run_backend)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
