@@ -266,9 +266,12 @@ class SessionDashboard(anywidget.AnyWidget):
         if row is None or row.ended:
             return
         self._commands += 1
-        new_volume = row.volume if volume is None else volume
-        new_muted = row.muted if muted is None else muted
-        self._own.setdefault(session_id, deque(maxlen=256)).append((time.monotonic(), new_volume, new_muted))
+        pending = self._own.setdefault(session_id, deque(maxlen=256))
+        # What the session will look like once this lands: on top of changes still on their way.
+        _, last_volume, last_muted = pending[-1] if pending else (0.0, row.volume, row.muted)
+        new_volume = last_volume if volume is None else volume
+        new_muted = last_muted if muted is None else muted
+        pending.append((time.monotonic(), new_volume, new_muted))
         lab = self._lab
 
         async def apply() -> None:

@@ -24,7 +24,8 @@ class RecordingComm(BaseComm):
     def updates(self, key: str) -> list[dict[str, Any]]:
         """The ``update`` messages that carried trait ``key``."""
         return [data for kind, data, _ in self.messages
-                if kind == "comm_msg" and data.get("method") == "update" and key in data.get("state", {})]
+                if kind == "comm_msg" and data.get("method") == "update"
+                and (key in data.get("state", {}) or [key] in data.get("buffer_paths", []))]
 
     def clear(self) -> None:
         self.messages.clear()

@@ -1,0 +1,258 @@
+"""SessionDashboard on the simulated service (virtual clock) with a comm that records every message."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import audiolab
+from audiolab.model import Role
+from audiolab.tones import pink_noise, sine
+from audiolab.widgets import SessionDashboard
+
+from .conftest import RecordingComm, browser_sends, from_browser
+
+pytestmark = pytest.mark.anyio
+
+
+def dashboard_comm(dash: SessionDashboard) -> RecordingComm:
+    assert isinstance(dash.comm, RecordingComm)
+    return dash.comm
+
+
+async def settle(lab: audiolab.Lab, seconds: float = 0.0) -> None:
+    await lab.sleep(seconds)
+    for _ in range(5):  # let the dashboard's tasks take what is buffered
+        await lab.sleep(0)
+
+
+async def test_rows_appear_and_disappear_with_sessions(recording_comms):
+    async with audiolab.open(clock="virtual", expire_after=5.0) as lab:
+        dash = SessionDashboard(lab, linger=0)
+        assert dash.order == [s.id for s in lab.snapshot()]  # the system sounds session
+        app = lab.sim.client("Music Player")
+        stream = app.open_stream(role=Role.MUSIC, display_name="Music Player", start=True)
+        await settle(lab)
+        assert stream.session_id in dash.order
+        row = dash.rows[stream.session_id]
+        assert (row["name"], row["app"], row["role"], row["flow"], row["device"]) == (
+            "Music Player", "Music Player", "music", "render", "speakers")
+        stream.release()
+        await settle(lab)
+        assert stream.session_id not in dash.order and stream.session_id not in dash.rows
+        dash.close()
+
+
+async def test_state_badges_active_inactive_expired(recording_comms):
+    async with audiolab.open(clock="virtual", expire_after=5.0) as lab:
+        dash = SessionDashboard(lab, linger=60)
+        stream = lab.sim.client("Game").open_stream(role=Role.GAME, start=True)
+        await settle(lab)
+        assert dash.rows[stream.session_id]["state"] == "active"
+        stream.stop()
+        await settle(lab)
+        assert dash.rows[stream.session_id]["state"] == "inactive"
+        await settle(lab, 6.0)
+        assert dash.rows[stream.session_id]["state"] == "expired"  # lingers, struck through, then goes
+        assert stream.session_id not in [s.id for s in lab.snapshot()]
+        dash.close()
+
+
+async def test_expired_row_leaves_after_linger(recording_comms):
+    async with audiolab.open(clock="virtual", expire_after=1.0) as lab:
+        dash = SessionDashboard(lab, linger=0)
+        stream = lab.sim.client("Game").open_stream(role=Role.GAME, start=True)
+        stream.stop()
+        await settle(lab, 2.0)
+        import asyncio
+
+        await asyncio.sleep(0.01)  # the linger timer runs on the kernel loop's own (real) clock
+        assert stream.session_id not in dash.order
+        dash.close()
+
+
+async def test_focus_column_ducked_paused_and_cleared(recording_comms):
+    async with audiolab.open(clock="virtual", policy="harmonyos") as lab:
+        dash = SessionDashboard(lab)
+        music = await lab.play(sine(330), role=Role.MUSIC, app="Music")
+        await settle(lab, 1.0)
+        assert dash.rows[music.session_id]["focus"] == ""
+        await lab.play(sine(660), role=Role.NAVIGATION, app="Maps", duration=1.0)
+        await settle(lab, 0.1)
+        row = dash.rows[music.session_id]
+        assert row["focus"] == "ducked to 20% (-14 dB) by Maps"
+        assert row["focus_kind"] == "ducked" and row["gain"] == pytest.approx(0.2)
+        await settle(lab, 1.5)
+        assert dash.rows[music.session_id]["focus"] == ""
+        call = await lab.play(sine(880), role=Role.VOICE_COMMUNICATION, app="Phone", duration=1.0)
+        await settle(lab, 0.1)
+        row = dash.rows[music.session_id]
+        assert (row["focus"], row["focus_kind"], row["state"]) == ("paused by Phone", "paused", "inactive")
+        assert dash.rows[call.session_id]["focus"] == ""
+        await settle(lab, 1.5)
+        assert dash.rows[music.session_id]["focus"] == ""
+        assert dash.rows[music.session_id]["state"] == "active"
+        dash.close()
+
+
+async def test_focus_column_denied(recording_comms):
+    async with audiolab.open(clock="virtual", policy="harmonyos") as lab:
+        dash = SessionDashboard(lab)
+        await lab.play(sine(440), role=Role.VOICE_COMMUNICATION, app="Phone")
+        with pytest.raises(audiolab.FocusDeniedError):
+            await lab.play(sine(440), role=Role.ASSISTANT, app="Assistant")
+        await settle(lab)
+        denied = [r for r in dash.rows.values() if r["app"] == "Assistant"]
+        assert [(r["focus"], r["focus_kind"]) for r in denied] in ([], [("focus denied by Phone", "denied")])
+        dash.close()
+
+
+async def test_one_meter_message_per_frame_whatever_the_number_of_sessions(recording_comms):
+    counts = {}
+    for n in (1, 64):
+        recording_comms.clear()
+        async with audiolab.open(clock="virtual") as lab:
+            for i in range(n):
+                await lab.play(pink_noise(0.4, seed=i), role=Role.MUSIC, app=f"App {i}")
+            dash = SessionDashboard(lab, fps=30)
+            comm = dashboard_comm(dash)
+            from_browser(dash, visible=True)
+            await settle(lab, 0.05)
+            comm.clear()
+            await settle(lab, 2.0)
+            peaks = comm.updates("peaks")
+            assert all(data["state"] == {} and data["buffer_paths"] == [["peaks"]] for data in peaks)
+            buffers = [b for kind, data, b in comm.messages if data.get("buffer_paths") == [["peaks"]]]
+            assert all(len(b) == 1 and len(b[0]) == 4 * len(dash.order) for b in buffers)
+            assert len(comm.messages) == len(peaks)  # nothing but meter frames while nothing else changes
+            counts[n] = len(peaks)
+            dash.close()
+    assert 55 <= counts[1] <= 61  # 30 frames per second for 2 seconds
+    assert counts[64] == counts[1]
+
+
+async def test_no_meter_messages_while_not_visible(recording_comms):
+    async with audiolab.open(clock="virtual") as lab:
+        await lab.play(pink_noise(0.4, seed=1), role=Role.MUSIC, app="Noise")
+        dash = SessionDashboard(lab)
+        comm = dashboard_comm(dash)
+        await settle(lab, 1.0)
+        assert comm.updates("peaks") == [] and not dash.metering
+        from_browser(dash, visible=True)
+        await settle(lab, 1.0)
+        assert len(comm.updates("peaks")) >= 25 and dash.metering
+        from_browser(dash, visible=False)
+        await settle(lab, 0.1)
+        comm.clear()
+        await settle(lab, 1.0)
+        assert comm.updates("peaks") == [] and not dash.metering
+        assert lab.statistics().meter_subscribers == ()  # the kernel stopped metering altogether
+        dash.close()
+
+
+async def test_slider_change_is_not_echoed_but_other_changes_are(recording_comms):
+    async with audiolab.open(clock="virtual") as lab:
+        music = await lab.play(sine(440), role=Role.MUSIC, app="Music")
+        dash = SessionDashboard(lab)
+        comm = dashboard_comm(dash)
+        await settle(lab)
+        comm.clear()
+        for value in (0.5, 0.42, 0.3):  # a drag sends several values
+            browser_sends(dash, {"kind": "volume", "id": music.session_id, "value": value})
+        browser_sends(dash, {"kind": "mute", "id": music.session_id, "value": True})
+        await settle(lab)
+        assert lab.session(music.session_id).volume == pytest.approx(0.3)
+        assert lab.session(music.session_id).muted is True
+        assert comm.messages == []  # the browser already shows all of it
+        assert dash.statistics().echoes_suppressed == 4
+        assert dash.row(music.session_id)["volume"] == pytest.approx(0.3)
+
+        lab.sim.client("Mixer app").set_volume(music.session_id, 0.9)  # someone else
+        await settle(lab)
+        assert [u["state"]["rows"][music.session_id]["volume"] for u in comm.updates("rows")] == [0.9]
+        comm.clear()
+        await lab.set_volume(music.session_id, 0.25)  # this client, but not the dashboard: shown too
+        await settle(lab)
+        assert [u["state"]["rows"][music.session_id]["volume"] for u in comm.updates("rows")] == [0.25]
+        dash.close()
+
+
+async def test_a_new_view_gets_the_truth_after_silent_changes(recording_comms):
+    async with audiolab.open(clock="virtual") as lab:
+        music = await lab.play(sine(440), role=Role.MUSIC, app="Music")
+        dash = SessionDashboard(lab)
+        comm = dashboard_comm(dash)
+        browser_sends(dash, {"kind": "volume", "id": music.session_id, "value": 0.6})
+        await settle(lab)
+        assert dash.rows[music.session_id]["volume"] == 1.0  # not sent back to the view that made it
+        comm.clear()
+        browser_sends(dash, {"kind": "hello"})  # another view opens
+        assert dash.rows[music.session_id]["volume"] == pytest.approx(0.6)
+        assert len(comm.updates("rows")) == 1
+        dash.close()
+
+
+async def test_group_by_app_orders_rows_by_app(recording_comms):
+    async with audiolab.open(clock="virtual") as lab:
+        a1 = await lab.play(sine(440), app="Browser", role=Role.MOVIE)
+        b = await lab.play(sine(440), app="Music", role=Role.MUSIC)
+        a2 = await lab.play(sine(440), app="Browser", role=Role.MUSIC)
+        dash = SessionDashboard(lab)
+        user = [sid for sid in dash.order if sid in {a1.session_id, b.session_id, a2.session_id}]
+        assert user == [a1.session_id, b.session_id, a2.session_id]
+        from_browser(dash, group_by_app=True)
+        await settle(lab)
+        user = [sid for sid in dash.order if sid in {a1.session_id, b.session_id, a2.session_id}]
+        assert user == [a1.session_id, a2.session_id, b.session_id]
+        browser_sends(dash, {"kind": "group_volume", "app": "Browser", "value": 0.5})
+        await settle(lab)
+        assert [lab.session(s).volume for s in user] == [0.5, 0.5, 1.0]
+        dash.close()
+
+
+async def test_bad_browser_messages_change_nothing(recording_comms, caplog):
+    async with audiolab.open(clock="virtual") as lab:
+        music = await lab.play(sine(440), app="Music")
+        dash = SessionDashboard(lab)
+        with caplog.at_level(logging.WARNING, logger="audiolab.widgets"):
+            for content in ({"kind": "volume", "id": music.session_id, "value": 1.5},
+                            {"kind": "volume", "id": music.session_id, "value": "loud"},
+                            {"kind": "volume", "value": 0.5},
+                            {"kind": "explode"}):
+                browser_sends(dash, content)
+            browser_sends(dash, {"kind": "volume", "id": "no-such-session", "value": 0.5})
+            await settle(lab)
+        assert lab.session(music.session_id).volume == 1.0
+        assert len([r for r in caplog.records if "dashboard" in r.getMessage()]) == 4
+        dash.close()
+
+
+async def test_dashboard_needs_a_running_loop():
+    async with audiolab.open(clock="virtual") as lab:
+        import threading
+
+        errors: list[BaseException] = []
+
+        def build() -> None:
+            try:
+                SessionDashboard(lab)
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=build)
+        thread.start()
+        thread.join()
+        assert errors and "running asyncio loop" in str(errors[0])
+
+
+async def test_close_stops_every_task(recording_comms):
+    async with audiolab.open(clock="virtual") as lab:
+        dash = SessionDashboard(lab)
+        from_browser(dash, visible=True)
+        await settle(lab, 0.2)
+        assert dash._kernel.tasks
+        dash.close()
+        await settle(lab, 0.1)
+        assert not dash._kernel.tasks
+        assert lab.statistics().meter_subscribers == ()
