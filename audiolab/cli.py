@@ -1,4 +1,4 @@
-"""The ``audiolab`` command: ``sessions``, ``watch``, ``demo``."""
+"""The ``audiolab`` command: ``sessions``, ``watch``, ``demo``, ``scenario run|compare|list``."""
 
 from __future__ import annotations
 
@@ -32,7 +32,31 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--duration", type=float, default=None, help="stop after S seconds")
 
     commands.add_parser("demo", help="tell the demo story on the simulated service")
+
+    scenario = commands.add_parser("scenario", help="run scripted focus scenarios on virtual time")
+    sub = scenario.add_subparsers(dest="scenario_command", required=True)
+    run = sub.add_parser("run", help="run a scenario, print its transitions, check its expectations")
+    run.add_argument("file", help="a shipped scenario's name (see `audiolab scenario list`) or a .toml path")
+    run.add_argument("--policy", choices=POLICY_CHOICES, help="run under this policy (default: the scenario's)")
+    run.add_argument("--json", action="store_true", help="print the transitions and expectations as JSON")
+    compare = sub.add_parser("compare", help="what each system would do, side by side")
+    compare.add_argument("file", help="a shipped scenario's name or a .toml path")
+    compare.add_argument("--policies", type=_policy_list, default=None,
+                         help="comma-separated, e.g. harmonyos,windows,pulseaudio,wireplumber")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    sub.add_parser("list", help="list the shipped scenarios")
     return parser
+
+
+POLICY_CHOICES = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
+
+
+def _policy_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in POLICY_CHOICES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"policies are {', '.join(POLICY_CHOICES)}; got {text!r}")
+    return names
 
 
 async def _sessions(args: argparse.Namespace) -> int:
@@ -67,9 +91,26 @@ async def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _scenario(args: argparse.Namespace) -> int:
+    """Exit status: 0 when every expectation that applies passed, 1 when one failed (2: a bad file)."""
+    from . import scenarios
+
+    if args.scenario_command == "list":
+        print(scenarios.list_report([scenarios.load_scenario(p) for p in scenarios.shipped()]))
+        return 0
+    scenario = scenarios.resolve(args.file)
+    if args.scenario_command == "run":
+        result = await scenarios.run_scenario_async(scenario, args.policy)
+        print(json.dumps(result.to_dict(), indent=2) if args.json else scenarios.run_report(result))
+        return 0 if result.passed else 1
+    comparison = await scenarios.compare_scenario(scenario, args.policies)
+    print(json.dumps(comparison.to_dict(), indent=2) if args.json else scenarios.compare_report(comparison))
+    return 0 if comparison.passed else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"sessions": _sessions, "watch": _watch, "demo": _demo}[args.command]
+    command = {"sessions": _sessions, "watch": _watch, "demo": _demo, "scenario": _scenario}[args.command]
     try:
         return anyio.run(command, args)
     except AudiolabError as exc:

@@ -26,6 +26,7 @@ from ..events import (
     SessionDeactivated,
     StateChanged,
     UnduckNotification,
+    VolumeChanged,
 )
 from ..model import SessionState, StreamState
 from .format import Action, Expectation, Scenario
@@ -215,6 +216,18 @@ class _Player:
     duck_notes: int = 0
     unduck_notes: int = 0
     last_hint: str = "none"
+    app_paused_at: list[tuple[float, float]] = field(default_factory=list)
+    """Intervals its app had it paused (left out of its gain series)."""
+    levels: list[tuple[float, float]] = field(default_factory=list)
+    """(t, volume x (0 if muted)) from each VolumeChanged: to divide the session volume out of a peak."""
+
+    def level_at(self, t: float) -> float:
+        level = 1.0
+        for when, value in self.levels:
+            if when > t + 1e-9:
+                break
+            level = value
+        return level
 
     @property
     def id(self) -> str:
@@ -267,6 +280,10 @@ class _Run:
             assert player is not None
             if player.playback is not None and not player.playback.finished:
                 player.app_paused = action.do == "pause"
+                if action.do == "pause":
+                    player.app_paused_at.append((action.at, self.scenario.duration))
+                elif player.app_paused_at:
+                    player.app_paused_at[-1] = (player.app_paused_at[-1][0], action.at)
                 try:
                     await (player.playback.pause() if action.do == "pause" else player.playback.resume())
                 except FocusDeniedError:
@@ -320,7 +337,10 @@ class _Run:
                 self._event(event)
             return
         self._note(player, player.playback.session_id)
-        self.engine.tone_listeners.append(self._tone_ended)
+        session = self.lab.session(player.session_id)  # a persisted volume applies from the start
+        player.levels.append((action.at, 0.0 if session.muted else session.volume))
+        if self._tone_ended not in self.engine.tone_listeners:
+            self.engine.tone_listeners.append(self._tone_ended)
 
     def _note(self, player: _Player, session_id: str | None) -> None:
         player.session_id = session_id
@@ -350,6 +370,8 @@ class _Run:
                 player.last_hint = event.hint.value
             elif isinstance(event, FocusDenied):
                 player.denied = True
+            elif isinstance(event, VolumeChanged):
+                player.levels.append((event.timestamp, 0.0 if event.muted else event.volume))
         if isinstance(event, SessionDeactivated):
             self.deactivated[event.session_id] = event.reason.value
         if not isinstance(event, FOCUS_EVENTS):
@@ -412,11 +434,7 @@ class _Run:
         frame = self.meters.at(t)
         if frame is None or player.session_id not in frame.peaks:
             return 0.0
-        try:
-            session = self.engine.session(player.session_id)
-        except LookupError:
-            return 0.0
-        level = 0.0 if session.muted else session.volume
+        level = player.level_at(frame.timestamp - 0.5 / METER_RATE)
         if level <= 0:
             return None
         return frame.peaks[player.session_id] / (player.action.params["amplitude"] * level)
@@ -467,6 +485,7 @@ class _Run:
                 series = [(f.timestamp, g) for f in self.meters.frames
                           if player.action.at + 2 / METER_RATE < f.timestamp < stop - 0.5 / METER_RATE
                           and player.session_id in f.peaks
+                          and not any(a <= f.timestamp <= b + 2 / METER_RATE for a, b in player.app_paused_at)
                           and (g := self.gain_at(player, f.timestamp)) is not None]
                 gains[pid] = series
                 if series:
