@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from audiolab.cli import main
 
 
@@ -44,3 +46,70 @@ def test_the_installed_command_runs():
     result = subprocess.run([sys.executable, "-m", "audiolab.cli", "sessions", "--backend", "sim", "--json"],
                             capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(result.stdout)[0]["role"] == "system"
+
+
+# --- scenario --------------------------------------------------------------------------------------------
+
+
+def test_scenario_list_shows_the_shipped_ones(capsys):
+    assert main(["scenario", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("music-navigation", "music-call", "idle-timeout", "windows-call-ducking"):
+        assert name in out
+
+
+def test_scenario_run_prints_transitions_and_passes(capsys):
+    assert main(["scenario", "run", "music-navigation"]) == 0
+    out = capsys.readouterr().out
+    assert "Maps (navigation) ducks Music to 0.20" in out
+    assert "expectations passed" in out and "FAIL" not in out and "x real time" in out
+
+
+def test_scenario_run_json_has_transitions_and_expectations(capsys):
+    assert main(["scenario", "run", "music-call", "--policy", "windows", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["policy"] == "windows" and data["passed"] is True
+    assert any(t["kind"] == "Ducked" and t["cause"] == "Ring" for t in data["transitions"])
+    assert data["expectations"] and all({"check", "expected", "observed", "passed", "line"} <= set(e)
+                                        for e in data["expectations"])
+
+
+def test_scenario_run_exits_1_when_an_expectation_fails(tmp_path, capsys):
+    path = tmp_path / "wrong.toml"
+    path.write_text('[scenario]\ndescription = "claims windows ducks navigation"\npolicy = "windows"\n\n'
+                    '[[action]]\nat = 0\ndo = "start"\nid = "Music"\n\n'
+                    '[[action]]\nat = 1\ndo = "start"\nid = "Maps"\nrole = "navigation"\n\n'
+                    '[[expect]]\nat = 2\nid = "Music"\ngain_max = 0.5\n', encoding="utf-8")
+    assert main(["scenario", "run", str(path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    (check,) = data["expectations"]
+    assert check["passed"] is False and check["observed"] == 1.0 and check["line"] == 19  # its gain_max line
+
+
+def test_scenario_bad_file_exits_2_with_the_line(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[scenario]\ndescription = "x"\n\n[[action]]\nat = 0\ndo = "dance"\n', encoding="utf-8")
+    assert main(["scenario", "run", str(path)]) == 2
+    assert f"{path}:6:" in capsys.readouterr().err
+
+
+def test_scenario_compare_side_by_side(capsys):
+    assert main(["scenario", "compare", "music-navigation", "--policies", "harmonyos,windows,pulseaudio,wireplumber"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("player"))
+    assert header.split() == ["player", "harmonyos", "windows", "pulseaudio", "wireplumber"]
+    music = next(line for line in out.splitlines() if line.startswith("Music"))
+    assert "ducked to 0.20" in music and "ducked to 0.30" in music and "full" in music
+
+
+def test_scenario_compare_json(capsys):
+    assert main(["scenario", "compare", "two-music-apps", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["policies"]["harmonyos"]["players"]["Player"]["stopped_by_policy"] is True
+    assert data["policies"]["windows"]["players"]["Player"]["state"] == "playing"
+
+
+def test_scenario_compare_rejects_unknown_policies(capsys):
+    with pytest.raises(SystemExit):
+        main(["scenario", "compare", "music-navigation", "--policies", "harmonyos,macos"])
+    assert "policies are" in capsys.readouterr().err
