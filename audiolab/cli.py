@@ -85,9 +85,10 @@ async def _watch(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from .demo import session_story
+    from .demo import focus_story, session_story
 
     await session_story(sys.stdout)
+    await focus_story(sys.stdout)
     return 0
 
 

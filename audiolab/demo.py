@@ -1,4 +1,5 @@
-"""The demo story told by ``audiolab demo`` (and ``make demo``), on the simulated service and virtual time."""
+"""The demo stories told by ``audiolab demo`` (and ``make demo``), on the simulated service and virtual time:
+the session story (Windows session rules), then the focus story (HarmonyOS focus through separate sessions)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,61 @@ async def session_story(out: TextIO, *, expire_after: float = 10.0) -> list[Even
                 print("\nFinal sessions:", file=out)
                 print(session_table(lab.snapshot()), file=out)
     return seen
+
+
+async def focus_story(out: TextIO) -> list[str]:
+    """Music plays; a navigation prompt and then a voice call come in through sessions of their own, under the
+    HarmonyOS policy. Prints each focus transition with its cause and the music's gain measured on the meters;
+    returns the transition lines."""
+    from .scenarios.meterlog import record_meters
+    from .scenarios.narrate import FOCUS_EVENTS, Narrator
+    from .tones import sine
+
+    lines: list[str] = []
+    narrator = Narrator()
+    amplitude = 0.5
+    print("\n== focus: music, a navigation prompt and a call, each its own session (HarmonyOS policy)", file=out)
+    async with open_lab("sim", clock="virtual", policy="harmonyos") as lab, lab.events() as events, \
+            record_meters(lab) as meters:
+
+        async def show() -> None:
+            await lab.sleep(0)
+            while True:
+                try:
+                    event = events.receive_nowait()
+                except anyio.WouldBlock:
+                    break
+                if isinstance(event, FOCUS_EVENTS) and narrator.knows(event.session_id):
+                    text = narrator.sentence(event)
+                    if text is not None and event.kind != "StateChanged":
+                        lines.append(text)
+                        print(f"  {event.timestamp:6.2f}s  {text}", file=out)
+
+        def measured(title: str) -> None:
+            frame = meters.at(lab.clock.now())
+            gain = frame.peaks.get(music.session_id, 0.0) / amplitude if frame else 0.0
+            print(f"  {lab.clock.now():6.2f}s  -> {title}: Music measured at {gain:.2f} on the meters", file=out)
+
+        music = await lab.play(sine(440, amplitude), role=Role.MUSIC, app="Music")
+        narrator.add(music.session_id, "Music", Role.MUSIC)
+        await lab.sleep(2)
+        measured("alone")
+        maps = await lab.play(sine(880, amplitude), role=Role.NAVIGATION, app="Maps", duration=2)
+        narrator.add(maps.session_id, "Maps", Role.NAVIGATION)
+        await show()
+        await lab.sleep(1)
+        measured("during the prompt")
+        await lab.sleep(2)
+        await show()
+        measured("after the prompt")
+        call = await lab.play(sine(350, amplitude), role=Role.VOICE_COMMUNICATION, app="Phone")
+        narrator.add(call.session_id, "Phone", Role.VOICE_COMMUNICATION)
+        await show()
+        await lab.sleep(3)
+        measured("during the call")
+        await call.stop()
+        await show()
+        await lab.sleep(1)
+        measured("after the call")
+    print("  (try: audiolab scenario compare music-call)", file=out)
+    return lines

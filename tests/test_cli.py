@@ -42,6 +42,17 @@ def test_demo_tells_the_whole_story(capsys):
     assert "Final sessions:" in out
 
 
+def test_demo_then_tells_the_focus_story_with_causes(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    focus = out[out.index("== focus:"):]
+    assert "Maps (navigation) ducks Music to 0.20" in focus
+    assert "Phone (voice call) pauses Music" in focus
+    assert "during the prompt: Music measured at 0.20 on the meters" in focus
+    assert "during the call: Music measured at 0.00 on the meters" in focus
+    assert "after the call: Music measured at 1.00 on the meters" in focus
+
+
 def test_the_installed_command_runs():
     result = subprocess.run([sys.executable, "-m", "audiolab.cli", "sessions", "--backend", "sim", "--json"],
                             capture_output=True, text=True, check=True, timeout=60)
