@@ -1,4 +1,4 @@
-"""The ``audiolab`` command: ``sessions``, ``watch``, ``demo``, ``scenario run|compare|list``."""
+"""The ``audiolab`` command: ``sessions``, ``watch``, ``demo``, ``tone``, ``scenario run|compare|list``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import anyio
 
+from . import _cli_tone
 from . import open as open_lab
 from ._exceptions import AudiolabError
 from ._format import describe_event, session_table
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--duration", type=float, default=None, help="stop after S seconds")
 
     commands.add_parser("demo", help="tell the demo story on the simulated service")
+    _cli_tone.add_parser(commands, BACKEND_CHOICES)
 
     scenario = commands.add_parser("scenario", help="run scripted focus scenarios on virtual time")
     sub = scenario.add_subparsers(dest="scenario_command", required=True)
@@ -111,7 +113,8 @@ async def _scenario(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"sessions": _sessions, "watch": _watch, "demo": _demo, "scenario": _scenario}[args.command]
+    command = {"sessions": _sessions, "watch": _watch, "demo": _demo, "scenario": _scenario,
+               "tone": _cli_tone.run}[args.command]
     try:
         return anyio.run(command, args)
     except AudiolabError as exc:

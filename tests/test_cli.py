@@ -124,3 +124,30 @@ def test_scenario_compare_rejects_unknown_policies(capsys):
     with pytest.raises(SystemExit):
         main(["scenario", "compare", "music-navigation", "--policies", "harmonyos,macos"])
     assert "policies are" in capsys.readouterr().err
+
+
+def test_tone_plays_through_its_own_session_and_writes_a_wav(capsys, tmp_path):
+    import wave
+
+    import numpy as np
+
+    path = tmp_path / "tone.wav"
+    assert main(["tone", "440", "--seconds", "0.5", "--amplitude", "0.5", "--role", "navigation",
+                 "--app", "Maps", "--wav", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "as 'Maps' (navigation)" in out
+    peak = float(out.split("peak meter ")[1].split()[0])
+    assert abs(peak - 0.5) < 0.01
+    with wave.open(str(path)) as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768
+    assert abs(np.abs(data).max() - 0.5) < 0.01
+
+
+def test_tone_rejects_bad_arguments(capsys):
+    import pytest
+
+    for argv in (["tone", "440", "--amplitude", "3"], ["tone", "440", "--seconds", "-1"],
+                 ["tone", "30000"], ["tone", "440", "--wav", "x.wav", "--backend", "pulse"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code != 0
