@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
+from .._toml import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
