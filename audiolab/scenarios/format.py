@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from .._toml import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import ScenarioError
+from .._toml import tomllib
 from ..model import ConcurrencyMode, Role
 
 POLICIES = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
