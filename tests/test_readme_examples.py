@@ -36,3 +36,13 @@ def test_two_tones_in_two_sessions_meter_as_documented(capsys):
     music, game = (float(v) for v in capsys.readouterr().out.split())
     assert music == pytest.approx(0.5, abs=0.01)
     assert game == pytest.approx(0.25, abs=0.01)
+
+
+def test_the_readme_scenario_runs_and_passes(tmp_path):
+    from audiolab.scenarios import run_scenario
+
+    block = re.search(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S).group(1)
+    path = tmp_path / "readme.toml"
+    path.write_text(block, encoding="utf-8")
+    result = run_scenario(path)
+    assert result.checks and all(check.passed for check in result.checks)
