@@ -1,4 +1,5 @@
-"""The ``audiolab`` command: ``sessions``, ``watch``, ``demo``, ``tone``, ``scenario run|compare|list``."""
+"""The ``audiolab`` command: ``sessions``, ``watch``, ``demo``, ``tone``, ``record``, ``replay``,
+``scenario run|compare|list``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="tell the demo story on the simulated service")
     _cli_tone.add_parser(commands, BACKEND_CHOICES)
+
+    record = commands.add_parser("record", help="record what a backend reports into a trace file")
+    record.add_argument("file", help="the trace to write (JSON Lines)")
+    record.add_argument("--backend", default="auto", choices=[b for b in BACKEND_CHOICES if b != "replay"])
+    record.add_argument("--duration", type=float, default=10.0, help="seconds to record (default 10)")
+    record.add_argument("--meter-rate", type=float, default=30.0, help="meter frames per second; 0 for none")
+
+    replay = commands.add_parser("replay", help="play a recorded trace back as a live event log")
+    replay.add_argument("file", help="a trace written by `audiolab record`")
+    replay.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1: real time)")
+    replay.add_argument("--json", action="store_true", help="print one JSON object per line")
 
     scenario = commands.add_parser("scenario", help="run scripted focus scenarios on virtual time")
     sub = scenario.add_subparsers(dest="scenario_command", required=True)
@@ -86,6 +98,35 @@ async def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _record(args: argparse.Namespace) -> int:
+    from .trace import record
+
+    if not args.duration > 0 or args.meter_rate < 0:
+        raise SystemExit("audiolab record: --duration must be > 0 and --meter-rate >= 0")
+    async with open_lab(args.backend) as lab:
+        print(f"recording the {lab.backend_name} backend for {args.duration:g} s into {args.file}")
+        trace = await record(lab, args.file, args.duration, meter_rate=args.meter_rate or None)
+    print(f"wrote {args.file}: {len(trace.snapshot)} sessions, {len(trace.events)} events, "
+          f"{sum(e.meters is not None for e in trace.entries)} meter frames")
+    return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    if not args.speed > 0:
+        raise SystemExit("audiolab replay: --speed must be > 0")
+    async with open_lab("replay", trace=args.file, speed=args.speed) as lab, lab.events() as events:
+        if not args.json:
+            print(f"replaying {args.file} (recorded on {lab.backend.trace.backend}) at {args.speed:g}x")
+            print(session_table(lab.snapshot()))
+        remaining = len(lab.backend.trace.events)
+        with anyio.move_on_after(lab.backend.trace.duration / args.speed + 1.0):
+            while remaining:
+                event = await events.receive()
+                remaining -= 1
+                print(json.dumps(event_to_dict(event)) if args.json else describe_event(event), flush=True)
+    return 0
+
+
 async def _demo(args: argparse.Namespace) -> int:
     from .demo import focus_story, session_story
 
@@ -114,7 +155,7 @@ async def _scenario(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"sessions": _sessions, "watch": _watch, "demo": _demo, "scenario": _scenario,
-               "tone": _cli_tone.run}[args.command]
+               "tone": _cli_tone.run, "record": _record, "replay": _replay}[args.command]
     try:
         return anyio.run(command, args)
     except AudiolabError as exc:

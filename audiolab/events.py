@@ -7,8 +7,11 @@ timeline can draw an arrow from the call to the music it ducked.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
+import types
+import typing
 from dataclasses import dataclass
 
 from .model import (
@@ -181,11 +184,71 @@ def _jsonable(value: object) -> object:
     if isinstance(value, Session):
         return value.to_dict()
     if isinstance(value, Stream):
-        return {"id": value.id, "state": value.state.value, "pid": value.pid}
+        return value.to_dict()
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    return value
+
+
+_EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+def event_types() -> dict[str, type[Event]]:
+    """Every concrete event class by its ``kind``."""
+    if not _EVENT_TYPES:
+        pending = list(Event.__subclasses__())
+        while pending:
+            cls = pending.pop()
+            _EVENT_TYPES[cls.__name__] = cls
+            pending.extend(cls.__subclasses__())
+    return _EVENT_TYPES
+
+
+def event_from_dict(data: dict[str, object]) -> Event:
+    """The inverse of :func:`event_to_dict`. Raises KeyError, ValueError or TypeError on malformed input."""
+    if not isinstance(data, dict):
+        raise TypeError("an event is a JSON object")
+    kind = data.get("kind")
+    cls = event_types().get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            if f.default is dataclasses.MISSING:
+                raise KeyError(f"{kind} needs {f.name!r}")
+            continue
+        values[f.name] = _from_json(hints[f.name], data[f.name], f.name)
+    return cls(**values)
+
+
+def _from_json(hint: object, value: object, name: str) -> object:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return None if value is None else _from_json(options[0], value, name)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            raise TypeError(f"{name} must be a list")
+        return tuple(_from_json(item, v, name) for v in value)
+    if hint is Session:
+        return Session.from_dict(value)  # type: ignore[arg-type]
+    if hint is Stream:
+        return Stream.from_dict(value)  # type: ignore[arg-type]
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if hint is float:
+        if value is None:
+            return -math.inf if name == "attenuation_db" else math.nan
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number")
+        return float(value)
+    if hint in (int, str, bool) and not (type(value) is hint):
+        raise TypeError(f"{name} must be a {hint.__name__}")  # type: ignore[union-attr]
     return value

@@ -102,14 +102,17 @@ class Lab:
         for subscription in list(self._meter_subscriptions):
             subscription.close()
         try:
-            if self._backend is not None:
-                with anyio.CancelScope(shield=True):
-                    await self._backend.aclose()
-        finally:
-            self._hub.close(self._failure)
             if self._task_group is not None:
+                # The backend's own tasks stop first, so nothing runs against a closing backend.
                 self._task_group.cancel_scope.cancel()
                 await self._task_group.__aexit__(None, None, None)
+        finally:
+            try:
+                if self._backend is not None:
+                    with anyio.CancelScope(shield=True):
+                        await self._backend.aclose()
+            finally:
+                self._hub.close(self._failure)
 
     async def _run_backend(self) -> None:
         assert self._backend is not None

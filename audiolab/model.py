@@ -160,6 +160,20 @@ def check_level(value: object, what: str = "volume") -> float:
     return level
 
 
+def _optional_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an int or null, got {value!r}")
+    return value
+
+
+def _strict_bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be true or false, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Device:
     """An audio endpoint device."""
@@ -212,6 +226,21 @@ class Stream:
     loopback: bool = False
     name: str = ""
 
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "flow": self.flow.value, "state": self.state.value, "pid": self.pid,
+                "loopback": self.loopback, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Stream:
+        return cls(
+            id=str(data["id"]),
+            flow=Flow(data["flow"]),
+            state=StreamState(data["state"]),
+            pid=_optional_int(data.get("pid")),
+            loopback=bool(data.get("loopback", False)),
+            name=str(data.get("name", "")),
+        )
+
 
 @dataclass(frozen=True)
 class Session:
@@ -262,11 +291,33 @@ class Session:
             "icon_path": self.icon_path,
             "grouping_param": self.grouping_param,
             "is_system_sounds": self.is_system_sounds,
-            "streams": [
-                {"id": s.id, "state": s.state.value, "pid": s.pid, "loopback": s.loopback, "name": s.name}
-                for s in self.streams
-            ],
+            "streams": [s.to_dict() for s in self.streams],
+            "ducking_opt_out": self.ducking_opt_out,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Session:
+        """The inverse of :meth:`to_dict` (for recorded traces); KeyError/ValueError/TypeError when malformed."""
+        cross = bool(data["cross_process"])
+        pid = _optional_int(data.get("pid"))
+        return cls(
+            id=str(data["id"]),
+            key=SessionKey(str(data["guid"]), cross, None if cross else pid, str(data["device"])),
+            flow=Flow(data["flow"]),
+            state=SessionState(data["state"]),
+            app=str(data.get("app", "")),
+            pid=pid,
+            display_name=str(data.get("display_name", "")),
+            icon_path=str(data.get("icon_path", "")),
+            grouping_param=normalize_guid(str(data.get("grouping_param", NULL_GUID))),
+            volume=check_level(data["volume"]),
+            channel_volumes=tuple(check_level(v, "channel volume") for v in data.get("channel_volumes", ())),  # type: ignore[union-attr]
+            muted=_strict_bool(data["muted"], "muted"),
+            is_system_sounds=bool(data.get("is_system_sounds", False)),
+            role=Role(data.get("role", "unknown")),
+            streams=tuple(Stream.from_dict(s) for s in data.get("streams", ())),  # type: ignore[union-attr]
+            ducking_opt_out=bool(data.get("ducking_opt_out", False)),
+        )
 
 
 class ForceType(enum.Enum):

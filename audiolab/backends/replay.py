@@ -1,0 +1,106 @@
+"""``backend="replay"``: a recorded trace played back as if it were live.
+
+``audiolab.open("replay", trace="run.trace.jsonl", speed=1.0, clock="virtual")``: the snapshot is there at
+once; events and meter frames arrive at their recorded times (scaled by ``speed``; on a virtual clock, as the
+clock advances). A replay cannot be changed: control calls raise :class:`NotSupported`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, ClassVar
+
+from .._exceptions import NotSupported, SessionNotFound
+from .._meters import merge_frames
+from ..clock import Clock
+from ..events import Event
+from ..model import MeterFrame, Session
+from ..session_table import SessionTable
+from ..trace import Trace, read_trace
+from ._base import Backend, EventSink
+from .sim.backend import make_clock
+
+
+class ReplayBackend(Backend):
+    name: ClassVar[str] = "replay"
+
+    def __init__(
+        self,
+        *,
+        trace: str | os.PathLike[str] | Trace,
+        speed: float = 1.0,
+        clock: str | Clock | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(clock=make_clock(clock), **options)
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"speed must be a positive number, got {speed!r}")
+        self.trace = trace if isinstance(trace, Trace) else read_trace(trace)
+        self.speed = float(speed)
+        self._table = SessionTable(self.trace.snapshot)
+        self._emit: EventSink | None = None
+        self._t0 = 0.0
+        self._frame: MeterFrame | None = None
+        self.position = 0
+        """How many trace entries have been played."""
+
+    @property
+    def capabilities(self) -> frozenset[str]:  # type: ignore[override]
+        return frozenset({"meters"}) if self.trace.has_meters else frozenset()
+
+    @classmethod
+    async def probe(cls) -> bool:
+        return False  # never picked by backend="auto": it needs a trace
+
+    async def start(self, emit: EventSink) -> None:
+        self._emit = emit
+        self._t0 = self.clock.now()
+
+    async def run(self) -> None:
+        for entry in self.trace.entries[self.position:]:
+            when = self._t0 + entry.t / self.speed
+            await self.clock.sleep_until(when)
+            if entry.event is not None and self._emit is not None:
+                event = _retimed(entry.event, when)
+                self._table.apply(event)
+                self._emit(event)
+            elif entry.meters is not None:
+                frame = MeterFrame(when, entry.meters.peaks, entry.meters.channel_peaks, entry.meters.device_peaks)
+                self._frame = frame if self._frame is None else merge_frames(self._frame, frame)
+            self.position += 1
+
+    async def aclose(self) -> None:
+        self._emit = None
+
+    def snapshot(self) -> list[Session]:
+        return self._table.snapshot()
+
+    def session(self, session_id: str) -> Session:
+        session = self._table.get(session_id)
+        if session is None or session not in self._table.snapshot():
+            raise SessionNotFound(f"no session {session_id!r} at this point of the replay")
+        return session
+
+    async def start_meters(self) -> None:
+        if not self.trace.has_meters:
+            raise NotSupported("this trace was recorded without meters")
+        self._frame = None
+
+    def read_meters(self) -> MeterFrame:
+        frame, self._frame = self._frame, None
+        if frame is None:
+            return MeterFrame(self.clock.now(), {s.id: 0.0 for s in self.snapshot()}, {}, {})
+        return frame
+
+    async def set_volume(self, session_id: str, volume: float) -> None:
+        raise NotSupported("a replayed trace cannot be changed")
+
+    async def set_mute(self, session_id: str, muted: bool) -> None:
+        raise NotSupported("a replayed trace cannot be changed")
+
+
+def _retimed(event: Event, timestamp: float) -> Event:
+    from dataclasses import replace
+
+    return replace(event, timestamp=timestamp)

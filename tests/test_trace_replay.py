@@ -1,0 +1,130 @@
+"""Recording a trace and replaying it as if it were live."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import pytest
+
+import audiolab
+from audiolab import NotSupported, Role, ScenarioError, SessionNotFound
+from audiolab.trace import read_trace, record
+from audiolab.tones import sine
+
+pytestmark = pytest.mark.anyio
+
+
+async def record_story(path):
+    async with audiolab.open(clock="virtual", policy="harmonyos", expire_after=2) as lab:
+
+        async def story() -> None:
+            music = await lab.play(sine(440, 0.5), role=Role.MUSIC, app="Music")
+            await lab.sleep(0.5)
+            await lab.play(sine(880, 0.5), role=Role.NAVIGATION, app="Maps", duration=1.0)
+            await lab.sleep(1.5)
+            await lab.set_volume(music.session_id, 0.4)
+            await music.stop()
+            await lab.sleep(3.5)  # the recording lasts 5 s of virtual time
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(record, lab, path, 5.0)
+            await anyio.wait_all_tasks_blocked()
+            await story()
+        return lab
+
+
+async def test_a_recorded_trace_replays_the_same_events_and_snapshots(tmp_path):
+    path = tmp_path / "story.trace.jsonl"
+    await record_story(path)
+    trace = read_trace(path)
+    kinds = [e.kind for e in trace.events]
+    assert {"SessionCreated", "Ducked", "Unducked", "VolumeChanged", "SessionRemoved"} <= set(kinds)
+    assert trace.has_meters and trace.duration <= 5.0
+
+    async with audiolab.open("replay", trace=path, clock="virtual") as lab, lab.events() as events:
+        assert [s.id for s in lab.snapshot()] == [s.id for s in trace.snapshot]
+        await lab.sleep(1.0)
+        mid = {s.app for s in lab.snapshot()}
+        assert {"Music", "Maps"} <= mid
+        await lab.sleep(5.0)
+        replayed = []
+        while True:
+            try:
+                replayed.append(events.receive_nowait())
+            except anyio.WouldBlock:
+                break
+    assert [(e.kind, e.session_id) for e in replayed] == [(e.kind, e.session_id) for e in trace.events]
+    assert [round(e.timestamp, 6) for e in replayed] == [round(e.timestamp, 6) for e in trace.events]
+    assert "Music" not in {s.app for s in lab.backend.snapshot()}
+
+
+async def test_replayed_meters_and_speed(tmp_path):
+    path = tmp_path / "story.trace.jsonl"
+    await record_story(path)
+    async with audiolab.open("replay", trace=path, clock="virtual", speed=2.0) as lab:
+        async with lab.meters(rate=10) as frames:
+            await lab.sleep(0.6)  # 1.2 s of the recording at double speed
+            frame = await frames.receive()
+        music = next(s for s in lab.snapshot() if s.app == "Music")
+        assert frame.peaks[music.id] == pytest.approx(0.5, abs=0.01)
+
+
+async def test_a_replay_cannot_be_changed(tmp_path):
+    path = tmp_path / "story.trace.jsonl"
+    await record_story(path)
+    async with audiolab.open("replay", trace=path, clock="virtual") as lab:
+        sid = lab.snapshot()[0].id
+        with pytest.raises(NotSupported):
+            await lab.set_volume(sid, 0.5)
+        with pytest.raises(SessionNotFound):
+            lab.session("nope")
+
+
+def test_an_interrupted_recording_leaves_no_file_under_the_final_name(tmp_path):
+    from audiolab.trace import TraceWriter
+
+    writer = TraceWriter(tmp_path / "t.jsonl", "sim", [], 0.0)
+    assert not (tmp_path / "t.jsonl").exists()
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+HEADER = '{"format": "audiolab-trace", "version": 1, "backend": "sim"}'
+SNAPSHOT = '{"t": 0, "snapshot": []}'
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "message"),
+    [
+        (["{not json"], 1, "malformed"),
+        (['{"format": "other", "version": 1}'], 1, "header"),
+        ([HEADER, '{"t": -1, "snapshot": []}'], 2, "bad time"),
+        ([HEADER, SNAPSHOT, '{"t": 1, "event": {"kind": "Nope"}}'], 3, "unknown event kind"),
+        ([HEADER, SNAPSHOT, '{"t": 1, "event": {"kind": "VolumeChanged", "timestamp": 1, "session_id": "a"}}'], 3,
+         "needs 'volume'"),
+        ([HEADER, SNAPSHOT, '{"t": 2, "meters": {"peaks": {}, "channel_peaks": {}}}',
+          '{"t": 1, "meters": {"peaks": {}, "channel_peaks": {}}}'], 4, "backwards"),
+        ([HEADER, '{"t": 0, "snapshot": [{"id": "x"}]}'], 2, "malformed"),
+        ([HEADER, SNAPSHOT, '{"t": 1}'], 3, "needs 'snapshot'"),
+        ([HEADER], None, "no snapshot"),
+    ],
+)
+def test_malformed_traces_name_the_line_at_fault(tmp_path, lines, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError, match=message) as info:
+        read_trace(path)
+    assert info.value.line == line
+
+
+def test_record_and_replay_from_the_command_line(tmp_path, capsys):
+    from audiolab.cli import main
+
+    path = tmp_path / "cli.trace.jsonl"
+    assert main(["record", str(path), "--backend", "sim", "--duration", "0.3"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["backend"] == "sim"
+    assert main(["replay", str(path), "--speed", "10"]) == 0
+    assert "System Sounds" in capsys.readouterr().out
