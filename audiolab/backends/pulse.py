@@ -11,6 +11,10 @@ default. Runs on asyncio only (pulsectl-asyncio drives libpulse from the asyncio
   ``Origin.THIS_CLIENT``; any other change ``Origin.OTHER_CLIENT`` (another client, or a server module such
   as module-role-cork: the protocol does not say which).
 - Meters: server-side peak detection per sink-input (see :mod:`._pulse.meters`).
+- Tones: :meth:`play` starts each tone in a process of its own (a PulseAudio client of its own, so a session
+  of its own with the role and name asked for; see :mod:`audiolab.audio.player`). While tones play, their
+  gain is measured from their own meters and reported as ``Ducked`` / ``Unducked`` (see
+  :mod:`._pulse.ducking`): module-role-ducking's attenuation is invisible in the stream volume.
 - Faults: when the server goes away, :meth:`run` raises :class:`BackendDisconnected` at once (the Lab ends
   every subscription with it) and nothing more is emitted. With ``reconnect=True`` the backend instead emits
   the end of every session, waits for the server to come back and emits ``SessionCreated`` for each session
@@ -20,14 +24,24 @@ default. Runs on asyncio only (pulsectl-asyncio drives libpulse from the asyncio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from .._exceptions import AudiolabError, BackendDisconnected, BackendUnavailable, ClosedResourceError, SessionNotFound
+from .._exceptions import (
+    AudiolabError,
+    BackendDisconnected,
+    BackendUnavailable,
+    ClosedResourceError,
+    NotSupported,
+    SessionNotFound,
+)
+from ..audio.playback import Playback, PlayRequest
+from ..audio.player import ToneProcess
 from ..clock import Clock
-from ..events import ChannelVolumeChanged, Event, VolumeChanged
+from ..events import ChannelVolumeChanged, Ducked, Event, SessionCreated, Unducked, VolumeChanged
 from ..model import Flow, MeterFrame, Origin, Session, check_level
 from ._base import Backend, EventSink
 from ._pulse.connection import (
@@ -52,7 +66,17 @@ from ._pulse.mapping import (
     session_id_of,
     stream_from_info,
 )
+from ._pulse.ducking import (
+    GRACE_SECONDS,
+    Causes,
+    GainTracker,
+    expected_peaks,
+    measurable,
+    measured_gain_db,
+    trigger_roles_from_modules,
+)
 from ._pulse.meters import MeterTarget, PeakMeters
+from ._pulse.playback import PulsePlayback
 from ._pulse.volume import same_volume, scaled_to
 
 __all__ = ("PulseBackend", "PulseStatistics")
@@ -88,6 +112,19 @@ class PulseStatistics:
 
 
 @dataclass
+class _Measured:
+    """A tone this backend plays, and the state of its gain measurement."""
+
+    playback: PulsePlayback
+    measure_from: float
+    measure_until: float | None
+    tracker: GainTracker = field(default_factory=GainTracker)
+    expected: tuple[float, ...] = ()
+    seen_change: float = 0.0
+    grace_until: float = 0.0
+
+
+@dataclass
 class _Pending:
     """A volume/mute this backend asked for and has not seen applied yet."""
 
@@ -102,7 +139,7 @@ class PulseBackend(Backend):
     second the server sends per stream, default 30), ``client_name``."""
 
     name: ClassVar[str] = "pulse"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"channel_volume", "meters", "clients"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"channel_volume", "meters", "clients", "play"})
 
     def __init__(
         self,
@@ -140,6 +177,11 @@ class PulseBackend(Backend):
         self._meter_sequence = 0
         self._server_events = self._flushes = self._emitted = self._reconnects = 0
         self._old_queries = 0
+        self._playbacks: dict[int, _Measured] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._measure_task: asyncio.Task[None] | None = None
+        self._duck_meters: PeakMeters | None = None
+        self._causes: Causes | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -234,12 +276,25 @@ class PulseBackend(Backend):
             return
         self._closed = True
         self._wake.set()
+        await self._stop_playbacks()
         self._drop_connection()
         self._sessions = {}
+
+    async def _stop_playbacks(self) -> None:
+        """Stop every tone (their processes are reaped) and end the tasks that watched them."""
+        await asyncio.gather(*(m.playback.stop() for m in list(self._playbacks.values())), return_exceptions=True)
+        tasks = [*self._tasks, *([self._measure_task] if self._measure_task else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._measure_task = None
 
     def _drop_connection(self) -> None:
         if self._meters is not None:
             self._meters.close()
+        duck, self._duck_meters = self._duck_meters, None
+        if duck is not None:
+            duck.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             self._old_queries += conn.queries
@@ -391,6 +446,8 @@ class PulseBackend(Backend):
         if self._emit is None:
             return
         for event in events:
+            if self._causes is not None:
+                self._causes.observe(event, self._sessions)
             self._emitted += 1
             self._emit(event)
 
@@ -571,6 +628,143 @@ class PulseBackend(Backend):
                 device_peaks[device.name] = per_source[device.monitor_source]
         self._meter_sequence += 1
         return MeterFrame(now, peaks, channel_peaks, device_peaks, self._meter_sequence)
+
+    # --- tones --------------------------------------------------------------------------------------------
+
+    async def play(self, request: PlayRequest) -> Playback:
+        """Play a tone from a process of its own: its own client, sink-input and session. Returns once the
+        stream plays and its session is known (``playback.session_id``; its SessionCreated already sent)."""
+        conn = self._require()
+        if request.cross_process or request.session_guid is not None:
+            raise NotSupported("PulseAudio sessions are per client: tones cannot share a session here")
+        tone = request.tone
+        if request.duration is not None:
+            tone = replace(tone, duration=request.duration,
+                           fade_out=min(tone.fade_out, max(0.0, request.duration - tone.fade_in)))
+        if self._causes is None:
+            modules = await conn.query("module_list")
+            roles = trigger_roles_from_modules((m.name, m.argument or "") for m in modules)  # type: ignore[attr-defined]
+            self._causes = Causes(roles)
+            self._causes_seed()
+        player = await ToneProcess.start(
+            tone,
+            app=request.app_name,
+            media_name=request.display_name or request.app_name,
+            role=request.role.pulse_media_role,
+            server=conn.address,
+            device=request.device,
+        )
+        try:
+            session_id = await self._session_of_stream(player.sink_input)
+        except BaseException:
+            await player.close()
+            raise
+        playback = PulsePlayback(request, session_id, player, self._playback_ended)
+        now = time.monotonic()
+        ends = None if tone.duration is None else now + tone.duration - tone.fade_out - GRACE_SECONDS
+        if measurable(tone):
+            self._playbacks[player.sink_input] = _Measured(playback, now + tone.fade_in + GRACE_SECONDS, ends)
+        else:
+            self._playbacks[player.sink_input] = _Measured(playback, float("inf"), None)
+        task = asyncio.get_running_loop().create_task(playback.watch())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if self._measure_task is None or self._measure_task.done():
+            self._measure_task = asyncio.get_running_loop().create_task(self._measure_loop())
+        return playback
+
+    def _causes_seed(self) -> None:
+        """Sessions already playing count as started now (for naming causes)."""
+        assert self._causes is not None
+        now = self.clock.now()
+        for session in self._sessions.values():
+            self._causes.observe(SessionCreated(timestamp=now, session_id=session.id, session=session), self._sessions)
+
+    async def _session_of_stream(self, index: int, timeout: float = 5.0) -> str:
+        stream_id = f"pulse:sink-input/{index}"
+        deadline = time.monotonic() + timeout
+        while True:
+            async with self._lock:
+                self._dirty.setdefault(FACILITY_SINK_INPUT, set()).add(index)
+                await self._flush()
+            for session in self._sessions.values():
+                if any(member.id == stream_id for member in session.streams):
+                    return session.id
+            if time.monotonic() > deadline:
+                raise AudiolabError(f"the tone's stream {stream_id} did not show up on the server")
+            await asyncio.sleep(0.02)
+
+    def _playback_ended(self, playback: PulsePlayback) -> None:
+        measured = self._playbacks.get(playback.sink_input)
+        if measured is not None and measured.playback is playback:
+            del self._playbacks[playback.sink_input]
+
+    async def _measure_loop(self) -> None:
+        """Measure every measurable tone's gain from its own meter while tones play; emit (Un)Ducked."""
+        period = 1.0 / min(self._meter_rate, 50)
+        while self._playbacks and not self._closed:
+            await asyncio.sleep(period)
+            if self._conn is None or self._lost:
+                continue
+            if self._duck_meters is None:
+                self._duck_meters = PeakMeters(self._conn, self._meter_rate, lambda exc: None)
+            self._duck_meters.sync(self._duck_targets())
+            fresh = self._duck_meters.take_fresh(time.monotonic())
+            events: list[Event] = []
+            for index, measured in list(self._playbacks.items()):
+                event = self._measure(index, measured, fresh.get(index))
+                if event is not None:
+                    events.append(event)
+            self._send(events)
+        duck, self._duck_meters = self._duck_meters, None
+        if duck is not None:
+            duck.close()
+
+    def _duck_targets(self) -> list[MeterTarget]:
+        targets = []
+        for index, measured in self._playbacks.items():
+            stream = self._streams.get((Flow.RENDER, index))
+            device = self._devices.get((Flow.RENDER, stream.device)) if stream else None
+            if stream is not None and device is not None and device.monitor_source and measured.measure_from < float("inf"):
+                targets.append(MeterTarget(device.monitor_source, len(stream.volumes) or 2, index))
+        return targets
+
+    def _measure(self, index: int, measured: _Measured, peaks: tuple[float, ...] | None) -> Event | None:
+        stream = self._streams.get((Flow.RENDER, index))
+        playback = measured.playback
+        if stream is None or measured.measure_from == float("inf"):
+            return None
+        mono = time.monotonic()
+        silent = stream.corked or playback.corked
+        expected = tuple(
+            round(e, 7)
+            for e in expected_peaks(playback.amplitude, playback.request.tone.pan, stream.volumes, stream.muted or silent)
+        )
+        if expected != measured.expected or playback.changed_at != measured.seen_change:
+            measured.expected, measured.seen_change = expected, playback.changed_at
+            measured.grace_until = mono + GRACE_SECONDS
+            measured.tracker.reset()
+            return None
+        if peaks is None or mono < max(measured.grace_until, measured.measure_from):
+            return None
+        if measured.measure_until is not None and mono > measured.measure_until:
+            return None
+        gain_db = measured_gain_db(peaks, expected)
+        if gain_db is None:
+            return None
+        now = self.clock.now()
+        transition = measured.tracker.feed(now, gain_db)
+        if transition is None:
+            return None
+        sid = session_id_of(stream)
+        assert self._causes is not None
+        if transition.ducked:
+            cause = self._causes.of_duck(sid, transition.started)
+            return Ducked(timestamp=now, session_id=sid, gain=transition.gain, cause_session_id=cause,
+                          fade_seconds=transition.fade_seconds)
+        cause = self._causes.of_unduck(sid, transition.started)
+        return Unducked(timestamp=now, session_id=sid, gain=transition.gain, cause_session_id=cause,
+                        fade_seconds=transition.fade_seconds)
 
     # --- introspection --------------------------------------------------------------------------------------
 

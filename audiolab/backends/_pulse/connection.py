@@ -14,7 +14,8 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 from ..._exceptions import AudiolabError, BackendDisconnected, BackendUnavailable, SessionNotFound
 
@@ -24,6 +25,8 @@ try:
     from pulsectl import _pulsectl as c
 except (ImportError, OSError) as exc:  # OSError: libpulse.so missing
     raise ImportError(f"the pulse backend needs pulsectl-asyncio and libpulse: {exc}") from exc
+
+T = TypeVar("T")
 
 EventCallback = Callable[[int, int, int], None]
 """(facility, type, index) of a server event; facility/type are libpulse's PA_SUBSCRIPTION_EVENT_* values."""
@@ -56,9 +59,38 @@ class _Pulse(pulsectl_asyncio.PulseAsync):
             self.on_event(ev & _FACILITY_MASK, ev & _TYPE_MASK, idx)
 
     def _pulse_state_cb(self, ctx, userdata):  # type: ignore[no-untyped-def]
+        # pulsectl-asyncio fails every waiting future right away on disconnect, even one whose answer is
+        # already scheduled with call_soon (that set_result then raises InvalidStateError in the loop). Fail
+        # them here instead, after whatever is already scheduled, and only those still undecided.
+        waiting, self.waiting_futures = self.waiting_futures, set()
         super()._pulse_state_cb(ctx, userdata)
+        if waiting and self._disconnected.is_set():
+            loop = asyncio.get_event_loop()
+            for future in waiting:
+                loop.call_soon(_fail_if_pending, future)
+        else:
+            self.waiting_futures |= waiting
         if self._disconnected.is_set() and self.on_lost is not None:
             self.on_lost()
+
+
+async def _uncancellable(coro: Coroutine[Any, Any, T]) -> T:
+    """Await a pulsectl-asyncio call so that cancelling the caller does not cancel its future: libpulse's
+    answer may already be scheduled with call_soon, and setting it on a cancelled future raises
+    InvalidStateError in the loop. The call finishes on its own; its outcome is then dropped."""
+    task = asyncio.ensure_future(coro)
+    task.add_done_callback(_consume)
+    return await asyncio.shield(task)
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _fail_if_pending(future: asyncio.Future[object]) -> None:
+    if not future.done():
+        future.set_exception(pulsectl.PulseDisconnected())
 
 
 class Connection:
@@ -113,12 +145,12 @@ class Connection:
         """Run one pulsectl query (``sink_input_info``, ``client_list``...); counted in :attr:`queries`."""
         self.queries += 1
         with translated(self):
-            return await getattr(self._pulse, method)(*args)
+            return await _uncancellable(getattr(self._pulse, method)(*args))
 
     async def call(self, method: str, *args: object) -> None:
         """Run one pulsectl control call (``sink_input_volume_set``...)."""
         with translated(self):
-            await getattr(self._pulse, method)(*args)
+            await _uncancellable(getattr(self._pulse, method)(*args))
 
     def close(self) -> None:
         self._pulse.on_event = None

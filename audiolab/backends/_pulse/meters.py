@@ -116,6 +116,10 @@ class PeakStream:
             return reading.last
         return (0.0,) * self.channels
 
+    def take_fresh(self, now: float) -> tuple[float, ...] | None:
+        """Per-channel peaks since the last take, or None when no new sample came (no hold)."""
+        return None if self.reading.pending is None else self.take(now)
+
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is None:
@@ -170,6 +174,14 @@ class PeakMeters:
             else:
                 per_input[target.sink_input] = peaks
         return per_input, per_source
+
+    def take_fresh(self, now: float) -> dict[int, tuple[float, ...]]:
+        """Peaks per sink-input of the streams that delivered a new sample since the last take."""
+        fresh = {}
+        for target, stream in self._streams.items():
+            if target.sink_input is not None and (peaks := stream.take_fresh(now)) is not None:
+                fresh[target.sink_input] = peaks
+        return fresh
 
     @property
     def open_count(self) -> int:

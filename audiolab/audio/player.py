@@ -1,0 +1,180 @@
+"""A tone in its own process: one PulseAudio client and stream per tone (so its own session, role and name).
+
+:class:`ToneProcess` starts :mod:`audiolab.audio._player_child` (Python + libpulse; it synthesizes the tone
+itself, so a blocked parent event loop cannot make it stutter) and talks to it with lines over its stdin and
+stdout. No orphans, ever:
+
+- the child runs in its own process group; :meth:`ToneProcess.close` asks it to stop, then kills the group;
+- the child sets ``PR_SET_PDEATHSIG=SIGKILL`` first thing (and checks its parent is still alive), so the
+  kernel kills it if this process dies, even by SIGKILL; stdin EOF also ends it;
+- an ``atexit`` hook kills every child still running when the interpreter exits.
+
+PDEATHSIG fires when the *thread* that forked the child ends, so the child is always started from the event
+loop's thread (never from a worker thread).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import Process
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from .._exceptions import AudiolabError
+from .synth import Tone
+
+__all__ = ("ToneProcess", "live_pids")
+
+RATE = 48000
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 1.0
+
+_LIVE: set[int] = set()
+
+
+def live_pids() -> frozenset[int]:
+    """Pids of tone processes started here and not yet reaped."""
+    return frozenset(_LIVE)
+
+
+@atexit.register
+def _kill_all() -> None:
+    for pid in list(_LIVE):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    _LIVE.clear()
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+class ToneProcess:
+    """A running tone player. Start with ``await ToneProcess.start(...)``; ``on_line`` gets every report line
+    after ``ready`` (``corked 0|1``, ``finished``) while :meth:`watch` runs."""
+
+    def __init__(self, process: Process, sink_input: int) -> None:
+        self._process = process
+        self.sink_input = sink_input
+        self._closed = False
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+    @classmethod
+    async def start(
+        cls,
+        tone: Tone,
+        *,
+        app: str,
+        media_name: str,
+        role: str = "",
+        server: str | None = None,
+        device: str | None = None,
+        channels: int = 2,
+        latency_ms: int = 30,
+        extra_stream_props: dict[str, str] | None = None,
+    ) -> ToneProcess:
+        """Start a player and wait until its stream plays; AudiolabError if it cannot connect."""
+        spec: dict[str, Any] = {
+            "tone": asdict(tone),
+            "rate": RATE,
+            "channels": channels,
+            "latency_ms": latency_ms,
+            "server": server,
+            "device": device,
+            "client_props": {"application.name": app, "media.role": role},
+            "stream_props": {"media.name": media_name or app, "media.role": role, **(extra_stream_props or {})},
+        }
+        command = [sys.executable, "-m", "audiolab.audio._player_child", str(os.getpid()), json.dumps(spec)]
+        process = await anyio.open_process(
+            command, stdin=-1, stdout=-1, stderr=-3, env=_child_env(), start_new_session=True
+        )
+        _LIVE.add(process.pid)
+        try:
+            assert process.stdout is not None
+            reader = BufferedByteReceiveStream(process.stdout)
+            with anyio.fail_after(START_TIMEOUT):
+                line = (await reader.receive_until(b"\n", 4096)).decode(errors="replace")
+            word, _, rest = line.partition(" ")
+            if word != "ready":
+                raise AudiolabError(f"the tone player could not start: {rest or line or 'no answer'}")
+            player = cls(process, int(rest))
+            player._reader = reader
+            return player
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await _reap(process)
+            if isinstance(exc, (anyio.EndOfStream, anyio.IncompleteRead, TimeoutError)):
+                raise AudiolabError("the tone player exited before its stream was ready") from exc
+            raise
+
+    _reader: BufferedByteReceiveStream
+
+    async def watch(self, on_line: Callable[[str], None]) -> int | None:
+        """Deliver report lines until the child's stdout closes, then reap it; its exit code."""
+        try:
+            while True:
+                try:
+                    line = await self._reader.receive_until(b"\n", 4096)
+                except (anyio.EndOfStream, anyio.IncompleteRead, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    break
+                on_line(line.decode(errors="replace"))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.close()
+        return self._process.returncode
+
+    async def send(self, command: str) -> None:
+        """Send one command line (``pause``, ``resume``, ``amp 0.3``); ignored once the child is gone."""
+        if self._closed or self._process.stdin is None:
+            return
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            await self._process.stdin.send(command.encode() + b"\n")
+
+    async def close(self) -> None:
+        """Stop the child and reap it (asks politely, then kills its process group). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            await self.send_eof()
+            await _reap(self._process)
+
+    async def send_eof(self) -> None:
+        if self._process.stdin is not None:
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                await self._process.stdin.send(b"stop\n")
+            with contextlib.suppress(OSError):
+                await self._process.stdin.aclose()
+
+
+async def _reap(process: Process) -> None:
+    """Wait briefly for the child to exit, then SIGKILL its group; always wait for it and close the pipes."""
+    with anyio.move_on_after(STOP_TIMEOUT):
+        await process.wait()
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+    _LIVE.discard(process.pid)
+    with contextlib.suppress(OSError):
+        await process.aclose()

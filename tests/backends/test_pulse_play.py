@@ -1,0 +1,180 @@
+"""Tones through separate sessions on real servers: identity, control, ending, and never an orphan process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import audiolab
+from audiolab import NotSupported
+from audiolab.audio.playback import PlayRequest
+from audiolab.audio.player import live_pids
+from audiolab.model import Role, SessionState
+from audiolab.tones import sine
+
+from .conftest import Running, wait_until
+
+pytestmark = [pytest.mark.anyio]
+both = pytest.mark.parametrize(
+    "server",
+    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
+    indirect=True,
+)
+
+
+def alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (an exited child nobody reaped yet is gone for us)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+async def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def peak_near(running: Running, session_id: str, wanted: float, tol: float, timeout: float = 5.0) -> float:
+    deadline = time.monotonic() + timeout
+    peak = 0.0
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        peak = running.backend.read_meters().peaks.get(session_id, 0.0)
+        if abs(peak - wanted) <= tol:
+            break
+    return peak
+
+
+@both
+async def test_a_tone_is_a_session_of_its_own_with_its_role_and_name(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    music = await running.backend.play(PlayRequest(sine(440, 0.3), Role.MUSIC, "Play Music", display_name="Track 1"))
+    phone = await running.backend.play(PlayRequest(sine(600, 0.3), Role.RINGTONE, "Play Phone"))
+    try:
+        assert music.session_id != phone.session_id
+        created = {e.session_id for e in running.recorder.of("SessionCreated")}
+        assert {music.session_id, phone.session_id} <= created  # reported before play() returned
+        session = running.backend.session(music.session_id)
+        assert session.app == "Play Music" and session.role is Role.MUSIC
+        assert session.state is SessionState.ACTIVE
+        assert session.pid == music.pid != os.getpid()
+        assert running.backend.session(phone.session_id).role is Role.VOICE_COMMUNICATION  # media.role=phone
+        (si,) = server.wait_sink_input("Play Music")
+        assert si["media.name"] == "Track 1" and si["media.role"] == "music"
+    finally:
+        await music.stop()
+        await phone.stop()
+    await running.recorder.wait("SessionRemoved", lambda e: e.session_id == music.session_id)
+    assert not alive(music.pid) and not alive(phone.pid)
+    assert not live_pids()
+
+
+@both
+async def test_pause_resume_cork_the_session_and_amplitude_is_metered(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    playback = await running.backend.play(PlayRequest(sine(440, 0.5), Role.MUSIC, "Pausable"))
+    sid = playback.session_id
+    await running.backend.start_meters()
+    try:
+        assert await peak_near(running, sid, 0.5, 0.02) == pytest.approx(0.5, abs=0.02)
+        await playback.set_amplitude(0.25)
+        assert await peak_near(running, sid, 0.25, 0.01) == pytest.approx(0.25, abs=0.01)
+        await playback.pause()
+        await running.recorder.wait("StateChanged", lambda e: e.session_id == sid and e.new is SessionState.INACTIVE)
+        await playback.resume()
+        await running.recorder.wait(
+            "StateChanged", lambda e: e.session_id == sid and e.new is SessionState.ACTIVE, timeout=3
+        )
+        with pytest.raises(ValueError):
+            await playback.set_amplitude(1.5)
+        with pytest.raises(TypeError):
+            await playback.set_amplitude("0.5")  # type: ignore[arg-type]
+    finally:
+        await running.backend.stop_meters()
+        await playback.stop()
+    with pytest.raises(audiolab.ClosedResourceError):
+        await playback.pause()
+
+
+async def test_duration_ends_the_tone_and_reaps_the_process(pa_server) -> None:  # type: ignore[no-untyped-def]
+    async with audiolab.open("pulse", server=pa_server.address) as lab:
+        started = time.monotonic()
+        playback = await lab.play(sine(440, 0.2), app="Short", duration=0.4)
+        pid = playback.pid  # type: ignore[attr-defined]
+        with pytest.raises(NotSupported):
+            await lab.play(sine(440), cross_process=True, session_guid="{11111111-2222-3333-4444-555555555555}")
+        await asyncio.wait_for(playback.wait(), 3)
+        assert 0.35 < time.monotonic() - started < 2.5
+        assert playback.finished
+        assert await gone_within(pid, 1.0)
+        await wait_until(lambda: playback.session_id not in {s.id for s in lab.snapshot()}, what="session ended")
+
+
+async def test_cancelled_task_and_closed_lab_reap_every_process(pa_server) -> None:  # type: ignore[no-untyped-def]
+    pids: list[int] = []
+    async with audiolab.open("pulse", server=pa_server.address) as lab:
+
+        async def plays_forever() -> None:
+            async with lab.play(sine(440, 0.2), app="Cancelled") as playback:
+                pids.append(playback.pid)  # type: ignore[attr-defined]
+                await asyncio.sleep(60)
+
+        task = asyncio.create_task(plays_forever())
+        await wait_until(lambda: pids, what="the tone started")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not alive(pids[0])
+
+        kept = [await lab.play(sine(440, 0.2), app=f"Kept {i}") for i in range(2)]
+    assert all(p.finished for p in kept)
+    assert not any(alive(p.pid) for p in kept)  # type: ignore[attr-defined]
+    assert not live_pids()
+
+
+_PARENT = textwrap.dedent(
+    """
+    import asyncio, sys
+    import audiolab
+    from audiolab.tones import sine
+
+    async def main():
+        async with audiolab.open("pulse", server=sys.argv[1]) as lab:
+            playback = await lab.play(sine(440, 0.2), app="Orphan Candidate")
+            print(playback.pid, flush=True)
+            await playback.pause()  # a corked stream would never drain: only the kernel can end it
+            await asyncio.sleep(60)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_sigkilled_parent_leaves_no_player_behind(pa_server) -> None:  # type: ignore[no-untyped-def]
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, pa_server.address], stdout=subprocess.PIPE,
+                              env=pa_server.env, start_new_session=True)
+    try:
+        assert parent.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(parent.stdout.readline), 15)
+        child = int(line)
+        assert alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(5)
+        assert await gone_within(child, 1.0), f"player {child} outlived its SIGKILLed parent"
+        await wait_until(lambda: not pa_server.sink_inputs(), timeout=2, what="the server dropped the stream")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdout.close()  # type: ignore[union-attr]
