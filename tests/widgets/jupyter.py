@@ -46,6 +46,18 @@ def private_jupyter_env(root: Path) -> dict[str, str]:
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "audiolab venv", "language": "python",
     }), encoding="utf-8")
+    # JupyterLab user settings: start the notebook's kernel without asking, no news pop-up, and render every
+    # cell (no windowing), so that outputs far down the notebook are in the page.
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True,
+                                                                      "windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                           "checkForUpdates": False},
+    }
+    for name, value in settings.items():
+        path = dirs["lab-settings"] / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value), encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JUPYTER", "IPYTHON"))}
     env.update({
         "JUPYTER_CONFIG_DIR": str(dirs["config"]),
@@ -101,9 +113,12 @@ def jupyter_lab(root: Path, timeout: float = 60.0) -> Iterator[LabServer]:
     token, port = secrets.token_hex(16), free_port()
     log = root / "jupyterlab.log"
     jupyter = Path(sys.executable).with_name("jupyter")
-    cmd = [str(jupyter), "lab", "--no-browser", f"--ServerApp.token={token}", f"--ServerApp.port={port}",
+    cmd = [str(jupyter), "lab", "--no-browser", f"--IdentityProvider.token={token}", f"--ServerApp.port={port}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={notebooks}", "--ServerApp.port_retries=0",
+           "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=None"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI runners often run as root
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=notebooks,
                                    start_new_session=True)
