@@ -401,8 +401,11 @@ function render({ model, el }) {
     model.set("group_by_app", groupBox.checked);
     model.save_changes();
   });
+  let frames = 0;
   const onPeaks = () => {
     peaks = readPeaks(model.get("peaks"));
+    frames += 1;
+    root.dataset.frames = String(frames);
     schedule();
   };
   model.on("change:peaks", onPeaks);

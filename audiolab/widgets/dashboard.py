@@ -15,6 +15,7 @@ A volume or mute change the dashboard made itself is not echoed back: the browse
 from __future__ import annotations
 
 import array
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from ..model import MeterFrame, Origin, check_level
 from ._board import Board
 from ._loop import KernelLoop, log
 
+GRID_TOLERANCE = 0.35
+"""A meter frame up to this fraction of a frame interval early still counts for its slot."""
 ECHO_WINDOW_SECONDS = 5.0
 """How long a change the dashboard made waits for its own event before it is forgotten."""
 
@@ -201,12 +204,19 @@ class SessionDashboard(anywidget.AnyWidget):
             await self._show.wait()
             if self._closed:
                 return
+            interval = 1.0 / self.fps
+            due = -math.inf
             try:
-                async with self._lab.meters(rate=self.fps) as frames:
+                # Frames are asked for at twice the rate and sent on a fixed grid of 1/fps, so that a backend
+                # whose clock moves in blocks (the simulated service: 10 ms) still gives the full frame rate.
+                async with self._lab.meters(rate=min(2 * self.fps, 60.0)) as frames:
                     self.metering = True
                     async for frame in frames:
                         if not self.visible or self._closed:
                             break
+                        if frame.timestamp < due - GRID_TOLERANCE * interval:
+                            continue
+                        due = max(due + interval, frame.timestamp)
                         self._send_frame(frame)
             except (ClosedResourceError, AudiolabError):
                 return
