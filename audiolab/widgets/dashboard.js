@@ -182,7 +182,9 @@ function render({ model, el }) {
     r.sub.textContent = row.app !== row.name ? row.app : row.id;
     r.roleChip.textContent = row.role;
     r.roleChip.dataset.role = row.role;
-    r.device.textContent = `${row.flow === "capture" ? "\u25C9 capture" : "\u25B6 render"} \u00B7 ${row.device}`;
+    r.device.textContent = row.device;
+    r.device.dataset.flow = row.flow === "capture" ? "\u25C9 capture" : "\u25B6 render";
+    r.device.title = `${row.flow} on ${row.device}`;
     const state = row.state;
     r.badge.textContent = state === "active" ? "Active" : state === "inactive" ? "Inactive" : "Expired";
     r.badge.className = `al-badge al-${state}`;
