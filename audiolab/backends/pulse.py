@@ -42,7 +42,7 @@ from ..audio.playback import Playback, PlayRequest
 from ..audio.player import ToneProcess
 from ..clock import Clock
 from ..events import ChannelVolumeChanged, Ducked, Event, SessionCreated, Unducked, VolumeChanged
-from ..model import Flow, MeterFrame, Origin, Session, check_level
+from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
 from ._base import Backend, EventSink
 from ._pulse.connection import (
     pulsectl,
@@ -680,16 +680,22 @@ class PulseBackend(Backend):
         for session in self._sessions.values():
             self._causes.observe(SessionCreated(timestamp=now, session_id=session.id, session=session), self._sessions)
 
-    async def _session_of_stream(self, index: int, timeout: float = 5.0) -> str:
+    async def _session_of_stream(self, index: int, timeout: float = 5.0, playing_within: float = 1.0) -> str:
+        """The session of our new sink-input, once it plays. pipewire-pulse shows a new stream corked for a
+        moment before it runs, so wait (up to ``playing_within``) for it to be reported running."""
         stream_id = f"pulse:sink-input/{index}"
         deadline = time.monotonic() + timeout
+        found_at: float | None = None
         while True:
             async with self._lock:
                 self._dirty.setdefault(FACILITY_SINK_INPUT, set()).add(index)
                 await self._flush()
             for session in self._sessions.values():
                 if any(member.id == stream_id for member in session.streams):
-                    return session.id
+                    now = time.monotonic()
+                    found_at = now if found_at is None else found_at
+                    if session.state is SessionState.ACTIVE or now - found_at > playing_within:
+                        return session.id
             if time.monotonic() > deadline:
                 raise AudiolabError(f"the tone's stream {stream_id} did not show up on the server")
             await asyncio.sleep(0.02)
