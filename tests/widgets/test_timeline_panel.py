@@ -123,3 +123,20 @@ async def test_start_lab_keeps_a_lab_open_across_tasks():
 
 async def _play(lab: audiolab.Lab):
     return await lab.play(sine(440), app="Other cell")
+
+
+async def test_live_timeline_view_redraws_while_recording(recording_comms):
+    import asyncio
+
+    async with audiolab.open(clock="virtual", policy="harmonyos") as lab:
+        timeline = FocusTimeline(lab, refresh=0.05)
+        bundle = timeline._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        first = timeline._image.value
+        await scenario(lab)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if bytes(timeline._image.value) != bytes(first):
+                break
+        assert bytes(timeline._image.value) != bytes(first) and bytes(timeline._image.value).startswith(PNG)
+        timeline.stop()
