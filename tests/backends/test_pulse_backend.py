@@ -13,6 +13,11 @@ from tests.servers import StreamClient, pulseaudio_server
 from .conftest import Running, start_backend, stop_backend, wait_until
 
 pytestmark = [pytest.mark.anyio]
+both = pytest.mark.parametrize(
+    "server",
+    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
+    indirect=True,
+)
 
 
 def _percent(server, index: str) -> list[int]:  # type: ignore[no-untyped-def]
@@ -22,6 +27,7 @@ def _percent(server, index: str) -> list[int]:  # type: ignore[no-untyped-def]
     raise AssertionError(f"no sink-input {index}")
 
 
+@both
 async def test_one_client_two_streams_is_one_session(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     async with StreamClient(server.address, "two-streams") as client:
         client.open_stream(server.sink, role="music", name="a")
@@ -37,6 +43,7 @@ async def test_one_client_two_streams_is_one_session(server, running: Running) -
         assert session.key.pid is not None and session.pid == session.key.pid
 
 
+@pytest.mark.pulse
 async def test_same_client_on_two_sinks_is_two_sessions() -> None:
     with pulseaudio_server(sinks=("sink_a", "sink_b")) as server:
         running = await start_backend(server.address)
@@ -51,6 +58,7 @@ async def test_same_client_on_two_sinks_is_two_sessions() -> None:
             await stop_backend(running)
 
 
+@both
 async def test_app_pid_role_from_pacat(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     player = server.play_tone(0.2, client_name="phone-app", role="phone")
     (session,) = await running.wait_sessions("phone-app")
@@ -62,6 +70,7 @@ async def test_app_pid_role_from_pacat(server, running: Running) -> None:  # typ
     assert created and created[0].session.app == "phone-app"
 
 
+@both
 async def test_corked_is_inactive_and_uncork_is_active(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     async with StreamClient(server.address, "corky") as client:
         stream = client.open_stream(server.sink, corked=True)
@@ -74,6 +83,7 @@ async def test_corked_is_inactive_and_uncork_is_active(server, running: Running)
         assert running.recorder.of("StreamsChanged", session.id)
 
 
+@both
 async def test_removal_emits_expired_then_removed(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     player = server.play_tone(0.2, client_name="leaver")
     (session,) = await running.wait_sessions("leaver")
@@ -86,6 +96,7 @@ async def test_removal_emits_expired_then_removed(server, running: Running) -> N
         running.backend.session(session.id)
 
 
+@both
 async def test_volume_from_pactl_and_origin(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     server.play_tone(0.2, client_name="vol-app")
     (session,) = await running.wait_sessions("vol-app")
@@ -98,6 +109,7 @@ async def test_volume_from_pactl_and_origin(server, running: Running) -> None:  
     await wait_until(lambda: running.backend.session(session.id).volume == 1.0, what="capped volume")
 
 
+@both
 async def test_set_volume_mute_channel_visible_in_pactl(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     server.play_tone(0.2, client_name="ctl-app")
     (session,) = await running.wait_sessions("ctl-app")
@@ -123,6 +135,7 @@ async def test_set_volume_mute_channel_visible_in_pactl(server, running: Running
     assert running.backend.session(session.id).muted is True
 
 
+@both
 async def test_bad_input_changes_nothing(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     server.play_tone(0.2, client_name="bad-app")
     (session,) = await running.wait_sessions("bad-app")
@@ -143,6 +156,7 @@ async def test_bad_input_changes_nothing(server, running: Running) -> None:  # t
     assert len(running.recorder.events) == before
 
 
+@both
 async def test_meter_streams_are_not_sessions(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     server.play_tone(0.5, client_name="metered")
     (session,) = await running.wait_sessions("metered")
@@ -154,6 +168,7 @@ async def test_meter_streams_are_not_sessions(server, running: Running) -> None:
     await running.backend.stop_meters()
 
 
+@both
 async def test_burst_of_changes_is_coalesced(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     import pulsectl
     import pulsectl_asyncio

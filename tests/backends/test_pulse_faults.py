@@ -16,8 +16,14 @@ from tests.servers import pulseaudio_server
 from .conftest import start_backend, stop_backend
 
 pytestmark = [pytest.mark.anyio]
+both = pytest.mark.parametrize(
+    "server",
+    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
+    indirect=True,
+)
 
 
+@both
 async def test_server_killed_raises_from_run_within_a_second(server) -> None:  # type: ignore[no-untyped-def]
     running = await start_backend(server.address)
     try:
@@ -41,6 +47,7 @@ async def test_server_killed_raises_from_run_within_a_second(server) -> None:  #
         await stop_backend(running)
 
 
+@pytest.mark.pulse
 async def test_reconnect_emits_fresh_snapshot(tmp_path) -> None:  # type: ignore[no-untyped-def]
     socket = f"/tmp/al-reconnect-{id(tmp_path)}.sock"
     with pulseaudio_server(socket=socket) as first:
@@ -76,6 +83,7 @@ async def test_no_server_is_backend_unavailable(tmp_path) -> None:  # type: igno
     await backend.aclose()
 
 
+@both
 async def test_probe(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PULSE_SERVER", server.address)
     assert await PulseBackend.probe() is True
@@ -90,6 +98,7 @@ def test_bad_options() -> None:
         PulseBackend(meter_rate=0)
 
 
+@both
 async def test_lab_surfaces_disconnect_to_subscribers(server) -> None:  # type: ignore[no-untyped-def]
     import audiolab
 

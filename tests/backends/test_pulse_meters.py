@@ -10,6 +10,11 @@ import pytest
 from .conftest import Running
 
 pytestmark = [pytest.mark.anyio]
+both = pytest.mark.parametrize(
+    "server",
+    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
+    indirect=True,
+)
 
 
 async def _peak_of(running: Running, session_id: str, timeout: float, wanted: float, tol: float) -> float:
@@ -24,6 +29,7 @@ async def _peak_of(running: Running, session_id: str, timeout: float, wanted: fl
     return peak
 
 
+@both
 @pytest.mark.parametrize("latency_msec", [20, None], ids=["low-latency", "large-buffer"])
 async def test_tone_of_half_amplitude_meters_half(server, running: Running, latency_msec) -> None:  # type: ignore[no-untyped-def]
     server.play_tone(0.5, client_name="meter-tone", latency_msec=latency_msec)
@@ -49,6 +55,7 @@ async def test_tone_of_half_amplitude_meters_half(server, running: Running, late
         await running.backend.stop_meters()
 
 
+@both
 async def test_meter_is_after_volume_cubic(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     server.play_tone(0.5, client_name="quiet-tone")
     (session,) = await running.wait_sessions("quiet-tone")
@@ -64,6 +71,7 @@ async def test_meter_is_after_volume_cubic(server, running: Running) -> None:  #
         await running.backend.stop_meters()
 
 
+@both
 async def test_two_sessions_metered_apart_and_device_peak(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     server.play_tone(0.5, client_name="loud")
     server.play_tone(0.1, client_name="soft")

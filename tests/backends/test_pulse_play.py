@@ -107,6 +107,7 @@ async def test_pause_resume_cork_the_session_and_amplitude_is_metered(server, ru
         await playback.pause()
 
 
+@pytest.mark.pulse
 async def test_duration_ends_the_tone_and_reaps_the_process(pa_server) -> None:  # type: ignore[no-untyped-def]
     async with audiolab.open("pulse", server=pa_server.address) as lab:
         started = time.monotonic()
@@ -121,6 +122,7 @@ async def test_duration_ends_the_tone_and_reaps_the_process(pa_server) -> None: 
         await wait_until(lambda: playback.session_id not in {s.id for s in lab.snapshot()}, what="session ended")
 
 
+@pytest.mark.pulse
 async def test_cancelled_task_and_closed_lab_reap_every_process(pa_server) -> None:  # type: ignore[no-untyped-def]
     pids: list[int] = []
     async with audiolab.open("pulse", server=pa_server.address) as lab:
@@ -161,6 +163,7 @@ _PARENT = textwrap.dedent(
 )
 
 
+@pytest.mark.pulse
 async def test_sigkilled_parent_leaves_no_player_behind(pa_server) -> None:  # type: ignore[no-untyped-def]
     parent = subprocess.Popen([sys.executable, "-c", _PARENT, pa_server.address], stdout=subprocess.PIPE,
                               env=pa_server.env, start_new_session=True)
