@@ -46,6 +46,9 @@ class MeterSubscription:
     def __init__(self, rate: float, on_close: object) -> None:
         self.rate = rate
         self._interval = 1.0 / rate
+        # A frame may come a little early (ticks jitter, engines advance in blocks): taking it a third of an
+        # interval early keeps the asked-for rate instead of skipping every other frame.
+        self._slack = self._interval / 3
         self._next_due: float | None = None
         self._waiting: MeterFrame | None = None
         self._wakeup = anyio.Event()
@@ -62,8 +65,11 @@ class MeterSubscription:
             self._merged += 1
             frame = merge_frames(self._waiting, frame)
         self._waiting = frame
-        if self._next_due is None or frame.timestamp >= self._next_due - 1e-9:
+        if self._is_due(frame):
             self._wakeup.set()
+
+    def _is_due(self, frame: MeterFrame) -> bool:
+        return self._next_due is None or frame.timestamp >= self._next_due - self._slack
 
     def close(self) -> None:
         if not self._closed:
@@ -76,7 +82,7 @@ class MeterSubscription:
             if self._closed:
                 raise ClosedResourceError("the meter stream is closed")
             frame = self._waiting
-            if frame is not None and (self._next_due is None or frame.timestamp >= self._next_due - 1e-9):
+            if frame is not None and self._is_due(frame):
                 self._waiting = None
                 self._delivered += 1
                 self._next_due = frame.timestamp + self._interval

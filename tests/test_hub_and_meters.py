@@ -109,3 +109,15 @@ async def test_meter_subscription_respects_its_rate():
 def test_merge_drops_sessions_that_are_gone():
     merged = merge_frames(frame(0.1, a=0.5, gone=0.9), frame(0.2, a=0.1))
     assert merged.peaks == {"a": 0.5}
+
+
+async def test_slightly_early_frames_keep_the_asked_for_rate():
+    sub = MeterSubscription(rate=30.0, on_close=lambda s: None)
+    jitter = [0.0, -0.004, 0.003, -0.005, 0.002, -0.003, 0.004, -0.002]
+    delivered = 0
+    for i, j in enumerate(jitter):
+        sub.offer(frame(i / 30 + j, a=0.5))
+        with anyio.move_on_after(0.01):
+            await sub.receive()
+            delivered += 1
+    assert delivered == len(jitter)
