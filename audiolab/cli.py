@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--json", action="store_true", help="print one JSON object per line")
     watch.add_argument("--duration", type=float, default=None, help="stop after S seconds")
 
-    commands.add_parser("demo", help="tell the demo story on the simulated service")
+    demo = commands.add_parser("demo", help="tell the demo stories on the simulated service")
+    demo.add_argument("--png", default="artifacts/demo-timeline.png",
+                      help="where to write the focus story's timeline (default artifacts/demo-timeline.png)")
     _cli_tone.add_parser(commands, BACKEND_CHOICES)
 
     record = commands.add_parser("record", help="record what a backend reports into a trace file")
@@ -131,7 +133,7 @@ async def _demo(args: argparse.Namespace) -> int:
     from .demo import focus_story, session_story
 
     await session_story(sys.stdout)
-    await focus_story(sys.stdout)
+    await focus_story(sys.stdout, png=args.png)
     return 0
 
 

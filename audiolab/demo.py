@@ -3,6 +3,7 @@ the session story (Windows session rules), then the focus story (HarmonyOS focus
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import TextIO
@@ -70,15 +71,16 @@ async def session_story(out: TextIO, *, expire_after: float = 10.0) -> list[Even
     return seen
 
 
-async def focus_story(out: TextIO) -> list[str]:
+async def focus_story(out: TextIO, png: str | os.PathLike[str] | None = None) -> list[str]:
     """Music plays; a navigation prompt and then a voice call come in through sessions of their own, under the
     HarmonyOS policy. Prints each focus transition with its cause and the music's gain measured on the meters;
-    returns the transition lines."""
+    writes the focus timeline to ``png`` when given; returns the transition lines."""
     from .scenarios.meterlog import record_meters
     from .scenarios.narrate import FOCUS_EVENTS, Narrator
     from .tones import sine
 
     lines: list[str] = []
+    seen: list[Event] = []
     narrator = Narrator()
     amplitude = 0.5
     print("\n== focus: music, a navigation prompt and a call, each its own session (HarmonyOS policy)", file=out)
@@ -92,6 +94,7 @@ async def focus_story(out: TextIO) -> list[str]:
                     event = events.receive_nowait()
                 except anyio.WouldBlock:
                     break
+                seen.append(event)
                 if isinstance(event, FOCUS_EVENTS) and narrator.knows(event.session_id):
                     text = narrator.sentence(event)
                     if text is not None and event.kind != "StateChanged":
@@ -124,5 +127,21 @@ async def focus_story(out: TextIO) -> list[str]:
         await show()
         await lab.sleep(1)
         measured("after the call")
+        await show()
+        frames = list(meters.frames)
+    if png is not None:
+        write_timeline(png, seen, frames)
+        print(f"  focus timeline written to {os.path.abspath(png)}", file=out)
     print("  (try: audiolab scenario compare music-call)", file=out)
     return lines
+
+
+def write_timeline(path: str | os.PathLike[str], events: list[Event], frames: list) -> None:  # type: ignore[type-arg]
+    """Draw the story's focus timeline (gains from the meters, causes as arrows) into a PNG."""
+    from .widgets.timeline import FocusTimeline
+
+    timeline = FocusTimeline.from_events(events, title="audiolab demo: music, a navigation prompt, a call")
+    for frame in frames:
+        timeline.add_meter_frame(frame)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    timeline.save_png(path)

@@ -30,8 +30,8 @@ def test_watch_json_lines_for_a_duration(capsys):
         json.loads(line)
 
 
-def test_demo_tells_the_whole_story(capsys):
-    assert main(["demo"]) == 0
+def test_demo_tells_the_whole_story(capsys, tmp_path):
+    assert main(["demo", "--png", str(tmp_path / "t.png")]) == 0
     out = capsys.readouterr().out
     assert "SessionCreated       Music_Player" in out
     assert "by this_client" in out
@@ -42,9 +42,12 @@ def test_demo_tells_the_whole_story(capsys):
     assert "Final sessions:" in out
 
 
-def test_demo_then_tells_the_focus_story_with_causes(capsys):
-    assert main(["demo"]) == 0
+def test_demo_then_tells_the_focus_story_with_causes(capsys, tmp_path):
+    png = tmp_path / "timeline.png"
+    assert main(["demo", "--png", str(png)]) == 0
     out = capsys.readouterr().out
+    assert f"focus timeline written to {png}" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     focus = out[out.index("== focus:"):]
     assert "Maps (navigation) ducks Music to 0.20" in focus
     assert "Phone (voice call) pauses Music" in focus
