@@ -130,8 +130,12 @@ async def focus_story(out: TextIO, png: str | os.PathLike[str] | None = None) ->
         await show()
         frames = list(meters.frames)
     if png is not None:
-        write_timeline(png, seen, frames)
-        print(f"  focus timeline written to {os.path.abspath(png)}", file=out)
+        try:
+            write_timeline(png, seen, frames)
+        except ImportError as exc:
+            print(f"  (no timeline PNG: {exc.name} is missing; pip install 'audiolab[widgets]')", file=out)
+        else:
+            print(f"  focus timeline written to {os.path.abspath(png)}", file=out)
     print("  (try: audiolab scenario compare music-call)", file=out)
     return lines
 
