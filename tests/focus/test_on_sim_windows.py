@@ -12,6 +12,7 @@ from audiolab.events import Ducked, DuckNotification, Unducked, UnduckNotificati
 from audiolab.tones import sine
 
 from tests.scenarios.helpers import drain, gains_between, metered
+from tests.sinks import RecordingSink
 
 pytestmark = pytest.mark.anyio
 
@@ -24,27 +25,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-class BlockSink:
-    """Collects the mix of one device, block by block."""
-
-    def __init__(self) -> None:
-        self.blocks: list[np.ndarray] = []
-        self.closed = False
-
-    def write(self, block: np.ndarray) -> None:
-        self.blocks.append(np.array(block, copy=True))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def envelope(self) -> np.ndarray:
-        """Peak of each 10 ms block; block i covers [i*10 ms, (i+1)*10 ms)."""
-        return np.array([float(np.max(np.abs(b))) if b.size else 0.0 for b in self.blocks])
-
-
 @pytest.mark.parametrize("setting, gain", [("mute", 0.0), ("reduce_80", 0.2), ("reduce_50", 0.5), ("nothing", 1.0)])
 async def test_call_ducks_music_with_a_one_second_fade_on_the_mixed_signal(setting, gain):
-    sink = BlockSink()
+    sink = RecordingSink()
     async with audiolab.open("sim", clock="virtual", policy="windows", output=sink) as lab:
         await lab.set_policy("windows", ducking=setting)
         await lab.play(sine(440, AMP), role=Role.MUSIC, app="Music")  # on the speakers, which the sink records

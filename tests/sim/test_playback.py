@@ -11,26 +11,9 @@ import pytest
 import audiolab
 from audiolab import ClosedResourceError, Role, SessionState
 from audiolab.tones import sine
+from tests.sinks import RecordingSink
 
 pytestmark = pytest.mark.anyio
-
-
-class Recorder:
-    """A sink that keeps every mixed block."""
-
-    def __init__(self) -> None:
-        self.blocks: list[np.ndarray] = []
-        self.closed = False
-
-    def write(self, block: np.ndarray) -> None:
-        self.blocks.append(np.array(block, copy=True))
-
-    def close(self) -> None:
-        self.closed = True
-
-    @property
-    def signal(self) -> np.ndarray:
-        return np.concatenate(self.blocks)
 
 
 async def peaks_after(lab, seconds: float) -> audiolab.MeterFrame:
@@ -76,15 +59,15 @@ async def test_sine_of_amplitude_half_meters_half_then_quarter_at_volume_half_th
 
 
 async def test_two_sessions_mix_to_the_sample_wise_sum():
-    alone = Recorder()
+    alone = RecordingSink()
     async with audiolab.open(clock="virtual", policy="none", output=alone) as lab:
         await lab.play(sine(440, 0.3), app="A")
         await lab.sleep(0.2)
-    other = Recorder()
+    other = RecordingSink()
     async with audiolab.open(clock="virtual", policy="none", output=other) as lab:
         await lab.play(sine(660, 0.3), app="B")
         await lab.sleep(0.2)
-    both = Recorder()
+    both = RecordingSink()
     async with audiolab.open(clock="virtual", policy="none", output=both) as lab:
         await lab.play(sine(440, 0.3), app="A")
         await lab.play(sine(660, 0.3), app="B")
@@ -96,7 +79,7 @@ async def test_two_sessions_mix_to_the_sample_wise_sum():
 
 
 async def test_a_volume_step_makes_no_click():
-    rec = Recorder()
+    rec = RecordingSink()
     async with audiolab.open(clock="virtual", policy="none", output=rec) as lab:
         tone = await lab.play(sine(100, 1.0), app="Loud")
         await lab.sleep(0.1)
