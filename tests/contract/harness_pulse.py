@@ -4,7 +4,7 @@
 Other apps are real separate processes: each :class:`PlayerApp` is an audiolab tone player
 (:class:`audiolab.audio.player.ToneProcess`, its own PulseAudio client) started directly, not through the Lab;
 it corks and uncorks its own stream (stop/start), and ``pactl`` is the other client that changes its volume.
-The backend runs on asyncio only, so under trio these harnesses skip (saying why).
+The backend runs on asyncio only, so these harnesses are collected for asyncio alone (``loops``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import AsyncIterator
 
 import anyio
 import pytest
-import sniffio
 
 from audiolab import Lab, Role, SessionState
 from audiolab import open as open_lab
@@ -82,8 +81,6 @@ class PulseHarness(Harness):
 def _factory(name: str, start_server):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def harness() -> AsyncIterator[Harness]:
-        if sniffio.current_async_library() != "asyncio":
-            pytest.skip("the pulse backend runs on asyncio only (pulsectl-asyncio drives libpulse from its loop)")
         with start_server() as server:
             async with open_lab("pulse", server=server.address) as lab:
                 h = PulseHarness(name, lab, server)
@@ -94,6 +91,8 @@ def _factory(name: str, start_server):  # type: ignore[no-untyped-def]
                         for app in h.apps:
                             await app.close()
 
+    harness.loops = ("asyncio",)  # type: ignore[attr-defined]  # pulsectl-asyncio drives libpulse from asyncio
+    harness.marks = (getattr(pytest.mark, name),)  # type: ignore[attr-defined]
     return harness
 
 

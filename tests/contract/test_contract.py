@@ -15,9 +15,9 @@ from .harness import HARNESSES, Harness
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=sorted(HARNESSES))
-async def harness(request: pytest.FixtureRequest):
-    async with HARNESSES[request.param]() as h:
+@pytest.fixture
+async def harness(harness_name: str):
+    async with HARNESSES[harness_name]() as h:
         yield h
 
 
