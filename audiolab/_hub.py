@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 import anyio
 
 from ._exceptions import ClosedResourceError, EventOverflow
 from .events import Event
-
-T = TypeVar("T")
-
 
 @dataclass(frozen=True)
 class SubscriptionStatistics:
@@ -54,13 +50,19 @@ class EventSubscription:
             self._dropped += 1
         else:
             self._buffer.append(event)
-        self._wakeup.set()
+        self._wake()
 
     def _end(self, error: BaseException | None) -> None:
         if self._end_error is None:
             self._end_error = error
         self._closed = True
-        self._wakeup.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        # Every waiting receiver waits on the current Event; set it and start a new one, so that several
+        # tasks receiving from one subscription all wake and none waits on an Event nobody will set.
+        wakeup, self._wakeup = self._wakeup, anyio.Event()
+        wakeup.set()
 
     def receive_nowait(self) -> Event:
         """The next buffered event; raises anyio.WouldBlock when none is waiting."""
@@ -76,7 +78,6 @@ class EventSubscription:
                 return self.receive_nowait()
             except anyio.WouldBlock:
                 pass
-            self._wakeup = anyio.Event()
             await self._wakeup.wait()
 
     def _raise_if_finished(self) -> None:
@@ -152,40 +153,3 @@ class EventHub:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
-
-
-class LatestValue(Generic[T]):
-    """A one-slot mailbox: ``put`` overwrites, ``get`` waits for a value newer than the last one taken."""
-
-    def __init__(self) -> None:
-        self._value: T | None = None
-        self._fresh = False
-        self._wakeup = anyio.Event()
-        self._closed = False
-        self.put_count = 0
-        self.taken_count = 0
-
-    def put(self, value: T) -> None:
-        self._value = value
-        self._fresh = True
-        self.put_count += 1
-        self._wakeup.set()
-
-    def close(self) -> None:
-        self._closed = True
-        self._wakeup.set()
-
-    async def get(self) -> T:
-        while not self._fresh:
-            if self._closed:
-                raise ClosedResourceError("the stream is closed")
-            self._wakeup = anyio.Event()
-            await self._wakeup.wait()
-        self._fresh = False
-        self.taken_count += 1
-        return self._value  # type: ignore[return-value]
-
-    @property
-    def skipped(self) -> int:
-        """Values overwritten before anyone took them."""
-        return self.put_count - self.taken_count - (1 if self._fresh else 0)

@@ -66,7 +66,7 @@ class MeterSubscription:
             frame = merge_frames(self._waiting, frame)
         self._waiting = frame
         if self._is_due(frame):
-            self._wakeup.set()
+            self._wake()
 
     def _is_due(self, frame: MeterFrame) -> bool:
         return self._next_due is None or frame.timestamp >= self._next_due - self._slack
@@ -74,7 +74,7 @@ class MeterSubscription:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._wakeup.set()
+            self._wake()
             self._on_close(self)  # type: ignore[operator]
 
     async def receive(self) -> MeterFrame:
@@ -87,8 +87,11 @@ class MeterSubscription:
                 self._delivered += 1
                 self._next_due = frame.timestamp + self._interval
                 return frame
-            self._wakeup = anyio.Event()
             await self._wakeup.wait()
+
+    def _wake(self) -> None:
+        wakeup, self._wakeup = self._wakeup, anyio.Event()
+        wakeup.set()
 
     def __aiter__(self) -> MeterSubscription:
         return self

@@ -245,7 +245,7 @@ def _from_json(hint: object, value: object, name: str) -> object:
         return hint(value)
     if hint is float:
         if value is None:
-            return -math.inf if name == "attenuation_db" else math.nan
+            return math.nan  # event_to_dict writes non-finite floats as null
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"{name} must be a number")
         return float(value)

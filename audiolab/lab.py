@@ -70,6 +70,8 @@ class Lab:
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Lab:
+        if self._closed or self._backend is not None:
+            raise ClosedResourceError("a Lab is opened once; call audiolab.open() again for a new one")
         name = self._requested
         if name == "auto":
             found = await auto_candidates()
@@ -95,7 +97,8 @@ class Lab:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop everything this Lab started (tones, meters, tasks) and end every subscription."""
+        """Stop everything this Lab started (tones, meters, tasks) and end every subscription. Call it from
+        the task that opened the Lab (leaving ``async with`` does)."""
         if self._closed:
             return
         self._closed = True
@@ -204,7 +207,7 @@ class Lab:
 
         check_level(volume)
         for control in volume_controls(self.snapshot(), device_id):
-            if control.grouping_param == grouping_param and len(control.sessions) >= 1:
+            if control.grouping_param == grouping_param:
                 for session in control.sessions:
                     await self.set_volume(session.id, volume)
                 return [s.id for s in control.sessions]

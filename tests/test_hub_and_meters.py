@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from audiolab import ClosedResourceError, EventOverflow
-from audiolab._hub import EventHub, LatestValue
+from audiolab._hub import EventHub
 from audiolab._meters import MeterSubscription, merge_frames
 from audiolab.events import SessionRemoved
 from audiolab.model import MeterFrame
@@ -68,15 +68,30 @@ async def test_a_waiting_receiver_wakes_on_publish():
     assert got[0].timestamp == 7
 
 
-async def test_latest_value_keeps_only_the_newest():
-    box: LatestValue[int] = LatestValue()
-    for i in range(5):
-        box.put(i)
-    assert await box.get() == 4
-    assert box.skipped == 4
-    box.close()
-    with pytest.raises(ClosedResourceError):
-        await box.get()
+async def test_two_tasks_receiving_from_one_subscription_both_wake_and_close():
+    hub = EventHub()
+    sub = hub.subscribe()
+    got: list = []
+    ended: list = []
+
+    async def consume() -> None:
+        try:
+            while True:
+                got.append(await sub.receive())
+        except Exception as exc:  # noqa: BLE001 - the subscription ends with ClosedResourceError
+            ended.append(type(exc).__name__)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            tg.start_soon(consume)
+            await anyio.wait_all_tasks_blocked()
+            hub.publish(ev(1))
+            hub.publish(ev(2))
+            await anyio.wait_all_tasks_blocked()
+            sub.close()
+    assert sorted(e.timestamp for e in got) == [1.0, 2.0]
+    assert ended == ["ClosedResourceError", "ClosedResourceError"]
 
 
 def frame(t: float, **peaks: float) -> MeterFrame:

@@ -71,7 +71,7 @@ class Playback(abc.ABC):
         self.request = request
         self.session_id = session_id
         self._finished = anyio.Event()
-        self._stopped = False
+        self._released = False
 
     @property
     def finished(self) -> bool:
@@ -87,11 +87,17 @@ class Playback(abc.ABC):
                 await self.stop()
             raise
 
+    @property
+    def released(self) -> bool:
+        """True once :meth:`stop` released what the playback held (its stream, its process)."""
+        return self._released
+
     async def stop(self) -> None:
-        """Stop playing and release the session's stream. Idempotent."""
-        if self._stopped:
+        """Stop playing and release the session's stream (also after the tone ended by itself: only then
+        does its session end). Idempotent."""
+        if self._released:
             return
-        self._stopped = True
+        self._released = True
         try:
             await self._stop()
         finally:
@@ -111,12 +117,11 @@ class Playback(abc.ABC):
         await self._set_amplitude(amplitude)
 
     def _check_open(self) -> None:
-        if self._stopped:
-            raise ClosedResourceError("this playback has stopped")
+        if self.finished:
+            raise ClosedResourceError("this playback has finished")
 
     def _mark_finished(self) -> None:
-        """Called by the backend when the tone ended by itself."""
-        self._stopped = True
+        """Called by the backend when the tone ended by itself (its stream is still to be released)."""
         self._finished.set()
 
     async def __aenter__(self) -> Playback:

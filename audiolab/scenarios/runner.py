@@ -339,8 +339,8 @@ class _Run:
         self._note(player, player.playback.session_id)
         session = self.lab.session(player.session_id)  # a persisted volume applies from the start
         player.levels.append((action.at, 0.0 if session.muted else session.volume))
-        if self._tone_ended not in self.engine.tone_listeners:
-            self.engine.tone_listeners.append(self._tone_ended)
+        if self._tone_ended not in self.engine.stream_listeners:
+            self.engine.stream_listeners.append(self._tone_ended)
 
     def _note(self, player: _Player, session_id: str | None) -> None:
         player.session_id = session_id

@@ -195,3 +195,67 @@ async def test_bad_play_arguments_start_nothing(kwargs, error):
         with pytest.raises(error):
             await lab.play(args.pop("tone"), **args)
         assert lab.snapshot() == before
+
+
+async def test_a_finished_tone_leaving_its_block_ends_its_session():
+    async with audiolab.open(clock="virtual", policy="none") as lab, lab.events() as events:
+        async with lab.play(sine(440), duration=0.5) as tone:
+            await lab.sleep(1.0)
+            assert tone.finished and not tone.released
+        assert tone.released
+        kinds = []
+        while True:
+            try:
+                event = events.receive_nowait()
+            except anyio.WouldBlock:
+                break
+            if event.session_id == tone.session_id:
+                kinds.append(event.kind)
+        assert kinds[-1] == "SessionRemoved"
+        assert not lab.sim.engine.stream_listeners  # nothing left listening
+
+
+async def test_a_tone_end_wakes_its_waiter_at_its_own_virtual_time():
+    async with audiolab.open(clock="virtual", policy="none") as lab:
+        tone = await lab.play(sine(440), duration=0.5)
+        woke: list[float] = []
+
+        async def waiter() -> None:
+            await tone.wait()
+            woke.append(lab.clock.now())
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waiter)
+            await anyio.wait_all_tasks_blocked()
+            await lab.sleep(10.0)  # one long advance
+        assert woke == [pytest.approx(0.5, abs=0.011)]
+
+
+async def test_a_restart_finishes_every_playback():
+    async with audiolab.open(clock="virtual", policy="none") as lab:
+        tone = await lab.play(sine(440))
+        lab.sim.restart()
+        assert tone.finished
+        with anyio.fail_after(1):
+            await tone.wait()
+        await tone.stop()  # releasing what is already gone is fine
+
+
+async def test_a_removed_device_finishes_its_playbacks_and_closes_its_sink(tmp_path):
+    sink = RecordingSink()
+    async with audiolab.open(clock="virtual", policy="none", output=sink, output_device="headset") as lab:
+        tone = await lab.play(sine(440), device="headset")
+        lab.sim.engine.disconnect_device("headset")
+        assert tone.finished and sink.closed
+        await lab.sleep(0.5)  # no device left to render for: nothing breaks
+
+
+async def test_a_lab_is_opened_once():
+    lab = audiolab.open(clock="virtual")
+    async with lab:
+        with pytest.raises(ClosedResourceError, match="opened once"):
+            async with lab:
+                pass
+    with pytest.raises(ClosedResourceError, match="opened once"):
+        async with lab:
+            pass

@@ -392,3 +392,29 @@ def test_device_removal_disconnects_its_sessions():
     assert "headset" not in {d.id for d in engine.devices}
     with pytest.raises(ValueError, match="no device"):
         app(engine).open_stream("headset")
+
+
+def test_device_removal_resumes_nothing_on_that_device_and_keeps_system_sounds():
+    from audiolab.events import InterruptEvent
+
+    engine, rec, _ = make_engine(policy="harmonyos")
+    music = app(engine, "Music").open_stream("speakers", role=Role.MUSIC, start=True)
+    alarm = app(engine, "Clock").open_stream("speakers", role=Role.ALARM, start=True)
+    rec.clear()
+    engine.disconnect_device("speakers")
+    about_music = [e for e in rec.events if e.session_id == music.session_id]
+    assert not [e for e in about_music if isinstance(e, InterruptEvent)]
+    assert [e.kind for e in about_music][0] == "SessionDisconnected"
+    assert {alarm.session_id, music.session_id}.isdisjoint(s.id for s in engine.all_sessions())
+    system = [s for s in engine.snapshot() if s.is_system_sounds]
+    assert len(system) == 1 and system[0].device_id == "headset"
+
+
+def test_a_denied_start_on_open_leaves_no_stream():
+    from audiolab import FocusDeniedError
+
+    engine, _, _ = make_engine(policy="harmonyos")
+    app(engine, "Phone").open_stream("speakers", role=Role.VOICE_COMMUNICATION, start=True)
+    with pytest.raises(FocusDeniedError):
+        app(engine, "Assistant").open_stream("speakers", role=Role.ASSISTANT, start=True)
+    assert "Assistant" not in {s.app for s in engine.all_sessions()}

@@ -27,6 +27,7 @@ class _ToneStream:
     tone: Tone
     played_frames: int = 0
     running: bool = False
+    ends_at: float | None = None  # when a running tone with a duration will end
 
 
 @dataclass
@@ -85,26 +86,38 @@ class SimAudio:
     def has_tone(self, stream_id: str) -> bool:
         return stream_id in self._streams
 
-    def set_running(self, stream_id: str, running: bool) -> None:
+    def set_running(self, stream_id: str, running: bool, now: float) -> None:
         stream = self._streams.get(stream_id)
         if stream is None or stream.running == running:
             return
         bank = self._devices[stream.device_id].bank
         if running:
             tone = stream.tone
-            if tone.duration is not None and stream.played_frames:
-                remaining = tone.duration - stream.played_frames / self.sample_rate
-                tone = replace(tone, duration=max(remaining, 1.0 / self.sample_rate), fade_in=0.0,
-                               fade_out=min(tone.fade_out, max(remaining, 0.0)))
+            if tone.duration is not None:
+                remaining = max(tone.duration - stream.played_frames / self.sample_rate, 1.0 / self.sample_rate)
+                if stream.played_frames:
+                    tone = replace(tone, duration=remaining, fade_in=0.0, fade_out=min(tone.fade_out, remaining))
+                stream.ends_at = now + remaining
             bank.add(stream_id, tone)
         else:
             stream.played_frames += bank.frames_played(stream_id)
+            stream.ends_at = None
             bank.remove(stream_id)
         stream.running = running
 
+    def earliest_end(self) -> float | None:
+        """When the first running tone with a duration ends, if any."""
+        return min((s.ends_at for s in self._streams.values() if s.ends_at is not None), default=None)
+
     def remove_stream(self, stream_id: str) -> None:
-        self.set_running(stream_id, False)
+        self.set_running(stream_id, False, 0.0)
         self._streams.pop(stream_id, None)
+
+    def remove_device(self, device_id: str) -> None:
+        """The device is gone: its streams must be removed first; its sink (if any) is closed."""
+        device = self._devices.pop(device_id, None)
+        if device is not None and device.sink is not None:
+            device.sink.close()  # type: ignore[attr-defined]
 
     def set_amplitude(self, stream_id: str, amplitude: float) -> None:
         stream = self._streams[stream_id]
@@ -151,7 +164,7 @@ class SimAudio:
 
     # --- rendering ----------------------------------------------------------------------------------------------
 
-    def has_work(self, t: float) -> bool:
+    def has_work(self) -> bool:
         """Whether blocks must be rendered: a tone is running or a device has a sink listening."""
         return any(len(d.bank) or d.sink is not None for d in self._devices.values())
 
@@ -175,6 +188,7 @@ class SimAudio:
                 stream = self._streams[stream_id]
                 stream.running = False
                 stream.played_frames = 0
+                stream.ends_at = None
                 self._on_finished(str(stream_id), t_end)
 
     def _by_session(self, keys: tuple[Hashable, ...], blocks: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:

@@ -12,7 +12,7 @@ from ...focus import FocusPolicy, load_policy
 from ...model import Device, Flow, MeterFrame, Origin, Session
 from .._base import Backend, EventSink
 from .client import SimClient
-from .engine import SimEngine
+from .engine import SimEngine, check_options
 from .persistence import VolumeStore
 from .playback import SimPlayback
 from .sinks import open_sink
@@ -82,8 +82,7 @@ class SimBackend(Backend):
         self._unstep = None
         self._closed = False
         self._meter_sequence = 0
-        # Validate now so that bad options fail at open, before anything starts.
-        SimEngine(emit=lambda e: None, now=self.clock.now, store=VolumeStore(None), **self._options)
+        check_options(devices, expire_after, idle_timeout)  # bad options fail at open, before anything starts
 
     @classmethod
     async def probe(cls) -> bool:
@@ -164,7 +163,7 @@ class SimBackend(Backend):
 
     async def play(self, request: PlayRequest) -> Playback:
         playback = SimPlayback(self.engine, request)
-        self._playbacks = [p for p in self._playbacks if not p.finished]
+        self._playbacks = [p for p in self._playbacks if not p.released]
         self._playbacks.append(playback)
         return playback
 

@@ -20,7 +20,6 @@ class SimStream:
     def __init__(self, client: SimClient, stream_id: str) -> None:
         self._client = client
         self.id = stream_id
-        self._generation = client._engine.generation
         self.session_id = client._engine.stream_session_id(stream_id)
 
     def start(self) -> None:
@@ -87,7 +86,11 @@ class SimClient:
         stream = SimStream(self, stream_id)
         self._streams.add(stream)
         if start:
-            stream.start()
+            try:
+                stream.start()
+            except BaseException:
+                stream.release()  # a refused start (focus denied) must not leave an orphan stream
+                raise
         return stream
 
     def set_volume(self, session_id: str, volume: float) -> None:

@@ -88,6 +88,14 @@ ALLOWED_TRANSITIONS = frozenset(
 )
 
 
+def check_options(devices: tuple[Device, ...] | None, expire_after: float, idle_timeout: float) -> tuple[Device, ...]:
+    """Validate the service's options (before anything starts); returns the device set to use."""
+    for name, value in (("expire_after", expire_after), ("idle_timeout", idle_timeout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return check_devices(devices if devices is not None else default_devices())
+
+
 @dataclass
 class _Stream:
     id: str
@@ -143,14 +151,9 @@ class SimEngine:
         sample_rate: int = 48000,
         block_frames: int = 480,
     ) -> None:
-        for name, value in (("idle_timeout", idle_timeout),):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-        if isinstance(expire_after, bool) or not isinstance(expire_after, (int, float)) or not expire_after > 0:
-            raise ValueError(f"expire_after must be a positive number of seconds, got {expire_after!r}")
+        self.devices = check_options(devices, expire_after, idle_timeout)
         self._emit_to = emit
         self._clock_now = now
-        self.devices: tuple[Device, ...] = check_devices(devices if devices is not None else default_devices())
         self.expire_after = float(expire_after)
         self.store = store if store is not None else VolumeStore(None)
         self._now = now()
@@ -161,7 +164,6 @@ class SimEngine:
         self._sessions: dict[str, _Session] = {}
         self._by_identity: dict[tuple[SessionKey, Flow], str] = {}
         self._streams: dict[str, _Stream] = {}
-        self.generation = 0
         self.audio = SimAudio(self.devices, sample_rate=sample_rate, block_frames=block_frames,
                               on_finished=self._tone_finished)
         self._block_index = math.floor(self._now / self.audio.block_seconds)
@@ -170,9 +172,9 @@ class SimEngine:
         self._activated_apps: dict[str, int] = {}  # app -> activation generation, for the idle timer
         self._app_last_run: dict[str, float] = {}
         self._advancing = False
-        self.tone_listeners: list[Callable[[str], None]] = []
-        """Called with a stream id when its tone ended by itself."""
-        """Bumped by every restart; stream handles of an earlier generation are dead."""
+        self.stream_listeners: list[Callable[[str], None]] = []
+        """Called with a stream id when its tone ended by itself or the stream vanished with its service
+        or device (so whoever plays through it knows it is over)."""
         self._ensure_system_sounds()
 
     # --- time ---------------------------------------------------------------------------------------------
@@ -194,9 +196,11 @@ class SimEngine:
     def _advance(self, t: float) -> None:
         block = self.audio.block_seconds
         while True:
-            if not self.audio.has_work(self._now):
+            if self.audio.has_work():
+                next_block = (self._block_index + 1) * block
+            else:
                 self._block_index = max(self._block_index, math.floor(self._now / block))
-            next_block = (self._block_index + 1) * block if self.audio.has_work(self._now) else math.inf
+                next_block = math.inf
             next_timer = self._timers[0][0] if self._timers else math.inf
             if min(next_block, next_timer) > t:
                 break
@@ -211,7 +215,14 @@ class SimEngine:
         self._now = max(self._now, t)
 
     def next_deadline(self) -> float | None:
-        return self._timers[0][0] if self._timers else None
+        """The next moment something happens by itself: a timer, or the block in which a tone ends (so a
+        virtual clock wakes whoever waits on it at that time, not at the end of a long advance)."""
+        candidates = [self._timers[0][0]] if self._timers else []
+        tone_end = self.audio.earliest_end()
+        if tone_end is not None:
+            block = self.audio.block_seconds
+            candidates.append(math.ceil(tone_end / block - 1e-9) * block)
+        return min(candidates, default=None)
 
     def call_at(self, when: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._timers, (when, next(self._seq), action))
@@ -412,7 +423,7 @@ class SimEngine:
         if stream.state is new:
             return
         stream.state = new
-        self.audio.set_running(stream.id, running)
+        self.audio.set_running(stream.id, running, self._now)
         self._app_last_run[stream.app] = self._now
         session = self._sessions[stream.session_id]
         self._emit_streams(session)
@@ -429,7 +440,10 @@ class SimEngine:
         self._now = max(self._now, t)
         stream.state = StreamState.RUNNING  # the tone ended; the app's stream stops
         self.stop_stream(stream_id)
-        for listener in list(self.tone_listeners):
+        self._tell_listeners(stream_id)
+
+    def _tell_listeners(self, stream_id: str) -> None:
+        for listener in list(self.stream_listeners):
             listener(stream_id)
 
     # --- focus ---------------------------------------------------------------------------------------------
@@ -451,6 +465,10 @@ class SimEngine:
         """Carry out what the focus policy decided, and report it."""
         for action in actions:
             stream = self._streams.get(action.stream_id) if action.stream_id else None
+            if not isinstance(action, DeactivateSession) and (
+                action.session_id not in self._sessions or (action.stream_id and stream is None)
+            ):
+                continue  # about a stream that is already gone (its device or service went away)
             if isinstance(action, (Duck, Unduck)):
                 if action.session_id in self._sessions:
                     self.audio.set_focus_gain(action.session_id, action.gain, action.fade_seconds, self._now)
@@ -604,35 +622,43 @@ class SimEngine:
         self._ensure_system_sounds()
 
     def shutdown(self) -> None:
+        """The service stops: every session is disconnected (server shutdown) and ends."""
         self._sync_time()
-        self.generation += 1
-        for session in list(self._sessions.values()):
-            if session.state is not SessionState.EXPIRED:
-                self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id,
-                                               reason=DisconnectReason.SERVER_SHUTDOWN))
-            for stream_id in session.stream_ids:
-                self.audio.remove_stream(stream_id)
-                del self._streams[stream_id]
-            session.stream_ids.clear()
-            self._end_session(session)
+        self._drop_sessions(list(self._sessions.values()), DisconnectReason.SERVER_SHUTDOWN)
         self._timers.clear()
         self.focus = FocusEngine(self.focus.policy)
         self._activated_apps.clear()
 
     def disconnect_device(self, device_id: str) -> None:
-        """The device goes away: its sessions are disconnected (device removal) and end."""
+        """The device goes away: its sessions are disconnected (device removal) and end; what their streams
+        held in focus is released; the system sounds session moves to the new default render device."""
         device = self.device(device_id)
         self._sync_time()
-        for session in [s for s in self._sessions.values() if s.key.device_id == device.id]:
-            self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id,
-                                           reason=DisconnectReason.DEVICE_REMOVAL))
-            for stream_id in session.stream_ids:
-                request = self._focus_request(self._streams.pop(stream_id))
-                self.audio.remove_stream(stream_id)
-                self._apply(self.focus.stop(request, self._now))
-            session.stream_ids.clear()
-            self._end_session(session)
+        sessions = [s for s in self._sessions.values() if s.key.device_id == device.id]
+        requests = [self._focus_request(self._streams[i]) for s in sessions for i in s.stream_ids]
         self.devices = tuple(d for d in self.devices if d.id != device.id)
+        self._drop_sessions(sessions, DisconnectReason.DEVICE_REMOVAL)
+        self.audio.remove_device(device.id)
+        for request in requests:
+            self._apply(self.focus.stop(request, self._now))
+        if any(d.flow is Flow.RENDER for d in self.devices):
+            self._ensure_system_sounds()
+
+    def _drop_sessions(self, sessions: list[_Session], reason: DisconnectReason) -> None:
+        """Disconnect and end ``sessions`` with all their streams; persist what they keep in one write."""
+        gone: list[str] = []
+        with self.store.batch():
+            for session in sessions:
+                if session.state is not SessionState.EXPIRED:
+                    self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id, reason=reason))
+                for stream_id in session.stream_ids:
+                    self.audio.remove_stream(stream_id)
+                    del self._streams[stream_id]
+                    gone.append(stream_id)
+                session.stream_ids.clear()
+                self._end_session(session)
+        for stream_id in gone:
+            self._tell_listeners(stream_id)
 
     # --- internals -----------------------------------------------------------------------------------------
 
@@ -722,8 +748,6 @@ class SimEngine:
         self.call_at(self._now + self.expire_after, expire)
 
     def _end_session(self, session: _Session) -> None:
-        if session.persist_key is not None:
-            self.store.put(session.persist_key, session.volume, session.muted)
         if session.state is SessionState.ACTIVE:
             self._set_state(session, SessionState.INACTIVE)
         if session.state is SessionState.INACTIVE:
@@ -735,3 +759,5 @@ class SimEngine:
         self._by_identity.pop((session.key, session.flow), None)
         self.audio.forget_session(session.id)
         self._emit(SessionRemoved(timestamp=self._now, session_id=session.id))
+        if session.persist_key is not None:  # last: a failed write must not leave the session half-ended
+            self.store.put(session.persist_key, session.volume, session.muted)

@@ -8,10 +8,12 @@ kept. Writes are atomic (temporary file, fsync, replace); a corrupt or unreadabl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class VolumeStore:
         self.path = Path(path) if path is not None else None
         self._entries: dict[str, Stored] = {}
         self.writes = 0
+        self._batching = False
         self.reload()
 
     def reload(self) -> None:
@@ -64,12 +67,34 @@ class VolumeStore:
 
     def put(self, key: str, volume: float, muted: bool) -> None:
         self._entries[key] = Stored(float(volume), bool(muted))
-        self._write()
+        if not self._batching:
+            self._write()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Puts inside the block are written once, at its end (a restart ends many sessions at once)."""
+        if self._batching:
+            yield
+            return
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            self._write()
 
     def keys(self) -> list[str]:
         return sorted(self._entries)
 
     def _write(self) -> None:
+        """Write atomically; a failure is reported with a warning (the settings stay in memory), never raised:
+        a session must be able to end even when its settings cannot be saved."""
+        try:
+            self._write_file()
+        except OSError as exc:
+            warnings.warn(f"cannot save session settings to {self.path}: {exc}", PersistenceWarning, stacklevel=3)
+
+    def _write_file(self) -> None:
         if self.path is None:
             return
         payload = {

@@ -37,7 +37,7 @@ class SimPlayback(Playback):
         )
         self._stream_id = stream_id
         super().__init__(request, engine.stream_session_id(stream_id))
-        engine.tone_listeners.append(self._on_tone_finished)
+        engine.stream_listeners.append(self._on_stream_over)
         try:
             engine.start_stream(stream_id)
         except FocusDeniedError:
@@ -49,13 +49,13 @@ class SimPlayback(Playback):
     def stream_id(self) -> str:
         return self._stream_id
 
-    def _on_tone_finished(self, stream_id: str) -> None:
+    def _on_stream_over(self, stream_id: str) -> None:
         if stream_id == self._stream_id:
             self._mark_finished()
 
     def _release(self) -> None:
-        if self._on_tone_finished in self._engine.tone_listeners:
-            self._engine.tone_listeners.remove(self._on_tone_finished)
+        if self._on_stream_over in self._engine.stream_listeners:
+            self._engine.stream_listeners.remove(self._on_stream_over)
         try:
             self._engine.release_stream(self._stream_id)
         except LookupError:
