@@ -4,11 +4,14 @@ Capture a :class:`LoopPoster` on the event loop thread (inside async code, under
 thread may then call :meth:`LoopPoster.post` to have a function run soon on the loop thread. ``post`` never
 waits for the loop: it queues the call (asyncio ``call_soon_threadsafe``, trio ``TrioToken.run_sync_soon``)
 and returns. Once the loop has finished, posts are dropped silently and counted in ``dropped``.
+
+``post`` itself bounds nothing: each call queues one callback on the loop. A caller that may post often while
+the loop is blocked must keep at most one post pending and gather what it hands over in a bounded structure
+of its own (the WASAPI backend's ``_wasapi.outbox.LoopOutbox`` does).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +21,8 @@ import sniffio
 class LoopPoster:
     """A thread-safe, non-blocking way to run a callable on one event loop's thread."""
 
-    def __init__(self, schedule: Callable[[Callable[[], None]], None], loop_thread: int) -> None:
+    def __init__(self, schedule: Callable[[Callable[[], None]], None]) -> None:
         self._schedule = schedule
-        self._loop_thread = loop_thread
         self._closed = False
         self.dropped = 0
 
@@ -46,11 +48,7 @@ class LoopPoster:
 
         else:  # pragma: no cover - anyio supports only these two
             raise RuntimeError(f"unsupported async library {library!r}")
-        return cls(schedule, threading.get_ident())
-
-    @property
-    def on_loop_thread(self) -> bool:
-        return threading.get_ident() == self._loop_thread
+        return cls(schedule)
 
     def post(self, fn: Callable[..., Any], *args: Any) -> bool:
         """Run ``fn(*args)`` soon on the loop thread. Returns False (and drops it) if the loop is gone."""

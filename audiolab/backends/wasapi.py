@@ -10,15 +10,19 @@ How it is built (each part in ``audiolab/backends/_wasapi/``):
   once; sessions that end (expired, disconnected) are unregistered and released right away;
 - ``tracker.SessionTracker`` — on the event loop: the sessions and the events, with ``origin`` told apart by
   the event context GUID this backend passes with its own changes;
-- COM callbacks only stamp the time and post to the loop (``audiolab._threads.LoopPoster``).
+- ``outbox.LoopOutbox`` — COM callbacks only stamp the time and hand over to it; it keeps at most one
+  callback pending on the loop (``audiolab._threads.LoopPoster``): control notifications wait in a bounded,
+  lossless FIFO (overflow fails the backend with ``BackendDisconnected``), meter polls merge into one slot.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 import uuid
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
@@ -30,7 +34,8 @@ from ..model import Device, DisconnectReason, MeterFrame, Role, Session, check_l
 from ._base import Backend, EventSink
 from ._wasapi.com import ComApi, EndpointInfo
 from ._wasapi.fake import FakeCom
-from ._wasapi.mapping import ProcessTag, RawSession
+from ._wasapi.mapping import ProcessTag
+from ._wasapi.outbox import LoopOutbox, OutboxStatistics
 from ._wasapi.table import ComTable
 from ._wasapi.thread import ComThread
 from ._wasapi.tracker import SessionTracker
@@ -40,16 +45,21 @@ if TYPE_CHECKING:
 
 __all__ = ("FakeCom", "WasapiBackend")
 
+log = logging.getLogger("audiolab.wasapi")
+
 DEFAULT_METER_INTERVAL = 1 / 60
 """How often the COM thread polls IAudioMeterInformation while someone watches meters (the Lab keeps the
 highest peak between two frames)."""
+DEFAULT_CLOSE_TIMEOUT = 5.0
+"""How long :meth:`WasapiBackend.aclose` waits for the COM thread to release everything and end."""
 
 
 class WasapiBackend(Backend):
     """Windows audio sessions (WASAPI). Session ids are session *instance* identifiers.
 
     Options: ``com`` (the COM layer; default: pycaw/comtypes on Windows), ``meter_interval`` (seconds between
-    peak polls while meters run), ``clock``.
+    peak polls while meters run), ``close_timeout`` (seconds :meth:`aclose` waits for the COM thread before
+    abandoning it with a ``RuntimeWarning``), ``clock``.
     """
 
     name: ClassVar[str] = "wasapi"
@@ -62,6 +72,7 @@ class WasapiBackend(Backend):
         *,
         com: ComApi | None = None,
         meter_interval: float = DEFAULT_METER_INTERVAL,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         clock: Clock | None = None,
         **options: Any,
     ) -> None:
@@ -72,15 +83,21 @@ class WasapiBackend(Backend):
             0 < meter_interval <= 1
         ):
             raise ValueError(f"meter_interval must be in (0, 1] seconds, got {meter_interval!r}")
+        if isinstance(close_timeout, bool) or not isinstance(close_timeout, (int, float)) or not (
+            0 < close_timeout < float("inf")
+        ):
+            raise ValueError(f"close_timeout must be a positive number of seconds, got {close_timeout!r}")
         # Decided here, not in start(): a Lab reports a constructor's error as it is, at open.
         self._com = com if com is not None else _real_com()
         self._meter_interval = float(meter_interval)
+        self._close_timeout = float(close_timeout)
         self.event_context = str(uuid.uuid4())
         """The event-context GUID passed with every change this backend makes (so Origin.THIS_CLIENT)."""
         self._thread: ComThread | None = None
         self._table: ComTable | None = None
         self._tracker: SessionTracker | None = None
         self._poster: LoopPoster | None = None
+        self._outbox: LoopOutbox | None = None
         self._endpoints: tuple[EndpointInfo, ...] = ()
         self._failed: anyio.Event | None = None
         self._failure: BackendDisconnected | None = None
@@ -103,8 +120,9 @@ class WasapiBackend(Backend):
         self._poster = poster = LoopPoster.current()
         self._failed = anyio.Event()
         self._tracker = tracker = SessionTracker(emit, self.clock.now, self.event_context, self._on_shutdown)
+        self._outbox = outbox = LoopOutbox(poster, tracker, self._on_overflow)
         self._thread = thread = ComThread(api, poster)
-        self._table = ComTable(api, thread.submit, _Outbox(poster, tracker), self.clock.now)
+        self._table = ComTable(api, thread.submit, outbox, self.clock.now)
         thread.start()
         try:
             endpoints, raws = await thread.call(self._table.open)
@@ -123,7 +141,10 @@ class WasapiBackend(Backend):
         raise self._failure
 
     async def aclose(self) -> None:
-        """Undo every registration and release every COM reference on the COM thread, then join it."""
+        """Undo every registration and release every COM reference on the COM thread, then join it.
+
+        Bounded by ``close_timeout``: if a COM call hangs, the COM thread (a daemon thread) is abandoned with a
+        ``RuntimeWarning``; it still releases everything and ends if that call ever returns."""
         if self._closed:
             return
         self._closed = True
@@ -131,22 +152,45 @@ class WasapiBackend(Backend):
         try:
             if thread is not None and table is not None:
                 with anyio.CancelScope(shield=True):
-                    try:
-                        await thread.call(table.close)
-                    except ClosedResourceError:
-                        pass
+                    deadline = anyio.current_time() + self._close_timeout
+                    with anyio.move_on_after(self._close_timeout):
+                        try:
+                            await thread.call(table.close)
+                        except ClosedResourceError:
+                            pass
                     thread.stop()
-                    await thread.join()
+                    if not await thread.join(max(0.0, deadline - anyio.current_time())):
+                        self._abandon(thread)
         finally:
             if self._tracker is not None:
                 self._tracker.close()
             if self._poster is not None:
                 self._poster.close()
 
+    def _abandon(self, thread: ComThread) -> None:
+        message = (
+            f"audiolab: the WASAPI COM thread did not finish closing within {self._close_timeout:g} s (a COM call "
+            "hangs); it is abandoned (a daemon thread) and releases its COM references if that call returns"
+        )
+        log.error("%s", message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
     def _on_shutdown(self, reason: DisconnectReason) -> None:
+        self._fail(BackendDisconnected(f"the Windows audio service went away ({reason.value})"))
+
+    def _on_overflow(self, message: str) -> None:
+        self._fail(BackendDisconnected(message))
+
+    def _fail(self, error: BackendDisconnected) -> None:
         if self._failure is None and self._failed is not None:
-            self._failure = BackendDisconnected(f"the Windows audio service went away ({reason.value})")
+            self._failure = error
             self._failed.set()
+
+    def statistics(self) -> OutboxStatistics:
+        """The hand-off from the COM threads to the loop: posts, backlog, meter readings merged, overflow."""
+        if self._outbox is None:
+            raise ClosedResourceError("the WASAPI backend was never started")
+        return self._outbox.statistics()
 
     # --- enumeration -----------------------------------------------------------------------------------------
 
@@ -289,29 +333,6 @@ class WasapiBackend(Backend):
     async def _apply(self, session_id: str, method: str, *args: Any) -> None:
         thread, table = self._running()
         await thread.call(table.apply, session_id, method, *args)
-
-
-class _Outbox:
-    """The COM side's way to the tracker: every call is posted to the loop, none waits."""
-
-    def __init__(self, poster: LoopPoster, tracker: SessionTracker) -> None:
-        self._post = poster.post
-        self._tracker = tracker
-
-    def seen(self, raw: RawSession) -> None:
-        self._post(self._tracker.seen, raw)
-
-    def session_event(self, instance_id: str, timestamp: float, kind: str, *payload: Any) -> None:
-        self._post(self._tracker.session_event, instance_id, timestamp, kind, *payload)
-
-    def duck(self, timestamp: float, communications_session_id: str, count: int) -> None:
-        self._post(self._tracker.duck, timestamp, communications_session_id, count)
-
-    def unduck(self, timestamp: float, communications_session_id: str) -> None:
-        self._post(self._tracker.unduck, timestamp, communications_session_id)
-
-    def meters(self, peaks: dict[str, tuple[float, tuple[float, ...]]]) -> None:
-        self._post(self._tracker.meters, peaks)
 
 
 def _real_com() -> ComApi:

@@ -474,3 +474,121 @@ async def test_meters_poll_peaks_after_session_volume():
         assert frame.peaks[loud.session_id] == pytest.approx(0.8)
         assert frame.peaks[quiet.session_id] == pytest.approx(0.2)
         assert frame.channel_peaks[loud.session_id] == pytest.approx((0.8, 0.8))
+
+
+# --- hand-off to a blocked loop: bounded, lossless for control, newest-merged for meters ----------------------
+
+
+async def test_blocked_loop_queues_one_meter_post():
+    fake = FakeCom()
+    async with running(fake) as run:
+        stream = fake.process("Player").open_stream(start=True, level=0.3)
+        await run.settle()
+        backend = run.backend
+        await backend.start_meters()
+        await run.settle()
+        backend.read_meters()  # start from an empty frame
+        before = backend.statistics()
+        # A notebook cell that blocks the kernel: the COM thread keeps polling at 60 Hz meanwhile.
+        time.sleep(0.1)  # noqa: ASYNC251 - blocking the loop is the point
+        stream.level = 0.9  # loud for a moment
+        time.sleep(0.1)  # noqa: ASYNC251
+        stream.level = 0.1
+        time.sleep(0.3)  # noqa: ASYNC251
+        during = backend.statistics()
+        assert during.meter_readings - before.meter_readings >= 10  # ~30 polls, merged while blocked
+        assert during.posts - before.posts <= 1  # at most one loop callback pending, not one per poll
+        await run.settle()
+        await backend.stop_meters()
+        frame = backend.read_meters()
+        assert frame.peaks[stream.session_id] == pytest.approx(0.9)  # the loudest peak seen, not the last
+        assert frame.channel_peaks[stream.session_id] == pytest.approx((0.9, 0.9))
+        assert not backend.statistics().pending
+
+
+async def test_control_events_from_a_blocked_loop_arrive_all_in_order_from_one_post():
+    fake = FakeCom()
+    async with running(fake) as run:
+        app = fake.process("Player").open_stream(start=True)
+        await run.settle()
+        before = run.backend.statistics()
+        volumes = [i / 200 for i in range(1, 201)]
+        for volume in volumes:  # the loop is blocked while the fake's thread delivers every callback
+            fake.set_volume_elsewhere(app.session_id, volume)
+        fake.wait_idle()
+        during = run.backend.statistics()
+        assert during.posts - before.posts <= 1 and during.backlog == 200
+        await run.settle()
+        assert [e.volume for e in run.of(VolumeChanged, app.session_id)] == pytest.approx(volumes)
+        after = run.backend.statistics()
+        assert (after.backlog, after.overflowed, after.refused) == (0, False, 0)
+
+
+async def test_a_control_backlog_overflow_ends_subscriptions_after_every_event_it_held(monkeypatch):
+    from audiolab.backends._wasapi import outbox
+
+    monkeypatch.setattr(outbox, "MAX_CONTROL_BACKLOG", 20)
+    fake = FakeCom()
+    async with open_lab("wasapi", com=fake) as lab:
+        app = fake.process("Player").open_stream(start=True)
+        await anyio.to_thread.run_sync(fake.wait_idle)
+        await lab.backend.sync()
+        async with lab.events() as events:
+            for i in range(1, 41):  # the loop is blocked: 40 notifications for a backlog of 20
+                fake.set_volume_elsewhere(app.session_id, i / 100)
+            fake.wait_idle()
+            got: list[Event] = []
+            with pytest.raises(BackendDisconnected, match="blocked"), anyio.fail_after(5):
+                async for event in events:
+                    got.append(event)
+        assert [e.volume for e in got if isinstance(e, VolumeChanged)] == pytest.approx(
+            [i / 100 for i in range(1, 21)])  # no gap: everything up to the error was delivered
+        stats = lab.backend.statistics()
+        assert (stats.overflowed, stats.refused, stats.max_backlog) == (True, 20, 20)
+    assert (fake.references, fake.registrations, fake.violations) == (0, 0, [])
+    fake.close()
+
+
+# --- closing is bounded --------------------------------------------------------------------------------------
+
+
+async def test_closing_gives_up_on_a_hung_com_call_with_a_warning():
+    unhang = threading.Event()
+
+    class HungRelease(FakeCom):
+        """IAudioSessionManager2::Release hangs (until the test lets it return)."""
+
+        def open_manager(self, endpoint):  # type: ignore[no-untyped-def]
+            manager = super().open_manager(endpoint)
+            release = manager.release
+
+            def hung_release() -> None:
+                unhang.wait(10)
+                release()
+
+            manager.release = hung_release  # type: ignore[method-assign]
+            return manager
+
+    fake = HungRelease()
+    try:
+        with pytest.warns(RuntimeWarning, match="did not finish closing within 0.2 s"):  # noqa: PT031
+            async with open_lab("wasapi", com=fake, close_timeout=0.2) as lab:
+                fake.process("Player").open_stream(start=True)
+                await anyio.to_thread.run_sync(fake.wait_idle)
+                backend = lab.backend
+                closing = time.monotonic()
+        assert time.monotonic() - closing < 2  # bounded, not forever
+        assert backend._thread is not None and backend._thread.alive  # abandoned, still stuck
+    finally:
+        unhang.set()
+    # Once the hung call returns, the abandoned thread still releases everything and ends.
+    await anyio.to_thread.run_sync(backend._thread._thread.join, 5)
+    assert not backend._thread.alive
+    assert (fake.references, fake.registrations, fake.violations) == (0, 0, [])
+    fake.close()
+
+
+def test_close_timeout_is_validated():
+    for bad in (0, -1, float("inf"), float("nan"), True, "5"):
+        with pytest.raises(ValueError, match="close_timeout"):
+            WasapiBackend(com=FakeCom(), close_timeout=bad)  # type: ignore[arg-type]

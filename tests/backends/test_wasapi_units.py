@@ -45,7 +45,7 @@ async def test_a_post_from_another_thread_runs_on_the_loop_thread():
     worker.join()
     with anyio.fail_after(5):
         await done.wait()
-    assert ran_on == [loop_thread] and poster.on_loop_thread
+    assert ran_on == [loop_thread]
 
 
 async def test_after_close_posts_are_dropped_and_counted():
@@ -231,3 +231,100 @@ def test_the_fake_announces_a_session_before_listing_it_and_only_after_an_enumer
     assert (fake.references, fake.registrations) == (0, 0)
     fake.leave_thread()
     fake.close()
+
+
+async def test_join_gives_up_after_its_timeout_and_succeeds_once_the_thread_ends():
+    fake = FakeCom()
+    thread = ComThread(fake, LoopPoster.current())
+    thread.start()
+    unhang = threading.Event()
+    thread.submit(lambda: unhang.wait(10))  # a COM call that hangs
+    thread.stop()
+    assert await thread.join(0.05) is False
+    assert thread.alive
+    unhang.set()
+    with anyio.fail_after(5):
+        assert await thread.join() is True
+    assert not thread.alive
+    assert await thread.join(0) is True  # already ended
+    fake.close()
+
+
+async def test_join_of_a_thread_never_started_returns_at_once():
+    fake = FakeCom()
+    assert await ComThread(fake, LoopPoster.current()).join(0) is True
+    fake.close()
+
+
+# --- LoopOutbox ----------------------------------------------------------------------------------------------------
+
+
+class RecordingPoster:
+    """Stands in for LoopPoster: keeps what would be posted, to run it by hand."""
+
+    def __init__(self) -> None:
+        self.posted: list = []  # type: ignore[type-arg]
+
+    def post(self, fn, *args) -> bool:  # type: ignore[no-untyped-def]
+        self.posted.append(lambda: fn(*args))
+        return True
+
+    def run_all(self) -> None:
+        posted, self.posted = self.posted, []
+        for fn in posted:
+            fn()
+
+
+def make_outbox(max_backlog: int | None = None):  # type: ignore[no-untyped-def]
+    from audiolab.backends._wasapi.outbox import LoopOutbox
+
+    tracker, events, _ = make_tracker()
+    poster = RecordingPoster()
+    overflows: list[str] = []
+    outbox = LoopOutbox(poster, tracker, overflows.append, max_backlog)  # type: ignore[arg-type]
+    return outbox, poster, tracker, events, overflows
+
+
+def test_the_outbox_posts_once_and_merges_meter_polls_into_the_highest_peaks():
+    outbox, poster, tracker, events, _ = make_outbox()
+    outbox.seen(raw())
+    outbox.meters({"s1": (0.2, (0.2, 0.1))})
+    outbox.meters({"s1": (0.9, (0.5, 0.9))})
+    outbox.session_event("s1", 1.0, "volume", 0.5, False, None)
+    outbox.meters({"s1": (0.1, (0.1, 0.1)), "unknown": (1.0, (1.0,))})
+    assert len(poster.posted) == 1
+    stats = outbox.statistics()
+    assert (stats.posts, stats.pending, stats.backlog, stats.meter_readings) == (1, True, 2, 3)
+    poster.run_all()
+    assert [type(e) for e in events] == [SessionCreated, VolumeChanged]
+    frame = tracker.read_meters()
+    assert frame.peaks == {"s1": 0.9} and frame.channel_peaks == {"s1": (0.5, 0.9)}
+    stats = outbox.statistics()
+    assert (stats.pending, stats.backlog, stats.control_delivered) == (False, 0, 2)
+    outbox.meters({"s1": (0.3, (0.3, 0.3))})  # the next one posts again
+    assert len(poster.posted) == 1
+
+
+def test_an_outbox_overflow_delivers_what_it_held_then_reports_once():
+    outbox, poster, _, events, overflows = make_outbox(max_backlog=3)
+    outbox.seen(raw())
+    for i in range(5):
+        outbox.session_event("s1", float(i + 1), "volume", i / 10, False, None)
+    stats = outbox.statistics()
+    assert (stats.backlog, stats.overflowed, stats.refused) == (3, True, 3)
+    poster.run_all()
+    assert [type(e) for e in events] == [SessionCreated, VolumeChanged, VolumeChanged]
+    assert len(overflows) == 1 and "blocked" in overflows[0]
+    outbox.session_event("s1", 9.0, "volume", 0.9, False, None)  # refused from now on, counted
+    poster.run_all()
+    assert len(overflows) == 1 and len(events) == 3 and outbox.statistics().refused == 4
+
+
+def test_a_failing_notification_does_not_lose_the_ones_after_it():
+    outbox, poster, tracker, events, _ = make_outbox()
+    outbox.seen(raw())
+    outbox.session_event("s1", 1.0, "volume", "not a number", False, None)
+    outbox.session_event("s1", 2.0, "volume", 0.4, False, None)
+    poster.run_all()
+    assert [type(e) for e in events] == [SessionCreated, VolumeChanged]
+    assert tracker.get("s1").volume == 0.4  # type: ignore[union-attr]

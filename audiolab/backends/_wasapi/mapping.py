@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from ...model import (
     NULL_GUID,
     DisconnectReason,
-    Flow,
     Origin,
     Role,
     Session,
@@ -166,7 +165,3 @@ def retag(session: Session, tag: ProcessTag) -> Session:
     if tag.role:
         changes["role"] = tag.role
     return replace(session, **changes) if changes else session
-
-
-def is_render(session: Session) -> bool:
-    return session.flow is Flow.RENDER

@@ -254,10 +254,6 @@ class ComTable:
                 continue
         self._outbox.meters(peaks)
 
-    @property
-    def instance_ids(self) -> frozenset[str]:
-        return frozenset(self._entries)
-
     # --- closing ---------------------------------------------------------------------------------------------
 
     def close(self) -> None:

@@ -3,6 +3,9 @@
 The event loop never waits on this thread synchronously: :meth:`ComThread.call` queues a job and awaits an
 ``anyio.Event`` that the thread sets through :class:`~audiolab._threads.LoopPoster`. Other threads (COM
 callbacks) may :meth:`submit` jobs; submitting never blocks and returns False once the thread has stopped.
+The job queue is unbounded on purpose: jobs come from the loop's own calls (each awaited) and from one
+hand-over per OnSessionCreated / session end, and the thread drains it as fast as COM answers; a hung COM call
+is handled by the bounded :meth:`join` (the caller abandons the thread), not by refusing jobs.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ class ComThread:
         self._poster = poster
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._accepting = True
-        self._lock = threading.Lock()  # held only to pair the accepting check with the put
+        self._lock = threading.Lock()  # pairs the accepting check with the put, and ``ended`` with the waiters
+        self._ended = False
+        self._join_waiters: list[anyio.Event] = []
         self._periodic: tuple[float, Callable[[], None]] | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self.ident: int | None = None
@@ -90,31 +95,55 @@ class ComThread:
             if self._accepting:
                 self._queue.put(_STOP)
 
-    async def join(self) -> None:
-        """Wait, without blocking the loop, until the thread has ended."""
-        while self._thread.is_alive():
-            await anyio.sleep(0.002)
-        self._thread.join()
+    async def join(self, timeout: float | None = None) -> bool:
+        """Wait, without blocking the loop, until the thread has ended (it tells the loop through the poster).
+
+        Returns False if it is still running after ``timeout`` seconds (None: no limit); the thread is a daemon
+        and may then be left to end by itself."""
+        if self._thread.ident is None:  # never started
+            return True
+        ended = anyio.Event()
+        with self._lock:
+            if not self._ended:
+                self._join_waiters.append(ended)
+            else:
+                ended.set()
+        with anyio.move_on_after(timeout):
+            await ended.wait()
+        if not ended.is_set():
+            with self._lock:
+                if ended in self._join_waiters:
+                    self._join_waiters.remove(ended)
+            return False
+        self._thread.join()  # it has told us it ended: only the thread's own exit is left
+        return True
 
     # --- on the COM thread -----------------------------------------------------------------------------------
 
     def _main(self) -> None:
         self.ident = threading.get_ident()
         try:
-            self._api.enter_thread()
-        except BaseException as exc:
-            self.failure = exc
-            log.error("audiolab: COM initialisation failed: %r", exc)
-            self._finish()
-            return
-        try:
-            self._loop()
-        finally:
-            self._finish()
             try:
-                self._api.leave_thread()
-            except Exception:  # pragma: no cover - nothing more to do at this point
-                log.exception("audiolab: CoUninitialize failed")
+                self._api.enter_thread()
+            except BaseException as exc:
+                self.failure = exc
+                log.error("audiolab: COM initialisation failed: %r", exc)
+                self._finish()
+                return
+            try:
+                self._loop()
+            finally:
+                self._finish()
+                try:
+                    self._api.leave_thread()
+                except Exception:  # pragma: no cover - nothing more to do at this point
+                    log.exception("audiolab: CoUninitialize failed")
+        finally:
+            with self._lock:
+                self._ended = True
+                waiters, self._join_waiters = self._join_waiters, []
+            for waiter in waiters:
+                self._poster.post(waiter.set)
 
     def _loop(self) -> None:
         next_due = time.monotonic()
