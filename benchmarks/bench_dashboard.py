@@ -5,7 +5,10 @@
    does), at 30 fps for a few seconds of real time.
 2. Kernel side, end to end: process CPU of the simulated service playing N noise tones, with the dashboard
    visible minus without it (so the mixer's own cost is not counted), real clock.
-3. Browser: the frames the page receives and the meter draws it makes per second (requestAnimationFrame
+3. Kernel side, row updates: bytes and CPU sent for one session's volume change (one ``rows_patch`` with
+   one row) against a full sync of every row (what a new view gets, and what every change used to cost), for
+   1 to 400 sessions.
+4. Browser: the frames the page receives and the meter draws it makes per second (requestAnimationFrame
    draws counted by the dashboard in data-draws), in headless Chromium against a private JupyterLab.
 
 Anchors printed with the figures: pavucontrol draws a peak meter per stream from its own record stream at
@@ -39,6 +42,7 @@ from audiolab.model import MeterFrame, Role  # noqa: E402
 from audiolab.tones import white_noise  # noqa: E402
 
 SIZES = (1, 16, 64)
+ROW_SIZES = (1, 64, 400)
 FPS = 30.0
 PAVUCONTROL_HZ = 144
 EARTRUMPET_FPS = 30
@@ -113,6 +117,35 @@ async def end_to_end(n: int, seconds: float, with_dashboard: bool) -> tuple[floa
         if dash:
             dash.close()
     return cpu / wall, round(frames / wall)
+
+
+async def row_change(n: int) -> tuple[int, int, float]:
+    """(bytes sent for one session's volume change, bytes of a full sync, kernel ms for that change)."""
+    from audiolab.widgets import SessionDashboard
+
+    async with audiolab.open(clock="virtual") as lab:
+        streams = [lab.sim.client(f"App {i}").open_stream(role=Role.MUSIC, start=True) for i in range(n)]
+        dash = SessionDashboard(lab)
+        await lab.sleep(0)
+        for _ in range(5):
+            await lab.sleep(0)
+        c = dash.comm
+        c.messages = c.bytes = 0
+        target = streams[n // 2].session_id
+        mixer = lab.sim.client("Mixer")
+        rounds, cpu = 20, 0.0
+        for k in range(rounds):
+            t0 = time.perf_counter()
+            mixer.set_volume(target, 0.5 if k % 2 else 0.4)
+            for _ in range(5):
+                await lab.sleep(0)
+            cpu += time.perf_counter() - t0
+        change = c.bytes // rounds
+        c.bytes = 0
+        dash._command({"kind": "hello"})  # a new view: every row
+        full = c.bytes
+        dash.close()
+    return change, full, 1000 * cpu / rounds
 
 
 BENCH_NOTEBOOK = """\
@@ -192,8 +225,14 @@ def main() -> None:
         with_dash, fps = asyncio.run(end_to_end(n, args.seconds, True))
         print(f"{n:>9} {base:>8.1%} {with_dash:>8.1%} {with_dash - base:>+10.1%} {fps:>9}")
 
+    print("\n3. kernel, one session's volume change (rows_patch) vs a full sync of every row")
+    print(f"{'sessions':>9} {'change bytes':>13} {'full sync bytes':>16} {'change ms':>10}")
+    for n in ROW_SIZES:
+        change, full, ms = asyncio.run(row_change(n))
+        print(f"{n:>9} {change:>13} {full:>16} {ms:>10.2f}")
+
     if not args.no_browser:
-        print("\n3. browser (headless Chromium, JupyterLab): frames received and meter draws per second")
+        print("\n4. browser (headless Chromium, JupyterLab): frames received and meter draws per second")
         print(f"{'sessions':>9} {'frames/s':>9} {'draws/s':>8} {'EarTrumpet':>11}")
         for n, (frames, draws) in browser(args.seconds).items():
             print(f"{n:>9} {frames:>9.1f} {draws:>8.1f} {EARTRUMPET_FPS:>11}")

@@ -1,20 +1,25 @@
 """What a session dashboard shows, computed from a snapshot and the events that follow (no widget code).
 
-Focus state per session, from the focus events:
+Each row's session (name, role, device, state, volume, ...) is the one an :class:`audiolab.session_table.
+SessionTable` keeps from the same events, so every session event that table knows (a display-name change,
+an icon change, ...) reaches the row. On top of it the board keeps the focus state per session, from the
+focus events:
 
 - ``Ducked`` / ``Unducked``: "ducked to 20% (-14 dB) by Maps" until unducked;
 - ``InterruptEvent`` PAUSE / RESUME / STOP: "paused by Phone" until resumed, "stopped by ...";
 - ``FocusDenied``: "denied by ..." until the session next becomes Active;
 - ``SessionDeactivated`` (about an app): "deactivated (lower priority) by ..." on each of the app's sessions,
   until one of them next becomes Active.
+
+:meth:`Board.apply` records which rows it touched in :attr:`Board.dirty`, so a view can send only those.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
+from ..audio.synth import to_dbfs
 from ..events import (
     Ducked,
     Event,
@@ -26,22 +31,18 @@ from ..events import (
     SessionExpired,
     SessionRemoved,
     StateChanged,
-    StreamsChanged,
     Unducked,
-    VolumeChanged,
 )
 from ..model import InterruptHint, Session, SessionState
+from ..session_table import SessionTable
 
 
 @dataclass
 class Row:
-    """One session as the dashboard shows it."""
+    """One session as the dashboard shows it: the session (from the SessionTable) and its focus state."""
 
     session: Session
     seq: int
-    state: SessionState
-    volume: float
-    muted: bool
     duck_gain: float | None = None
     duck_cause: str | None = None
     paused_by: str | None = None
@@ -51,13 +52,25 @@ class Row:
     ended: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
+    @property
+    def state(self) -> SessionState:
+        return SessionState.EXPIRED if self.ended else self.session.state
+
+    @property
+    def volume(self) -> float:
+        return self.session.volume
+
+    @property
+    def muted(self) -> bool:
+        return self.session.muted
+
 
 def percent(gain: float) -> str:
     return f"{gain * 100:.0f}%"
 
 
 def decibels(gain: float) -> str:
-    return f"{20 * math.log10(gain):.0f} dB" if gain > 0 else "-inf dB"
+    return f"{to_dbfs(gain):.0f} dB"  # "-inf dB" for 0
 
 
 class Board:
@@ -65,15 +78,22 @@ class Board:
 
     def __init__(self, sessions: list[Session] = ()) -> None:  # type: ignore[assignment]
         self.rows: dict[str, Row] = {}
+        self.table = SessionTable(list(sessions))
+        self.dirty: set[str] = set()
+        """Ids of the rows that appeared, changed or went since the last :meth:`take_dirty`."""
+        self.reordered = False
+        """Set when rows appeared or went (so :meth:`order` may differ); the reader resets it."""
         self._seq = itertools.count()
         self._labels: dict[str, str] = {}
         for session in sessions:
             self._add(session)
 
     def _add(self, session: Session) -> Row:
-        row = Row(session, next(self._seq), session.state, session.volume, session.muted)
+        row = Row(session, next(self._seq))
         self.rows[session.id] = row
         self._labels[session.id] = session.label
+        self.dirty.add(session.id)
+        self.reordered = True
         return row
 
     def label(self, session_id: str | None) -> str:
@@ -82,34 +102,56 @@ class Board:
             return "the system"
         return self._labels.get(session_id, session_id)
 
+    def take_dirty(self) -> set[str]:
+        """The ids touched since the last call (rows that changed, appeared, or are gone), and forget them."""
+        dirty, self.dirty = self.dirty, set()
+        return dirty
+
     # --- events --------------------------------------------------------------------------------------------
 
-    def apply(self, event: Event) -> bool:  # noqa: PLR0911, PLR0912 - one branch per event kind
-        """Fold one event in; True when a row appeared, changed or ended."""
+    def apply(self, event: Event) -> bool:
+        """Fold one event in; True when a row appeared, changed or ended (its id is then in :attr:`dirty`)."""
+        before = len(self.dirty)
+        self.table.apply(event)
+        if isinstance(event, SessionDisconnected):
+            # The table keeps a disconnected session until it is removed; the board drops its row now.
+            self.table.apply(SessionRemoved(timestamp=event.timestamp, session_id=event.session_id))
+        touched = self._apply_focus(event)
+        sid = event.session_id
+        row = self.rows.get(sid)
+        session = self.table.get(sid)
+        if row is not None and not row.ended and session is not None and session is not row.session:
+            row.session = session  # whatever the event changed: state, volume, name, icon, streams, ...
+            touched = True
+            if session.label != self._labels.get(sid):
+                self._labels[sid] = session.label
+                # rows that name this session as the cause of their ducking show its new name
+                self.dirty.update(other for other, r in self.rows.items() if r.duck_cause == sid)
+        if touched:
+            self.dirty.add(sid)
+        return touched or len(self.dirty) != before
+
+    def _apply_focus(self, event: Event) -> bool:  # noqa: PLR0911 - one branch per event kind
+        """The rows' own part of an event: rows appearing and ending, and the focus state."""
         if isinstance(event, SessionCreated):
             old = self.rows.get(event.session_id)
-            if old is not None and not old.ended:
-                old.session = event.session
-                return True
-            self._add(event.session)
+            if old is None or old.ended:
+                self._add(event.session)
             return True
         if isinstance(event, SessionDeactivated):
-            rows = [r for r in self.rows.values() if r.session.app == event.session_id and not r.ended]
+            rows = [(sid, r) for sid, r in self.rows.items() if r.session.app == event.session_id and not r.ended]
             reason = event.reason.value.replace("_", " ")
             cause = f" by {self.label(event.cause_session_id)}" if event.cause_session_id else ""
-            for row in rows:
+            for sid, row in rows:
                 row.deactivated = f"deactivated ({reason}){cause}"
-            return bool(rows)
+                self.dirty.add(sid)
+            return False
         row = self.rows.get(event.session_id)
         if row is None or row.ended:
             return False
         if isinstance(event, StateChanged):
-            row.state = event.new
             if event.new is SessionState.ACTIVE:
                 row.denied_by = row.stopped_by = row.deactivated = None
-            return True
-        if isinstance(event, VolumeChanged):
-            row.volume, row.muted = event.volume, event.muted
             return True
         if isinstance(event, Ducked):
             row.duck_gain, row.duck_cause = event.gain, event.cause_session_id
@@ -130,19 +172,21 @@ class Board:
         if isinstance(event, FocusDenied):
             row.denied_by = self.label(event.cause_session_id)
             return True
-        if isinstance(event, StreamsChanged):
-            row.session = replace(row.session, streams=event.streams)
-            return False
         if isinstance(event, SessionExpired):
-            row.state, row.ended = SessionState.EXPIRED, True
+            row.ended = True
             return True
         if isinstance(event, (SessionRemoved, SessionDisconnected)):
             del self.rows[event.session_id]
+            self.reordered = True
             return True
         return False
 
     def remove(self, session_id: str) -> bool:
-        return self.rows.pop(session_id, None) is not None
+        if self.rows.pop(session_id, None) is None:
+            return False
+        self.dirty.add(session_id)
+        self.reordered = True
+        return True
 
     # --- presentation --------------------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 // audiolab SessionDashboard front end (anywidget ES module).
-// Rows come from the `order` and `rows` traits; every meter is drawn from the one `peaks` message per frame
+// Rows come from the `order` trait and the `rows` trait (every row: synced when a view opens), kept up to date
+// by `rows_patch` custom messages that carry only the rows that changed ({kind, rows: {id: row}, removed}).
+// Every meter is drawn from the one `peaks` message per frame
 // (float32 peaks in row order). Drawing and sending stop while no view is on screen: each view reports
 // IntersectionObserver + document.hidden, and the model's `visible` is true while any view is visible.
 
@@ -74,7 +76,10 @@ function render({ model, el }) {
   // --- state ---------------------------------------------------------------------------------------------
   const rowEls = new Map(); // id -> row record
   const groupEls = new Map(); // app -> group header record
+  let rows = {}; // id -> row: the `rows` trait, patched by `rows_patch` messages
+  let members = new Map(); // app -> ids of its rows, in order (while grouped)
   let order = [];
+  let orderSet = new Set();
   let peaks = new Float32Array(0);
   let visible = false;
   let intersecting = false;
@@ -109,7 +114,7 @@ function render({ model, el }) {
 
   // --- rows ----------------------------------------------------------------------------------------------
   function makeRow(id) {
-    const r = { id, dragging: false, touched: 0, level: -Infinity, hold: -Infinity, holdAt: 0, drawn: "" };
+    const r = { id, dragging: false, touched: -Infinity, level: -Infinity, hold: -Infinity, holdAt: 0, drawn: "" };
     r.root = h("div", "al-row al-session");
     r.root.dataset.sessionId = id;
     const nameCell = h("div", "al-cell al-name");
@@ -225,27 +230,47 @@ function render({ model, el }) {
     return g;
   }
 
+  function updateGroup(app) {
+    const g = groupEls.get(app);
+    const ids = members.get(app);
+    if (!g || !ids || !ids.length) return;
+    g.count.textContent = `${ids.length} session${ids.length === 1 ? "" : "s"}`;
+    const avg = ids.reduce((acc, other) => acc + rows[other].volume, 0) / ids.length;
+    g.slider.value = String(Math.round(avg * 100));
+  }
+
+  function syncAll() {
+    rows = { ...(model.get("rows") || {}) };
+    syncRows();
+  }
+
+  // Linear in the number of rows: one pass to group, one to lay out.
   function syncRows() {
     order = model.get("order") || [];
-    const rows = model.get("rows") || {};
     const grouped = model.get("group_by_app");
     const wanted = [];
-    const seenGroups = new Set();
     const ids = new Set(order);
+    orderSet = ids;
+    members = new Map();
+    if (grouped) {
+      for (const id of order) {
+        const row = rows[id];
+        if (!row) continue;
+        const list = members.get(row.app);
+        if (list) list.push(id);
+        else members.set(row.app, [id]);
+      }
+    }
     for (const id of order) {
       const row = rows[id];
       if (!row) continue;
-      if (grouped && !seenGroups.has(row.app)) {
-        seenGroups.add(row.app);
+      if (grouped && members.get(row.app)[0] === id) {
         let g = groupEls.get(row.app);
         if (!g) {
           g = makeGroup(row.app);
           groupEls.set(row.app, g);
         }
-        const members = order.filter((other) => rows[other] && rows[other].app === row.app);
-        g.count.textContent = `${members.length} session${members.length === 1 ? "" : "s"}`;
-        const avg = members.reduce((acc, other) => acc + rows[other].volume, 0) / members.length;
-        g.slider.value = String(Math.round(avg * 100));
+        updateGroup(row.app);
         wanted.push(g.root);
       }
       let r = rowEls.get(id);
@@ -264,7 +289,7 @@ function render({ model, el }) {
       }
     }
     for (const [app, g] of groupEls) {
-      if (!seenGroups.has(app)) {
+      if (!members.has(app)) {
         g.root.remove();
         groupEls.delete(app);
       }
@@ -278,6 +303,35 @@ function render({ model, el }) {
     root.dataset.rows = String(n);
     groupBox.checked = grouped;
     schedule();
+  }
+
+  // Only the rows that changed: O(rows in the patch), plus the group headers they belong to.
+  function applyPatch(msg) {
+    if (!msg || msg.kind !== "rows_patch") return;
+    let relayout = false;
+    const apps = new Set();
+    for (const id of msg.removed || []) {
+      if (rows[id]) relayout = true;
+      delete rows[id];
+    }
+    for (const [id, row] of Object.entries(msg.rows || {})) {
+      const old = rows[id];
+      rows[id] = row;
+      const r = rowEls.get(id);
+      if (!r) {
+        // Not drawn yet: it is drawn when `order` lists it (or now, when `order` already does).
+        if (!relayout && orderSet.has(id)) relayout = true;
+        continue;
+      }
+      if (old && old.app !== row.app) relayout = true;
+      updateRow(r, row);
+      apps.add(row.app);
+    }
+    if (relayout) {
+      syncRows();
+    } else if (model.get("group_by_app")) {
+      apps.forEach(updateGroup);
+    }
   }
 
   function syncHeader() {
@@ -411,20 +465,22 @@ function render({ model, el }) {
     schedule();
   };
   model.on("change:peaks", onPeaks);
-  model.on("change:rows", syncRows);
+  model.on("msg:custom", applyPatch);
+  model.on("change:rows", syncAll);
   model.on("change:order", syncRows);
   model.on("change:group_by_app", syncRows);
   model.on("change:metering", syncHeader);
   model.on("change:title", syncHeader);
   syncHeader();
-  syncRows();
+  syncAll();
   send({ kind: "hello" });
 
   return () => {
     observer.disconnect();
     document.removeEventListener("visibilitychange", reportVisible);
     model.off("change:peaks", onPeaks);
-    model.off("change:rows", syncRows);
+    model.off("msg:custom", applyPatch);
+    model.off("change:rows", syncAll);
     model.off("change:order", syncRows);
     model.off("change:group_by_app", syncRows);
     model.off("change:metering", syncHeader);

@@ -3,7 +3,11 @@
 Traffic to the browser:
 
 - ``order`` (the session ids in row order) is sent only when rows appear, disappear or regroup;
-- ``rows`` (what each row shows) is sent when something a row shows changes, coalesced per batch of events;
+- what a row shows is sent only for the rows that changed, coalesced per batch of events, as one custom
+  message ``{"kind": "rows_patch", "rows": {id: row, ...}, "removed": [id, ...]}``: one session's change costs
+  one row whatever the number of sessions. The ``rows`` trait (every row) is synced in full only when a view
+  opens (it says ``hello``) and after a resynchronisation; in the kernel, ``rows`` is kept equal to what was
+  sent (full syncs and patches);
 - ``peaks`` is ONE binary message per meter frame: float32 peaks in row order, at most ``fps`` per second,
   whatever the number of sessions, and only while some view of the dashboard is on screen (the front end
   reports that in ``visible``). Sending never waits for the browser (comm messages are fire and forget, and
@@ -15,6 +19,7 @@ A volume or mute change the dashboard made itself is not echoed back: the browse
 from __future__ import annotations
 
 import array
+import json
 import math
 import time
 from collections import deque
@@ -27,7 +32,13 @@ import anywidget
 import traitlets
 
 from .._exceptions import AudiolabError, ClosedResourceError, EventOverflow
-from ..events import Event, SessionExpired, VolumeChanged
+from ..events import (
+    Event,
+    SessionDisconnected,
+    SessionExpired,
+    SessionRemoved,
+    VolumeChanged,
+)
 from ..lab import Lab
 from ..model import MeterFrame, Origin, check_level
 from ._board import Board
@@ -46,11 +57,20 @@ def _asset(name: str) -> str:
 @dataclass(frozen=True)
 class DashboardStatistics:
     frames_sent: int
+    """Meter frames sent (``peaks`` messages)."""
     bytes_sent: int
+    """Bytes of meter frames sent."""
     rows_sent: int
+    """Row messages sent: full ``rows`` syncs plus ``rows_patch`` messages."""
     order_sent: int
     echoes_suppressed: int
     commands: int
+    row_patches: int = 0
+    """``rows_patch`` messages sent."""
+    patched_rows: int = 0
+    """Rows carried by those patches (a removed row counts as one)."""
+    row_bytes: int = 0
+    """JSON bytes of the row messages (patches and full syncs)."""
 
 
 class SessionDashboard(anywidget.AnyWidget):
@@ -89,14 +109,17 @@ class SessionDashboard(anywidget.AnyWidget):
         self._linger = float(linger)
         self._subscription = lab.events()
         self._board = Board(lab.snapshot())
-        self._sent_rows: dict[str, Any] = {}
+        # What the browser shows per row: what was sent, plus the changes a view made itself (not echoed).
+        self._shown: dict[str, dict[str, Any]] = {}
+        self._patched = False  # rows were patched since the last full sync of ``rows``
         self._own: dict[str, deque[tuple[float, float, bool]]] = {}
         self._show = anyio.Event()
         self._frames = self._bytes = self._rows_sent = self._order_sent = 0
         self._echoes = self._commands = 0
+        self._patches = self._patched_rows = self._row_bytes = 0
         self._closed = False
         super().__init__(fps=float(fps), group_by_app=group_by_app, title=title, backend=lab.backend_name)
-        self._publish()
+        self._full_sync()
         self.on_msg(self._on_front_msg)
         self._kernel.spawn(self._run_events, "audiolab-dashboard-events")
         self._kernel.spawn(self._run_meters, "audiolab-dashboard-meters")
@@ -113,7 +136,7 @@ class SessionDashboard(anywidget.AnyWidget):
 
     def statistics(self) -> DashboardStatistics:
         return DashboardStatistics(self._frames, self._bytes, self._rows_sent, self._order_sent, self._echoes,
-                                   self._commands)
+                                   self._commands, self._patches, self._patched_rows, self._row_bytes)
 
     def close(self) -> None:
         """Stop the dashboard's tasks and close its views."""
@@ -127,22 +150,68 @@ class SessionDashboard(anywidget.AnyWidget):
     # --- kernel -> browser ---------------------------------------------------------------------------------
 
     def _publish(self) -> None:
-        """Send ``order`` and ``rows`` if what the browser shows differs from the truth."""
+        """Send the rows that changed since the last publish (one ``rows_patch``), then ``order`` if it changed.
+        Costs O(changed rows), plus O(N) for ``order`` only when rows appeared, went or regrouped."""
+        dirty = self._board.take_dirty()
+        patch: dict[str, Any] = {}
+        removed: list[str] = []
+        for sid in dirty:
+            if sid in self._board.rows:
+                row = self._board.row_dict(sid)
+                if self._shown.get(sid) != row:
+                    patch[sid] = self._shown[sid] = row
+            elif sid in self._shown:
+                del self._shown[sid]
+                removed.append(sid)
+        if patch or removed:
+            for sid, row in patch.items():
+                self.rows[sid] = row  # in place: no trait sync (the patch carries it)
+            for sid in removed:
+                self.rows.pop(sid, None)
+            self._send_rows({"kind": "rows_patch", "rows": patch, "removed": removed})
+            self._patches += 1
+            self._patched_rows += len(patch) + len(removed)
+            self._patched = True
+        if self._board.reordered:
+            self._publish_order()
+
+    def _publish_order(self) -> None:
+        self._board.reordered = False
         order = self._board.order(self.group_by_app)
-        rows = {sid: self._board.row_dict(sid) for sid in order}
-        with self.hold_sync():
-            if order != self.order:
-                self.order = order
-                self._order_sent += 1
-            if rows != self._sent_rows:
+        if order != self.order:
+            self.order = order
+            self._order_sent += 1
+
+    def _send_rows(self, content: dict[str, Any]) -> None:
+        data = json.dumps(content, separators=(",", ":"))
+        self._row_bytes += len(data)
+        self._rows_sent += 1
+        self.send(content)
+
+    def _full_sync(self) -> None:
+        """Sync every row (``rows``) and ``order``: for a new view, and after falling behind the events."""
+        self._board.take_dirty()
+        self._shown = {sid: self._board.row_dict(sid) for sid in self._board.rows}
+        self._sync_rows_trait()
+        self._publish_order()
+
+    def _sync_rows_trait(self) -> None:
+        """Make the synced ``rows`` trait what the browser should show, and send it if any view may differ."""
+        rows = dict(self._shown)
+        if rows != self.rows or self._patched:
+            self._row_bytes += len(json.dumps(rows, separators=(",", ":")))
+            self._rows_sent += 1
+            if rows == self.rows:
                 self.rows = rows
-                self._sent_rows = rows
-                self._rows_sent += 1
+                self.send_state("rows")  # equal in the kernel, but views applied patches to an older copy
+            else:
+                self.rows = rows
+            self._patched = False
 
     @traitlets.observe("group_by_app")
     def _on_group(self, change: dict[str, Any]) -> None:
         if hasattr(self, "_board"):
-            self._kernel.call(self._publish)
+            self._kernel.call(self._publish_order)
 
     async def _run_events(self) -> None:
         try:
@@ -153,7 +222,9 @@ class SessionDashboard(anywidget.AnyWidget):
                     log.warning("dashboard fell behind the event stream; resynchronising from a snapshot")
                     self._subscription = self._lab.events()
                     self._board = Board(self._lab.snapshot())
-                    self._publish()
+                    for sid in self._own.keys() - self._board.rows.keys():
+                        del self._own[sid]
+                    self._full_sync()
                     continue
                 changed = self._apply(event)
                 while True:  # coalesce a burst of events into one update
@@ -169,18 +240,21 @@ class SessionDashboard(anywidget.AnyWidget):
     def _apply(self, event: Event) -> bool:
         own = isinstance(event, VolumeChanged) and self._is_own_echo(event)
         changed = self._board.apply(event)
-        if own and event.session_id in self._sent_rows:
+        if own and event.session_id in self._shown:
             # The browser made this change and already shows it: record it as seen there, send nothing.
-            seen = {**self._sent_rows[event.session_id], "volume": round(event.volume, 4), "muted": event.muted}
-            self._sent_rows = {**self._sent_rows, event.session_id: seen}
+            seen = {**self._shown[event.session_id], "volume": round(event.volume, 4), "muted": event.muted}
+            self._shown[event.session_id] = seen
             self._echoes += 1
         if isinstance(event, SessionExpired) and self._linger >= 0:
             self._kernel.loop.call_later(self._linger, self._drop, event.session_id)
+        if isinstance(event, (SessionRemoved, SessionDisconnected)):
+            self._own.pop(event.session_id, None)
         return changed
 
     def _drop(self, session_id: str) -> None:
         if self._board.rows.get(session_id) is not None and self._board.rows[session_id].ended:
             self._board.remove(session_id)
+            self._own.pop(session_id, None)
             self._publish()
 
     def _is_own_echo(self, event: VolumeChanged) -> bool:
@@ -192,12 +266,16 @@ class SessionDashboard(anywidget.AnyWidget):
         now = time.monotonic()
         while pending and now - pending[0][0] > ECHO_WINDOW_SECONDS:
             pending.popleft()
+        found = False
         for i, (_, volume, muted) in enumerate(pending):
             if abs(volume - event.volume) < 1e-3 and muted == event.muted:
                 for _ in range(i + 1):
                     pending.popleft()
-                return True
-        return False
+                found = True
+                break
+        if not pending:
+            del self._own[event.session_id]
+        return found
 
     async def _run_meters(self) -> None:
         while not self._closed:
@@ -251,10 +329,8 @@ class SessionDashboard(anywidget.AnyWidget):
 
     def _command(self, content: dict[str, Any]) -> None:
         kind = content.get("kind")
-        if kind == "hello":  # a new view: make sure the synced state is the truth
-            if self.rows != self._sent_rows:
-                self.rows = dict(self._sent_rows)
-                self._rows_sent += 1
+        if kind == "hello":  # a new view: it starts from the synced ``rows``, which must be the truth
+            self._sync_rows_trait()
             return
         try:
             if kind == "volume":

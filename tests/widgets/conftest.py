@@ -27,6 +27,24 @@ class RecordingComm(BaseComm):
                 if kind == "comm_msg" and data.get("method") == "update"
                 and (key in data.get("state", {}) or [key] in data.get("buffer_paths", []))]
 
+    def customs(self, kind: str) -> list[dict[str, Any]]:
+        """The contents of the custom messages (``widget.send(content)``) of this ``kind``."""
+        return [data["content"] for k, data, _ in self.messages
+                if k == "comm_msg" and data.get("method") == "custom" and data["content"].get("kind") == kind]
+
+    def rows_sent(self, session_id: str) -> list[dict[str, Any]]:
+        """Every row sent for one session, in order: in full ``rows`` syncs and in ``rows_patch`` messages."""
+        sent = []
+        for k, data, _ in self.messages:
+            if k != "comm_msg":
+                continue
+            if data.get("method") == "update" and session_id in data.get("state", {}).get("rows", {}):
+                sent.append(data["state"]["rows"][session_id])
+            elif data.get("method") == "custom" and data["content"].get("kind") == "rows_patch" \
+                    and session_id in data["content"]["rows"]:
+                sent.append(data["content"]["rows"][session_id])
+        return sent
+
     def clear(self) -> None:
         self.messages.clear()
 

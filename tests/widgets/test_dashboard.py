@@ -170,11 +170,12 @@ async def test_slider_change_is_not_echoed_but_other_changes_are(recording_comms
 
         lab.sim.client("Mixer app").set_volume(music.session_id, 0.9)  # someone else
         await settle(lab)
-        assert [u["state"]["rows"][music.session_id]["volume"] for u in comm.updates("rows")] == [0.9]
+        assert [row["volume"] for row in comm.rows_sent(music.session_id)] == [0.9]
         comm.clear()
         await lab.set_volume(music.session_id, 0.25)  # this client, but not the dashboard: shown too
         await settle(lab)
-        assert [u["state"]["rows"][music.session_id]["volume"] for u in comm.updates("rows")] == [0.25]
+        assert [row["volume"] for row in comm.rows_sent(music.session_id)] == [0.25]
+        assert dash.rows[music.session_id]["volume"] == 0.25  # the kernel's copy of what was sent
         dash.close()
 
 
@@ -256,3 +257,103 @@ async def test_close_stops_every_task(recording_comms):
         await settle(lab, 0.1)
         assert not dash._kernel.tasks
         assert lab.statistics().meter_subscribers == ()
+
+
+async def test_one_session_change_sends_one_row(recording_comms):
+    """A change to one session sends that row alone: what it costs does not grow with the number of rows."""
+    import json
+
+    sent = {}
+    for n in (1, 64):
+        recording_comms.clear()
+        async with audiolab.open(clock="virtual") as lab:
+            streams = [lab.sim.client(f"App {i:02d}").open_stream(role=Role.MUSIC, start=True) for i in range(n)]
+            dash = SessionDashboard(lab)
+            comm = dashboard_comm(dash)
+            await settle(lab)
+            assert len(dash.rows) == n + 1  # and the system sounds
+            target = streams[n // 2].session_id
+            comm.clear()
+            before = dash.statistics()
+            lab.sim.client("Mixer app").set_volume(target, 0.5)
+            await settle(lab)
+            after = dash.statistics()
+            assert comm.updates("rows") == [] and comm.updates("order") == []  # no full sync
+            (patch,) = comm.customs("rows_patch")
+            assert list(patch["rows"]) == [target] and patch["removed"] == []
+            assert patch["rows"][target]["volume"] == 0.5 and dash.rows[target]["volume"] == 0.5
+            assert len(comm.messages) == 1
+            assert after.rows_sent - before.rows_sent == 1 and after.patched_rows - before.patched_rows == 1
+            id_chars = json.dumps(comm.messages[0][1]).count(target) * len(target)  # ids differ in length
+            sent[n] = (len(json.dumps(comm.messages[0][1])) - id_chars, after.row_bytes - before.row_bytes - id_chars)
+            dash.close()
+    assert sent[64] == sent[1]  # same bytes with 64 rows as with 1
+    assert sent[64][0] < 1000
+
+
+async def test_removed_and_new_rows_are_patched_and_a_new_view_gets_them_all(recording_comms):
+    async with audiolab.open(clock="virtual") as lab:
+        first = lab.sim.client("First").open_stream(role=Role.MUSIC, start=True)
+        dash = SessionDashboard(lab, linger=0)
+        comm = dashboard_comm(dash)
+        await settle(lab)
+        comm.clear()
+        second = lab.sim.client("Second").open_stream(role=Role.GAME, start=True)
+        await settle(lab)
+        (patch,) = comm.customs("rows_patch")
+        assert list(patch["rows"]) == [second.session_id]
+        assert [u["state"]["order"][-1] for u in comm.updates("order")] == [second.session_id]
+        comm.clear()
+        first.release()
+        await settle(lab)
+        assert [p["removed"] for p in comm.customs("rows_patch")] == [[first.session_id]]
+        assert first.session_id not in dash.rows and first.session_id not in dash.order
+        comm.clear()
+        browser_sends(dash, {"kind": "hello"})
+        (update,) = comm.updates("rows")  # a new view: every row, even though the kernel's copy did not change
+        assert set(update["state"]["rows"]) == set(dash.order) == set(dash.rows)
+        assert update["state"]["rows"][second.session_id]["app"] == "Second"
+        dash.close()
+
+
+async def test_display_name_and_icon_changes_reach_the_rows(recording_comms):
+    async with audiolab.open(clock="virtual", policy="harmonyos") as lab:
+        dash = SessionDashboard(lab)
+        comm = dashboard_comm(dash)
+        music = await lab.play(sine(330), role=Role.MUSIC, app="Music")
+        maps = await lab.play(sine(660), role=Role.NAVIGATION, app="Maps")
+        await settle(lab, 0.1)
+        assert dash.rows[music.session_id]["focus"] == "ducked to 20% (-14 dB) by Maps"
+        comm.clear()
+        lab.sim.client("Other").set_display_name(music.session_id, "Renamed")
+        await settle(lab)
+        assert dash.rows[music.session_id]["name"] == "Renamed"
+        assert dash.row(music.session_id)["name"] == "Renamed"
+        assert [row["name"] for row in comm.rows_sent(music.session_id)] == ["Renamed"]
+        await lab.set_display_name(maps.session_id, "Navigator")  # the cause of the ducking, renamed
+        await settle(lab)
+        assert dash.rows[maps.session_id]["name"] == "Navigator"
+        assert dash.rows[music.session_id]["focus"] == "ducked to 20% (-14 dB) by Navigator"
+        await lab.set_icon_path(music.session_id, "/icons/music.png")
+        await settle(lab)
+        assert dash._board.rows[music.session_id].session.icon_path == "/icons/music.png"
+        assert dash._board.rows[music.session_id].session == lab.session(music.session_id)
+        dash.close()
+
+
+async def test_pending_own_changes_are_forgotten_with_their_session(recording_comms):
+    async with audiolab.open(clock="virtual") as lab:
+        dash = SessionDashboard(lab, linger=0)
+        for i in range(20):
+            stream = lab.sim.client(f"App {i}").open_stream(role=Role.MUSIC, start=True)
+            await settle(lab)
+            browser_sends(dash, {"kind": "volume", "id": stream.session_id, "value": 0.5})
+            await settle(lab)
+            assert stream.session_id not in dash._own  # its echo came back: nothing left pending
+            browser_sends(dash, {"kind": "volume", "id": stream.session_id, "value": 0.25})
+            assert stream.session_id in dash._own  # waiting for its echo ...
+            stream.release()  # ... which never comes: the session goes first
+            await settle(lab)
+            assert stream.session_id not in dash._own
+        assert dash._own == {}
+        dash.close()

@@ -1,0 +1,126 @@
+"""dashboard.js on its own in headless Chromium, with a fake model: full syncs, ``rows_patch`` messages (only
+the patched rows are touched), grouping by app, rows coming and going."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from .jupyter import CHROMIUM_ARGS, require_chromium
+
+pytestmark = pytest.mark.browser
+ORIGIN = "http://audiolab.test"
+
+PAGE = """<!doctype html><html><body><div id="host" style="width:1200px"></div><script type="module">
+import widget from "/dashboard.js";
+class FakeModel {
+  constructor(state) { this.state = state; this.handlers = {}; this.sent = []; }
+  get(key) { return this.state[key]; }
+  set(key, value) { this.state[key] = value; }
+  save_changes() {}
+  send(content) { this.sent.push(content); }
+  on(name, fn) { (this.handlers[name] ||= []).push(fn); }
+  off(name, fn) { this.handlers[name] = (this.handlers[name] || []).filter((f) => f !== fn); }
+  emit(name, ...args) { for (const fn of this.handlers[name] || []) fn(...args); }
+  update(changes) { Object.assign(this.state, changes); for (const k of Object.keys(changes)) this.emit(`change:${k}`); }
+}
+window.makeDashboard = (state) => {
+  const model = new FakeModel(state);
+  widget.render({ model, el: document.getElementById("host") });
+  window.model = model;
+};
+window.ready = true;
+</script></body></html>"""
+
+
+def row(sid: str, app: str, volume: float = 1.0, **extra: object) -> dict[str, object]:
+    return {"id": sid, "app": app, "name": app, "role": "music", "flow": "render", "device": "speakers",
+            "state": "active", "volume": volume, "muted": False, "focus": "", "focus_kind": "", "gain": 1.0,
+            "system": False, **extra}
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    js = resources.files("audiolab.widgets").joinpath("dashboard.js").read_text(encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+
+            def serve(route):
+                if route.request.url.endswith("/dashboard.js"):
+                    route.fulfill(body=js, content_type="text/javascript")
+                else:
+                    route.fulfill(body=PAGE, content_type="text/html")
+
+            page.route(f"{ORIGIN}/**", serve)
+            yield page
+        finally:
+            browser.close()
+
+
+def render(page, rows: dict[str, dict[str, object]], order: list[str], grouped: bool = False) -> None:
+    page.goto(f"{ORIGIN}/")
+    page.wait_for_function("() => window.ready")
+    state = {"rows": rows, "order": order, "group_by_app": grouped, "peaks": None, "metering": False,
+             "title": "Audio sessions", "backend": "sim", "visible": False, "fps": 30}
+    page.evaluate(f"() => makeDashboard({json.dumps(state)})")
+
+
+def patch(page, rows: dict[str, dict[str, object]], removed: list[str] = ()) -> None:
+    content = {"kind": "rows_patch", "rows": rows, "removed": list(removed)}
+    page.evaluate(f"() => model.emit('msg:custom', {json.dumps(content)}, [])")
+
+
+def update(page, **changes: object) -> None:
+    page.evaluate(f"() => model.update({json.dumps(changes)})")
+
+
+def shown(page) -> list[tuple[str, str]]:
+    """(kind, text) of the body's children in order: group headers and session rows."""
+    return page.evaluate("""() => [...document.querySelector('.al-body').children].map(e =>
+        e.classList.contains('al-group')
+          ? ['group', e.querySelector('.al-group-name').textContent + ' ' + e.querySelector('.al-group-count')
+              .textContent + ' ' + e.querySelector('.al-group-slider').value]
+          : ['row', e.dataset.sessionId + ' ' + e.querySelector('.al-pct').textContent])""")
+
+
+def test_patches_touch_only_their_rows_and_grouping_follows(page):
+    rows = {"a1": row("a1", "Browser"), "b": row("b", "Music"), "a2": row("a2", "Browser", 0.5)}
+    render(page, rows, ["a1", "b", "a2"])
+    assert page.evaluate("() => model.sent") == [{"kind": "hello"}]
+    assert shown(page) == [["row", "a1 100%"], ["row", "b 100%"], ["row", "a2 50%"]]
+    page.evaluate("() => document.querySelectorAll('.al-session').forEach(e => { e.dataset.mark = 'kept'; })")
+
+    patch(page, {"b": row("b", "Music", 0.3, focus="paused by Phone", focus_kind="paused")})
+    assert shown(page) == [["row", "a1 100%"], ["row", "b 30%"], ["row", "a2 50%"]]
+    assert page.locator(".al-session[data-session-id='b'] .al-focus-text").text_content() == "paused by Phone"
+    assert page.locator(".al-session[data-mark='kept']").count() == 3  # same elements, updated in place
+
+    update(page, group_by_app=True, order=["a1", "a2", "b"])
+    assert shown(page) == [["group", "Browser 2 sessions 75"], ["row", "a1 100%"], ["row", "a2 50%"],
+                           ["group", "Music 1 session 30"], ["row", "b 30%"]]
+    patch(page, {"a2": row("a2", "Browser", 0.9)})  # the group's average follows
+    assert shown(page)[0] == ["group", "Browser 2 sessions 95"]
+
+    # A new row: patched first, drawn once `order` lists it.
+    patch(page, {"a3": row("a3", "Browser", 0.2)})
+    assert len(shown(page)) == 5
+    update(page, order=["a1", "a2", "a3", "b"])
+    assert shown(page) == [["group", "Browser 3 sessions 70"], ["row", "a1 100%"], ["row", "a2 90%"],
+                           ["row", "a3 20%"], ["group", "Music 1 session 30"], ["row", "b 30%"]]
+
+    # A removed row goes, and its group with it when it was the last.
+    patch(page, {}, removed=["b"])
+    update(page, order=["a1", "a2", "a3"])
+    assert shown(page) == [["group", "Browser 3 sessions 70"], ["row", "a1 100%"], ["row", "a2 90%"],
+                           ["row", "a3 20%"]]
+    assert page.locator(".al-dash").get_attribute("data-rows") == "3"
+
+    # A full sync replaces whatever the patches built.
+    update(page, rows={"z": row("z", "Zed", 0.4)}, order=["z"])
+    assert shown(page) == [["group", "Zed 1 session 40"], ["row", "z 40%"]]
