@@ -4,7 +4,14 @@ arrow from each cause to its effect (the navigation prompt that ducked the music
     FocusTimeline.from_events(events).save_png("timeline.png")   # a recorded list of events
     timeline = FocusTimeline(lab)    # live: records lab.events() and meters; display it in a notebook
 
-Effective gain = volume x focus gain (0 when muted), drawn in dB from -60 dB ("muted / silent") to 0 dB.
+Effective gain = volume x focus gain while the session plays; 0 ("silent") while it is muted or not Active
+(inactive, paused by another session, expired). Drawn in dB from -60 dB ("silent") to 0 dB.
+
+A live timeline keeps a window of the last ``window`` seconds (default :data:`LIVE_WINDOW_SECONDS`, 5 minutes):
+older events, gain and state points, peaks, transitions and ended sessions are dropped (pruned about once a
+second of recording), so it can run for hours in a notebook. A recorded timeline (``from_events``) keeps
+everything it was given.
+
 Drawing uses matplotlib's object API (no pyplot state); live views render off the kernel's loop thread.
 """
 
@@ -14,10 +21,12 @@ import asyncio
 import io
 import math
 import os
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..audio.synth import to_dbfs
 from ..events import (
     Ducked,
     Event,
@@ -41,6 +50,9 @@ if TYPE_CHECKING:
 
 FLOOR_DB = -60.0
 METER_RATE = 10.0
+LIVE_WINDOW_SECONDS = 300.0
+"""What a live FocusTimeline keeps: the last 5 minutes."""
+PRUNE_EVERY_SECONDS = 1.0
 STATE_COLOURS = {SessionState.ACTIVE: "#22c55e", SessionState.INACTIVE: "#cbd5e1", SessionState.EXPIRED: "#ef4444"}
 KIND_STYLE = {  # marker, colour, label
     "duck": ("v", "#d97706", "ducked"),
@@ -54,7 +66,8 @@ KIND_STYLE = {  # marker, colour, label
 
 
 def to_db(gain: float) -> float:
-    return max(FLOOR_DB, 20 * math.log10(gain)) if gain > 0 else FLOOR_DB
+    """A gain in dB for the plot: :func:`audiolab.audio.synth.to_dbfs`, floored at ``FLOOR_DB`` (silent)."""
+    return max(FLOOR_DB, to_dbfs(gain))
 
 
 @dataclass
@@ -65,15 +78,27 @@ class _Track:
     muted: bool = False
     focus: float = 1.0
     state: SessionState = SessionState.INACTIVE
-    gains: list[tuple[float, float]] = field(default_factory=list)
-    states: list[tuple[float, SessionState]] = field(default_factory=list)
+    gains: deque[tuple[float, float]] = field(default_factory=deque)
+    states: deque[tuple[float, SessionState]] = field(default_factory=deque)
     end: float | None = None
     was_active: bool = False
-    peaks: list[tuple[float, float]] = field(default_factory=list)
+    peaks: deque[tuple[float, float]] = field(default_factory=deque)
 
     @property
     def effective(self) -> float:
-        return 0.0 if self.muted else self.volume * self.focus
+        """What the session plays at: volume x focus gain while Active, silent while muted or not playing."""
+        if self.muted or self.state is not SessionState.ACTIVE:
+            return 0.0
+        return self.volume * self.focus
+
+    def prune(self, cutoff: float) -> None:
+        """Forget what is older than ``cutoff``, keeping the gain and state in force at ``cutoff``."""
+        for points in (self.gains, self.states):
+            while len(points) > 1 and points[1][0] <= cutoff:
+                points.popleft()
+        peaks = self.peaks
+        while peaks and peaks[0][0] < cutoff:
+            peaks.popleft()
 
 
 @dataclass(frozen=True)
@@ -88,20 +113,46 @@ class Transition:
 
 
 class _Recording:
-    """Tracks and transitions folded from events (and meter frames)."""
+    """Tracks and transitions folded from events (and meter frames); with a ``window`` (seconds), only what
+    happened in the last ``window`` seconds is kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: float | None = None) -> None:
+        self.window = window
         self.tracks: dict[str, _Track] = {}
-        self.transitions: list[Transition] = []
-        self.events: list[Event] = []
+        self.apps: dict[str, str] = {}
+        self.transitions: deque[Transition] = deque()
+        self.events: deque[Event] = deque()
         self.t0: float | None = None
         self.t_last = 0.0
+        self._pruned = -math.inf
+
+    @property
+    def start(self) -> float:
+        """The earliest time shown: the first event, or the start of the window."""
+        t0 = self.t0 or 0.0
+        return t0 if self.window is None else max(t0, self.t_last - self.window)
 
     def _time(self, t: float) -> float:
         if self.t0 is None:
             self.t0 = t
-        self.t_last = max(self.t_last, t)
+        if t > self.t_last:
+            self.t_last = t
+            if self.window is not None and t - self._pruned >= PRUNE_EVERY_SECONDS:
+                self._prune(t - self.window)
+                self._pruned = t
         return t
+
+    def _prune(self, cutoff: float) -> None:
+        """Drop everything before ``cutoff``: O(tracks + what is dropped), about once a second."""
+        for sid in [sid for sid, track in self.tracks.items() if track.end is not None and track.end < cutoff]:
+            del self.tracks[sid]
+            self.apps.pop(sid, None)
+        for track in self.tracks.values():
+            track.prune(cutoff)
+        while self.transitions and self.transitions[0].t < cutoff:
+            self.transitions.popleft()
+        while self.events and self.events[0].timestamp < cutoff:
+            self.events.popleft()
 
     def seed(self, sessions: Iterable[Session], t: float) -> None:
         for session in sessions:
@@ -114,6 +165,7 @@ class _Recording:
         track.gains.append((t, track.effective))
         track.states.append((t, session.state))
         self.tracks[session.id] = track
+        self.apps[session.id] = session.app
         return track
 
     def _gain_changed(self, track: _Track, t: float, fade: float = 0.0) -> None:
@@ -140,6 +192,7 @@ class _Recording:
             track.state = event.new
             track.was_active |= event.new is SessionState.ACTIVE
             track.states.append((t, event.new))
+            self._gain_changed(track, t)  # silent while not playing
         elif isinstance(event, VolumeChanged):
             track.volume, track.muted = event.volume, event.muted
             self._gain_changed(track, t)
@@ -159,16 +212,16 @@ class _Recording:
         elif isinstance(event, FocusDenied):
             self._mark(t, event.session_id, event.cause_session_id, "denied", "denied")
         elif isinstance(event, SessionExpired):
+            track.state = SessionState.EXPIRED
             track.states.append((t, SessionState.EXPIRED))
+            self._gain_changed(track, t)
             track.end = t
         elif isinstance(event, (SessionRemoved, SessionDisconnected)):
             track.end = t
 
     def _app(self, sid: str) -> str:
-        for event in self.events:
-            if isinstance(event, SessionCreated) and event.session_id == sid:
-                return event.session.app
-        return sid.split("@", 1)[0]
+        app = self.apps.get(sid)
+        return app if app is not None else sid.split("@", 1)[0]
 
     def _mark(self, t: float, sid: str, cause: str | None, kind: str, text: str) -> None:
         self.transitions.append(Transition(t, sid, cause, kind, text))
@@ -177,21 +230,29 @@ class _Recording:
         t = self._time(frame.timestamp)
         for sid, peak in frame.peaks.items():
             track = self.tracks.get(sid)
-            if track is not None and track.end is None:
+            # (frames may be added after the events, as a recorded timeline does: keep those of its lifetime)
+            if track is not None and (track.end is None or t <= track.end):
                 track.peaks.append((t, peak))
 
     def copy(self) -> _Recording:
-        """A copy safe to draw in another thread while recording goes on."""
-        other = _Recording()
+        """A copy safe to draw in another thread while recording goes on (without the events)."""
+        other = _Recording(self.window)
         other.t0, other.t_last = self.t0, self.t_last
-        other.transitions = list(self.transitions)
+        other.transitions = deque(self.transitions)
+        other.apps = dict(self.apps)
         for sid, tr in self.tracks.items():
-            other.tracks[sid] = _Track(tr.label, tr.system, tr.volume, tr.muted, tr.focus, tr.state, list(tr.gains),
-                                       list(tr.states), tr.end, tr.was_active, list(tr.peaks))
+            other.tracks[sid] = _Track(tr.label, tr.system, tr.volume, tr.muted, tr.focus, tr.state,
+                                       deque(tr.gains), deque(tr.states), tr.end, tr.was_active, deque(tr.peaks))
         return other
+
+    def size(self) -> int:
+        """How many things are kept: events, transitions, and every track's gain, state and peak points."""
+        return len(self.events) + len(self.transitions) + sum(
+            len(tr.gains) + len(tr.states) + len(tr.peaks) for tr in self.tracks.values())
 
 
 def _gain_at(points: list[tuple[float, float]], t: float) -> float:
+    points = list(points)
     value = points[0][1] if points else 1.0
     for (ta, va), (tb, vb) in zip(points, points[1:] + [(math.inf, points[-1][1])]):
         if ta <= t < tb:
@@ -206,11 +267,13 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    causes = {tr.cause_id for tr in recording.transitions if tr.cause_id}
-    shown = [sid for sid, tr in recording.tracks.items()
-             if tr.was_active or sid in causes or any(x.session_id == sid for x in recording.transitions)]
+    involved = {tr.cause_id for tr in recording.transitions if tr.cause_id}
+    involved.update(tr.session_id for tr in recording.transitions)
+    shown = [sid for sid, tr in recording.tracks.items() if tr.was_active or sid in involved]
     t0 = recording.t0 or 0.0
-    t_end = max(recording.t_last - t0, 1.0) * 1.04 + t0
+    start = recording.start
+    t_end = start + max(recording.t_last - start, 1.0) * 1.04
+    span = t_end - start
     has_meter = any(recording.tracks[sid].peaks for sid in shown)
     n = max(len(shown), 1)
     ratios = [3.2, 0.42 * n + 0.6] + ([1.6] if has_meter else [])
@@ -229,8 +292,8 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
         end = track.end if track.end is not None else t_end
         xs = [rel(t) for t, _ in track.gains] + [rel(end)]
         ys = [to_db(g) for _, g in track.gains] + [to_db(track.gains[-1][1])]
-        ax_gain.plot(xs, ys, color=colour[sid], lw=1.2, ls=":", alpha=0.55)
-        states = track.states + [(end, SessionState.EXPIRED)]
+        ax_gain.plot(xs, ys, color=colour[sid], lw=1.4, ls=":", alpha=0.8)  # solid below while Active
+        states = [*track.states, (end, SessionState.EXPIRED)]
         for (ta, state), (tb, _) in zip(states, states[1:]):
             if state is SessionState.ACTIVE and tb > ta:
                 seg = [(ta, _gain_at(track.gains, ta))] + [p for p in track.gains if ta < p[0] < tb] + \
@@ -267,8 +330,8 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
                               xytext=(rel(tr.t), y0 + (-0.05 if down else 0.05)),
                               arrowprops={"arrowstyle": "-|>", "color": col, "lw": 1.8, "mutation_scale": 14,
                                           "connectionstyle": "arc3,rad=-0.35"}, zorder=6)
-            late = rel(tr.t) > 0.8 * rel(t_end)
-            ax_lanes.text(rel(tr.t) + (-1 if late else 1) * 0.006 * rel(t_end), (y0 + y1) / 2, tr.text, fontsize=8,
+            late = tr.t > start + 0.8 * span
+            ax_lanes.text(rel(tr.t) + (-1 if late else 1) * 0.006 * span, (y0 + y1) / 2, tr.text, fontsize=8,
                           color=col, va="center", ha="right" if late else "left", fontweight="bold",
                           bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}, zorder=7)
         else:
@@ -284,7 +347,9 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
                 for k in KIND_STYLE if k in kinds_seen]
     labels += [KIND_STYLE[k][2] for k in KIND_STYLE if k in kinds_seen]
     if handles:
-        ax_gain.legend(handles, labels, loc="lower left", fontsize=8, ncol=min(len(handles), 6), framealpha=0.9)
+        # above the "silent" floor, where paused and inactive sessions' lines and markers lie
+        ax_gain.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 0.1), fontsize=8,
+                       ncol=min(len(handles), 6), framealpha=0.9)
     ax_lanes.set_yticks(list(lane.values()), [recording.tracks[sid].label for sid in lane])
     ax_lanes.set_ylim(-0.7, n - 0.3)
     ax_lanes.set_ylabel("state")
@@ -295,7 +360,7 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
         axes[2].set_ylabel("peak (dBFS)")
         axes[2].grid(True, axis="y", alpha=0.3)
     axes[-1].set_xlabel("time (s)")
-    axes[-1].set_xlim(0, rel(t_end))
+    axes[-1].set_xlim(rel(start), rel(t_end))
     return fig
 
 
@@ -308,14 +373,17 @@ def png_bytes(recording: _Recording, title: str, dpi: int = 110) -> bytes:
 
 class FocusTimeline:
     """Effective gain and state of every session over time, with focus transitions and cause -> effect
-    arrows. ``FocusTimeline(lab)`` records live (display it: it redraws at most every ``refresh`` seconds);
-    ``FocusTimeline.from_events(events)`` draws a recorded list."""
+    arrows. ``FocusTimeline(lab)`` records live (display it: it redraws at most every ``refresh`` seconds) and
+    keeps the last ``window`` seconds (5 minutes by default; ``None`` keeps everything, growing without bound);
+    ``FocusTimeline.from_events(events)`` draws a recorded list, all of it."""
 
     def __init__(self, lab: Lab | None = None, *, title: str = "Audio focus timeline", refresh: float = 1.0,
-                 meters: bool = True) -> None:
+                 meters: bool = True, window: float | None = LIVE_WINDOW_SECONDS) -> None:
+        if window is not None and not window > 0:
+            raise ValueError(f"window must be a positive number of seconds or None, got {window!r}")
         self.title = title
         self.refresh = refresh
-        self._rec = _Recording()
+        self._rec = _Recording(window if lab is not None else None)
         self._lab = lab
         self._image: Any = None
         self._dirty = False
@@ -356,7 +424,13 @@ class FocusTimeline:
 
     @property
     def events(self) -> list[Event]:
+        """The events kept (a live timeline: those of its window)."""
         return list(self._rec.events)
+
+    @property
+    def window(self) -> float | None:
+        """Seconds of history kept (None: everything)."""
+        return self._rec.window
 
     @property
     def transitions(self) -> list[Transition]:

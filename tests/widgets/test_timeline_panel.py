@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
+import anyio
 import pytest
 
 import audiolab
@@ -140,3 +142,111 @@ async def test_live_timeline_view_redraws_while_recording(recording_comms):
                 break
         assert bytes(timeline._image.value) != bytes(first) and bytes(timeline._image.value).startswith(PNG)
         timeline.stop()
+
+
+async def _recorded_scenario():
+    """The scenario's events and meter frames, recorded (as `audiolab demo` records them)."""
+    from audiolab.scenarios.meterlog import record_meters
+
+    async with audiolab.open(clock="virtual", policy="harmonyos") as lab:
+        async with lab.events() as events, record_meters(lab) as meters:
+            music = await scenario(lab)
+            await lab.sleep(0)
+            recorded = []
+            while True:
+                try:
+                    recorded.append(events.receive_nowait())
+                except anyio.WouldBlock:
+                    break
+            frames = list(meters.frames)
+    return music, recorded, frames
+
+
+async def test_a_paused_session_is_silent_and_every_session_that_played_has_its_peaks():
+    from audiolab.widgets.timeline import FLOOR_DB, _gain_at
+
+    music, recorded, frames = await _recorded_scenario()
+    timeline = FocusTimeline.from_events(recorded)
+    for frame in frames:  # after the events, as the demo does
+        timeline.add_meter_frame(frame)
+    pause, resume = [t.t for t in timeline.transitions if t.session_id == music and t.kind in ("pause", "resume")]
+    track = timeline._rec.tracks[music]
+    assert _gain_at(track.gains, (pause + resume) / 2) == 0.0  # silent while paused by the call
+    assert _gain_at(track.gains, resume + 0.5) == 1.0
+    played = {sid for sid, tr in timeline._rec.tracks.items() if tr.was_active}
+    assert {sid.split("@")[0] for sid in played} == {"Music", "Maps", "Phone"}
+    assert all(timeline._rec.tracks[sid].peaks for sid in played)  # Phone's too, though it ended before
+    fig = timeline.figure()
+    gain_axis, _, peak_axis = fig.axes
+    assert len(peak_axis.get_lines()) == len(played)
+    t0 = timeline._rec.t0
+    # the drawn effective gain of the music (its dotted line, first drawn) reads silent during the call
+    xs, ys = gain_axis.get_lines()[0].get_data()
+    points = list(zip(xs, ys))
+    silent = (pause - t0, FLOOR_DB), (resume - t0, FLOOR_DB)  # a straight line along the floor, pause to resume
+    assert any(pair == silent for pair in itertools.pairwise(points)), points
+
+
+async def test_demo_timeline_png(tmp_path):
+    from audiolab.demo import write_timeline
+
+    _, recorded, frames = await _recorded_scenario()
+    write_timeline(tmp_path / "demo.png", recorded, frames)
+    assert (tmp_path / "demo.png").read_bytes().startswith(PNG)
+
+
+async def test_a_live_timeline_keeps_a_bounded_window():
+    """Ten minutes of 30 fps meter frames and a volume change per second for 20 sessions: a live timeline
+    keeps its last five minutes, no more; a recorded one keeps everything."""
+    from audiolab.events import VolumeChanged
+    from audiolab.model import MeterFrame
+    from audiolab.widgets.timeline import LIVE_WINDOW_SECONDS
+
+    async with audiolab.open(clock="virtual") as lab:
+        ids = [lab.sim.client(f"App {i}").open_stream(role=Role.MUSIC, start=True).session_id for i in range(20)]
+        await lab.sleep(0)
+        timeline = FocusTimeline(lab, meters=False)
+        timeline.stop()  # recording by hand below
+        assert timeline.window == LIVE_WINDOW_SECONDS == 300.0
+        start = lab.clock.now()
+        fed: list[VolumeChanged] = []
+        sizes = {}
+        for k in range(10 * 60 * 30):
+            t = start + k / 30
+            timeline.add_meter_frame(MeterFrame(t, {sid: 0.5 for sid in ids}, {}))
+            if k % 30 == 0:
+                for i, sid in enumerate(ids):
+                    event = VolumeChanged(timestamp=t, session_id=sid, volume=0.5 + 0.01 * (k // 30 % 10), muted=False)
+                    timeline.add(event)
+                    fed.append(event)
+            if k in (5 * 60 * 30, 10 * 60 * 30 - 1):
+                sizes[k] = timeline._rec.size()
+        rec = timeline._rec
+        peaks = max(len(tr.peaks) for tr in rec.tracks.values())
+        assert peaks <= (LIVE_WINDOW_SECONDS + 1.0) * 30 + 1  # the window, and at most a second more
+        assert len(rec.events) <= (LIVE_WINDOW_SECONDS + 1.0) * 20 + 20
+        assert max(len(tr.gains) for tr in rec.tracks.values()) <= 2 * (LIVE_WINDOW_SECONDS + 2.0)
+        early, late = sizes.values()
+        assert late <= early * 1.01  # five more minutes cost nothing
+        assert timeline.events[0].timestamp >= start + 10 * 60 - LIVE_WINDOW_SECONDS - 2
+        assert timeline.png().startswith(PNG)  # draws the window
+
+    recorded = FocusTimeline.from_events(fed)
+    assert recorded.window is None and len(recorded.events) == len(fed)  # recorded: all of it
+
+
+async def test_deactivation_marks_every_session_of_the_app():
+    from dataclasses import replace
+
+    from audiolab.events import SessionCreated, SessionDeactivated
+    from audiolab.model import DeactivationReason
+
+    async with audiolab.open(clock="virtual") as lab:
+        stream = lab.sim.client("Game").open_stream(role=Role.GAME, start=True)
+        await lab.sleep(0)
+        session = lab.session(stream.session_id)
+    made = [replace(session, id=f"Game@speakers#{i}", app="Game") for i in (7, 8)]
+    events = [SessionCreated(timestamp=0.0, session_id=s.id, session=s) for s in made]
+    events.append(SessionDeactivated(timestamp=1.0, session_id="Game", reason=DeactivationReason.LOWER_PRIORITY))
+    timeline = FocusTimeline.from_events(events)
+    assert [(t.session_id, t.kind) for t in timeline.transitions] == [(s.id, "deactivated") for s in made]
