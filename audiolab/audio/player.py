@@ -11,6 +11,10 @@ stdout. No orphans, ever:
 
 PDEATHSIG fires when the *thread* that forked the child ends, so the child is always started from the event
 loop's thread (never from a worker thread).
+
+:meth:`ToneProcess.spawn` starts any child module that speaks the same line protocol (the WASAPI backend's
+sounddevice player, :mod:`audiolab.audio._player_child_sd`). Where there are no process groups (Windows),
+killing falls back to ``os.kill`` (TerminateProcess); that path has not been run on Windows.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -47,11 +51,19 @@ def live_pids() -> frozenset[int]:
     return frozenset(_LIVE)
 
 
+def _kill_group(pid: int) -> None:
+    """SIGKILL the child's process group; without process groups (Windows) TerminateProcess the child."""
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        if hasattr(os, "killpg"):
+            os.killpg(pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            os.kill(pid, signal.SIGTERM)
+
+
 @atexit.register
 def _kill_all() -> None:
     for pid in list(_LIVE):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+        _kill_group(pid)
     _LIVE.clear()
 
 
@@ -74,6 +86,12 @@ class ToneProcess:
     @property
     def pid(self) -> int:
         return self._process.pid
+
+    @property
+    def ready_value(self) -> int:
+        """The number the child reported with ``ready`` (the pulse child: its sink-input index; the
+        sounddevice child: the pid of the process that opened the audio stream)."""
+        return self.sink_input
 
     @property
     def returncode(self) -> int | None:
@@ -104,12 +122,30 @@ class ToneProcess:
             "client_props": {"application.name": app, "media.role": role},
             "stream_props": {"media.name": media_name or app, "media.role": role, **(extra_stream_props or {})},
         }
-        command = [sys.executable, "-m", "audiolab.audio._player_child", str(os.getpid()), json.dumps(spec)]
+        return await cls.spawn("audiolab.audio._player_child", spec)
+
+    @classmethod
+    async def spawn(
+        cls,
+        module: str,
+        spec: Mapping[str, Any],
+        *,
+        on_spawn: Callable[[int], None] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ToneProcess:
+        """Start ``python -m <module> <this pid> <json spec>`` (a child speaking the protocol above) and wait
+        for its ``ready <n>`` line; AudiolabError if it reports an error or exits first. ``on_spawn(pid)`` runs
+        right after the process exists (e.g. to put it in a Windows job object); ``env`` adds variables."""
+        command = [sys.executable, "-m", module, str(os.getpid()), json.dumps(dict(spec))]
+        child_env = _child_env()
+        child_env.update(env or {})
         process = await anyio.open_process(
-            command, stdin=-1, stdout=-1, stderr=-3, env=_child_env(), start_new_session=True
+            command, stdin=-1, stdout=-1, stderr=-3, env=child_env, start_new_session=True
         )
         _LIVE.add(process.pid)
         try:
+            if on_spawn is not None:
+                on_spawn(process.pid)
             assert process.stdout is not None
             reader = BufferedByteReceiveStream(process.stdout)
             with anyio.fail_after(START_TIMEOUT):
@@ -172,8 +208,7 @@ async def _reap(process: Process) -> None:
     with anyio.move_on_after(STOP_TIMEOUT):
         await process.wait()
     if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        _kill_group(process.pid)
         await process.wait()
     _LIVE.discard(process.pid)
     with contextlib.suppress(OSError):

@@ -12,7 +12,11 @@ How it is built (each part in ``audiolab/backends/_wasapi/``):
   the event context GUID this backend passes with its own changes;
 - ``outbox.LoopOutbox`` — COM callbacks only stamp the time and hand over to it; it keeps at most one
   callback pending on the loop (``audiolab._threads.LoopPoster``): control notifications wait in a bounded,
-  lossless FIFO (overflow fails the backend with ``BackendDisconnected``), meter polls merge into one slot.
+  lossless FIFO (overflow fails the backend with ``BackendDisconnected``), meter polls merge into one slot;
+- ``playback`` — tones: each plays from a process of its own (``audiolab.audio._player_child_sd``, sounddevice
+  on PortAudio's WASAPI host API), so each is a Windows session of its own; the backend finds that session by
+  the child's pid, names and tags it, and reaps the process on stop, cancellation, close and parent death
+  (``job`` — a kill-on-close job object on Windows). The Windows side of this has never run on Windows.
 """
 
 from __future__ import annotations
@@ -23,24 +27,51 @@ import os
 import sys
 import uuid
 import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
-from .._exceptions import BackendDisconnected, BackendUnavailable, ClosedResourceError, NotSupported, SessionNotFound
+from .._exceptions import (
+    AudiolabError,
+    BackendDisconnected,
+    BackendUnavailable,
+    ClosedResourceError,
+    NotSupported,
+    SessionNotFound,
+)
 from .._threads import LoopPoster
 from ..clock import Clock
-from ..model import Device, DisconnectReason, MeterFrame, Role, Session, check_level, normalize_guid
+from ..model import (
+    Device,
+    DeviceRole,
+    DisconnectReason,
+    Flow,
+    MeterFrame,
+    Role,
+    Session,
+    check_level,
+    normalize_guid,
+)
 from ._base import Backend, EventSink
 from ._wasapi.com import ComApi, EndpointInfo
 from ._wasapi.fake import FakeCom
 from ._wasapi.mapping import ProcessTag
 from ._wasapi.outbox import LoopOutbox, OutboxStatistics
+from ._wasapi.playback import (
+    Launcher,
+    SoundDeviceLauncher,
+    ToneLaunch,
+    TonePlayer,
+    WasapiPlayback,
+)
 from ._wasapi.table import ComTable
 from ._wasapi.thread import ComThread
 from ._wasapi.tracker import SessionTracker
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
     from ..audio.playback import Playback, PlayRequest
 
 __all__ = ("FakeCom", "WasapiBackend")
@@ -52,6 +83,10 @@ DEFAULT_METER_INTERVAL = 1 / 60
 highest peak between two frames)."""
 DEFAULT_CLOSE_TIMEOUT = 5.0
 """How long :meth:`WasapiBackend.aclose` waits for the COM thread to release everything and end."""
+SESSION_TIMEOUT = 5.0
+"""How long :meth:`WasapiBackend.play` waits for a new tone process's session to show up."""
+REFRESH_EVERY = 0.5
+"""While waiting for it, enumerate again this often (in case an OnSessionCreated never comes)."""
 
 
 class WasapiBackend(Backend):
@@ -59,12 +94,13 @@ class WasapiBackend(Backend):
 
     Options: ``com`` (the COM layer; default: pycaw/comtypes on Windows), ``meter_interval`` (seconds between
     peak polls while meters run), ``close_timeout`` (seconds :meth:`aclose` waits for the COM thread before
-    abandoning it with a ``RuntimeWarning``), ``clock``.
+    abandoning it with a ``RuntimeWarning``), ``player`` (the tone launcher :meth:`play` uses; default
+    :class:`~._wasapi.playback.SoundDeviceLauncher`, a sounddevice child process per tone), ``clock``.
     """
 
     name: ClassVar[str] = "wasapi"
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"display_name", "icon_path", "grouping_param", "channel_volume", "meters", "ducking_preference"}
+        {"display_name", "icon_path", "grouping_param", "channel_volume", "meters", "ducking_preference", "play"}
     )
 
     def __init__(
@@ -73,6 +109,7 @@ class WasapiBackend(Backend):
         com: ComApi | None = None,
         meter_interval: float = DEFAULT_METER_INTERVAL,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        player: Launcher | None = None,
         clock: Clock | None = None,
         **options: Any,
     ) -> None:
@@ -87,6 +124,8 @@ class WasapiBackend(Backend):
             0 < close_timeout < float("inf")
         ):
             raise ValueError(f"close_timeout must be a positive number of seconds, got {close_timeout!r}")
+        if player is not None and not callable(player):
+            raise TypeError(f"player must be a tone launcher (async callable), not {type(player).__name__}")
         # Decided here, not in start(): a Lab reports a constructor's error as it is, at open.
         self._com = com if com is not None else _real_com()
         self._meter_interval = float(meter_interval)
@@ -101,6 +140,10 @@ class WasapiBackend(Backend):
         self._endpoints: tuple[EndpointInfo, ...] = ()
         self._failed: anyio.Event | None = None
         self._failure: BackendDisconnected | None = None
+        self._launcher: Launcher = player if player is not None else SoundDeviceLauncher()
+        self._playbacks: set[WasapiPlayback] = set()
+        self._unwatched: list[WasapiPlayback] = []
+        self._watchers: TaskGroup | None = None
         self._started = False
         self._closed = False
 
@@ -135,8 +178,19 @@ class WasapiBackend(Backend):
             tracker.seen(raw)
 
     async def run(self) -> None:
+        """Wait for a failure; meanwhile watch every tone process (in a task group of its own, so cancelling
+        ``run`` — the Lab closing — reaps them)."""
         assert self._failed is not None
-        await self._failed.wait()
+        try:
+            async with anyio.create_task_group() as watchers:
+                self._watchers = watchers
+                unwatched, self._unwatched = self._unwatched, []
+                for playback in unwatched:
+                    watchers.start_soon(playback.watch)
+                await self._failed.wait()
+                watchers.cancel_scope.cancel()
+        finally:
+            self._watchers = None
         assert self._failure is not None
         raise self._failure
 
@@ -149,6 +203,11 @@ class WasapiBackend(Backend):
             return
         self._closed = True
         thread, table = self._thread, self._table
+        try:
+            with anyio.CancelScope(shield=True):
+                await self._stop_playbacks()
+        except Exception:
+            log.exception("audiolab: stopping tones at close failed")
         try:
             if thread is not None and table is not None:
                 with anyio.CancelScope(shield=True):
@@ -166,6 +225,15 @@ class WasapiBackend(Backend):
                 self._tracker.close()
             if self._poster is not None:
                 self._poster.close()
+
+    async def _stop_playbacks(self) -> None:
+        """Stop every tone, in parallel; each stop reaps its process (politely, then by killing it)."""
+        playbacks = list(self._playbacks) + [p for p in self._unwatched if p not in self._playbacks]
+        self._unwatched = []
+        if playbacks:
+            async with anyio.create_task_group() as group:
+                for playback in playbacks:
+                    group.start_soon(playback.stop)
 
     def _abandon(self, thread: ComThread) -> None:
         message = (
@@ -288,19 +356,135 @@ class WasapiBackend(Backend):
         session = self._known(session_id)
         if not isinstance(opt_out, bool):
             raise TypeError("opt_out must be a bool")
-        if session.pid != os.getpid():
+        if session.pid != os.getpid() and session.pid not in self._tone_pids():
             raise NotSupported(
-                f"session {session_id!r} belongs to pid {session.pid}, not this process ({os.getpid()}): "
-                "Windows lets a process set the ducking preference of its own sessions only"
+                f"session {session_id!r} belongs to pid {session.pid}, neither this process ({os.getpid()}) nor "
+                "one of its tone processes: Windows lets a process set the ducking preference of its own "
+                "sessions only"
             )
         await self._apply(session_id, "set_ducking_preference", opt_out)
         self.tracker.assume(session_id, ducking_opt_out=opt_out)
 
     async def play(self, request: PlayRequest) -> Playback:
-        raise NotSupported(
-            "the wasapi backend cannot play tones yet: it needs a tone player that runs each tone in its own "
-            "process (audiolab.audio has none yet)"
-        )
+        """Play a tone from a process of its own, hence a session of its own. Returns once the process plays,
+        its session was found by pid (``SessionCreated`` already sent), its display name set (the request's,
+        else the app name) and its pid tagged with the app name and role. Bad requests raise before anything
+        starts; if the session does not show up, the process is reaped and ``AudiolabError`` raised."""
+        from ..audio.playback import PlayRequest
+
+        if not isinstance(request, PlayRequest):
+            raise TypeError(f"play() takes a PlayRequest, not {type(request).__name__}")
+        self._running()
+        if request.cross_process or request.session_guid is not None:
+            raise NotSupported(
+                "the wasapi backend plays each tone in a session of its own: PortAudio opens its streams with no "
+                "session GUID, so tones cannot share a session (session_guid / cross_process) here"
+            )
+        endpoint = self._render_endpoint(request.device)
+        tone = request.tone
+        if request.duration is not None:
+            tone = replace(tone, duration=request.duration,
+                           fade_out=min(tone.fade_out, max(0.0, request.duration - tone.fade_in)))
+        default = request.device is None
+        tagged: set[int] = set()
+
+        def tag(pid: int) -> None:
+            # The spawned pid is the audio process's, except behind a launcher (a Windows venv's python.exe):
+            # then the pid the child reports is tagged too, once it is known.
+            tagged.add(pid)
+            self.tag_process(pid, app=request.app_name, role=request.role)
+
+        launch = ToneLaunch(tone, request.app_name, None if default else endpoint.id,
+                            None if default else endpoint.name, min(2, max(1, endpoint.channels)), tag)
+        try:
+            player = await self._launcher(launch)
+        except BaseException:
+            self._untag(tagged)
+            raise
+        try:
+            if not isinstance(player, TonePlayer):
+                raise TypeError(f"the tone launcher returned {type(player).__name__}, not a tone player")
+            pid = int(player.ready_value)
+            if pid not in tagged:
+                tag(pid)
+            session_id = await self._session_of_pid(pid, None if default else endpoint.id)
+            await self.set_display_name(session_id, request.display_name or request.app_name)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await player.close()
+            self._untag(tagged)
+            raise
+        playback = WasapiPlayback(request, session_id, player, pid, self._playback_ended)
+        playback.tagged = frozenset(tagged)
+        self._playbacks.add(playback)
+        if self._watchers is not None:
+            self._watchers.start_soon(playback.watch)
+        else:  # run() has not started yet: it starts the watcher
+            self._unwatched.append(playback)
+        return playback
+
+    @property
+    def playbacks(self) -> frozenset[WasapiPlayback]:
+        """The tones playing now (started by :meth:`play`, not yet stopped or ended)."""
+        return frozenset(self._playbacks)
+
+    def _tone_pids(self) -> set[int]:
+        return {p.pid for p in self._playbacks if not p.released}
+
+    def _untag(self, pids: set[int] | frozenset[int]) -> None:
+        """Forget the tags of ended tone processes (a later process may reuse a pid)."""
+        if self._tracker is None:
+            return
+        live = {pid for p in self._playbacks for pid in p.tagged}
+        for pid in pids - live:
+            self._tracker.untag(pid)
+
+    def _playback_ended(self, playback: WasapiPlayback) -> None:
+        self._playbacks.discard(playback)
+        if playback in self._unwatched:
+            self._unwatched.remove(playback)
+        self._untag(playback.tagged)
+
+    def _render_endpoint(self, device: str | None) -> EndpointInfo:
+        renders = [e for e in self._endpoints if e.flow is Flow.RENDER]
+        if device is None:
+            for endpoint in renders:
+                if DeviceRole.CONSOLE in endpoint.default_for:
+                    return endpoint
+            if renders:
+                return renders[0]
+            raise NotSupported("there is no active render device to play on")
+        for endpoint in self._endpoints:
+            if endpoint.id == device:
+                if endpoint.flow is not Flow.RENDER:
+                    raise ValueError(f"device {device!r} ({endpoint.name}) is a capture device: tones play on "
+                                     "render devices")
+                return endpoint
+        known = ", ".join(f"{e.id} ({e.name})" for e in renders) or "none"
+        raise ValueError(f"no active render device {device!r}; render devices: {known}")
+
+    async def _session_of_pid(self, pid: int, endpoint_id: str | None) -> str:
+        """The session of process ``pid`` (on ``endpoint_id`` if given), as it arrives through OnSessionCreated;
+        enumerating again now and then, in case that notification never comes."""
+        thread, table = self._running()
+        deadline = anyio.current_time() + SESSION_TIMEOUT
+        next_refresh = anyio.current_time() + REFRESH_EVERY
+        while True:
+            for session in self.tracker.snapshot():
+                if session.pid == pid and (endpoint_id is None or session.device_id == endpoint_id):
+                    return session.id
+            now = anyio.current_time()
+            if now > deadline:
+                raise AudiolabError(
+                    f"the tone process (pid {pid}) plays, but no audio session of it showed up within "
+                    f"{SESSION_TIMEOUT:g} s"
+                )
+            if now >= next_refresh:
+                next_refresh = now + REFRESH_EVERY
+                for raw in await thread.call(table.refresh):
+                    self.tracker.seen(raw)
+            else:
+                await anyio.sleep(0.01)
 
     # --- meters ----------------------------------------------------------------------------------------------
 

@@ -141,6 +141,10 @@ class SessionTracker:
             if session.pid == pid:
                 self._sessions[session_id] = retag(session, tag)
 
+    def untag(self, pid: int) -> None:
+        """Forget what a process was (it ended; a later process may get its pid). Sessions keep their names."""
+        self._tags.pop(pid, None)
+
     def close(self) -> None:
         self._closed = True
         self._sessions.clear()
