@@ -422,12 +422,6 @@ async def test_ducking_preference_for_own_sessions_only():
         assert fake.session(other.session_id).ducking_opt_out is False
 
 
-async def test_tones_are_not_supported_yet():
-    async with running() as run:
-        with pytest.raises(NotSupported, match="tone player"):
-            await run.backend.play(None)  # type: ignore[arg-type]
-
-
 async def test_a_removed_device_disconnects_its_sessions():
     fake = FakeCom()
     headset = fake.default_endpoint_id(Flow.RENDER, DeviceRole.COMMUNICATIONS)
