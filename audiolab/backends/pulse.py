@@ -583,8 +583,16 @@ class PulseBackend(Backend):
     async def start_meters(self) -> None:
         conn = self._require()
         if self._meters is None:
-            self._meters = PeakMeters(conn, self._meter_rate, lambda exc: None)
+            self._meters = PeakMeters(conn, self._meter_rate, lambda exc: None, self._meter_expects_data)
             self._sync_meters()
+
+    def _meter_expects_data(self, target: MeterTarget) -> bool:
+        """Whether a meter's target should be producing samples now (for the meters' watchdog): an uncorked
+        sink-input. Device meters are only reopened when their stream fails (an idle sink sends nothing)."""
+        if target.sink_input is None:
+            return False
+        stream = self._streams.get((Flow.RENDER, target.sink_input))
+        return stream is not None and not stream.corked
 
     def _sync_meters(self) -> None:
         assert self._meters is not None
@@ -713,7 +721,8 @@ class PulseBackend(Backend):
             if self._conn is None or self._lost:
                 continue
             if self._duck_meters is None:
-                self._duck_meters = PeakMeters(self._conn, self._meter_rate, lambda exc: None)
+                self._duck_meters = PeakMeters(self._conn, self._meter_rate, lambda exc: None,
+                                               self._meter_expects_data)
             self._duck_meters.sync(self._duck_targets())
             fresh = self._duck_meters.take_fresh(time.monotonic())
             events: list[Event] = []

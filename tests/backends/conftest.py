@@ -58,6 +58,23 @@ async def wait_until(predicate: Callable[[], object], timeout: float = 5.0, what
         await asyncio.sleep(0.01)
 
 
+async def quiet(running: "Running", seconds: float = 0.3, timeout: float = 10.0) -> None:
+    """Wait until the backend has had no server event for ``seconds`` (a new stream's settling changes on
+    PipeWire, for one) and its pump has nothing left to re-read."""
+    deadline = time.monotonic() + timeout
+    last, since = running.backend.statistics().server_events, time.monotonic()
+    while True:
+        await asyncio.sleep(0.02)
+        now = time.monotonic()
+        events = running.backend.statistics().server_events
+        if events != last:
+            last, since = events, now
+        elif now - since >= seconds and not running.backend._dirty:
+            return
+        if now > deadline:
+            raise AssertionError(f"the server did not go quiet for {seconds} s within {timeout} s")
+
+
 class Running:
     """A started PulseBackend with its run() pump in a task, and the events it emitted."""
 

@@ -77,14 +77,14 @@ async def test_role_ducking_is_measured_with_its_cause() -> None:
             await running.backend.set_volume(music.session_id, 0.8)  # not ducking: expected follows the volume
             await asyncio.sleep(0.8)
             phone = await running.backend.play(PlayRequest(sine(600, 0.3), Role.VOICE_COMMUNICATION, "Caller"))
-            duck = await running.recorder.wait("Ducked", lambda e: e.session_id == music.session_id, timeout=4)
+            duck = await running.recorder.wait("Ducked", lambda e: e.session_id == music.session_id, timeout=8)
             assert duck.attenuation_db == pytest.approx(CUBIC_30_DB, abs=1.0)
             assert duck.cause_session_id == phone.session_id
             assert 0.0 <= duck.fade_seconds < 1.5
             # The reported volume does not show it (that is why it is measured).
             assert running.backend.session(music.session_id).volume == pytest.approx(0.8, abs=1e-3)
             await phone.stop()
-            unduck = await running.recorder.wait("Unducked", lambda e: e.session_id == music.session_id, timeout=4)
+            unduck = await running.recorder.wait("Unducked", lambda e: e.session_id == music.session_id, timeout=8)
             assert 20 * math.log10(unduck.gain) == pytest.approx(0.0, abs=1.0)
             assert unduck.cause_session_id == phone.session_id
             assert len(running.recorder.of("Ducked", music.session_id)) == 1

@@ -56,7 +56,7 @@ async def test_reconnect_emits_fresh_snapshot(tmp_path) -> None:  # type: ignore
             first.play_tone(0.3, client_name="before")
             (old,) = await running.wait_sessions("before")
             first.kill()
-            await running.recorder.wait("SessionRemoved", lambda e: e.session_id == old.id, timeout=1)
+            await running.recorder.wait("SessionRemoved", lambda e: e.session_id == old.id, timeout=5)
             assert running.backend.snapshot() == []
             assert not running.task.done()
         except BaseException:
@@ -65,7 +65,7 @@ async def test_reconnect_emits_fresh_snapshot(tmp_path) -> None:  # type: ignore
     try:
         with pulseaudio_server(socket=socket) as second:  # the server comes back at the same address
             second.play_tone(0.3, client_name="after")
-            event = await running.recorder.wait("SessionCreated", lambda e: e.session.app == "after", timeout=5)
+            event = await running.recorder.wait("SessionCreated", lambda e: e.session.app == "after", timeout=10)
             assert event.session_id in {s.id for s in running.backend.snapshot()}
             assert running.backend.statistics().reconnects == 1
             assert not running.task.done()

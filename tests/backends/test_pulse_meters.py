@@ -37,7 +37,7 @@ async def test_tone_of_half_amplitude_meters_half(server, running: Running, late
     await running.backend.start_meters()
     try:
         # A large-buffer client alone on a sink: first data only after the sink's next wake-up (see meters.py).
-        peak = await _peak_of(running, session.id, 6.0, 0.5, 0.02)
+        peak = await _peak_of(running, session.id, 10.0, 0.5, 0.02)
         assert peak == pytest.approx(0.5, abs=0.02)
         frame = running.backend.read_meters()
         assert len(frame.channel_peaks[session.id]) == 2
@@ -62,10 +62,10 @@ async def test_meter_is_after_volume_cubic(server, running: Running) -> None:  #
     await running.backend.set_volume(session.id, 0.5)  # gain 0.5 ** 3 = 0.125
     await running.backend.start_meters()
     try:
-        peak = await _peak_of(running, session.id, 4.0, 0.0625, 0.005)
+        peak = await _peak_of(running, session.id, 8.0, 0.0625, 0.005)
         assert peak == pytest.approx(0.0625, abs=0.005)
         await running.backend.set_mute(session.id, True)
-        peak = await _peak_of(running, session.id, 4.0, 0.0, 0.001)
+        peak = await _peak_of(running, session.id, 8.0, 0.0, 0.001)
         assert peak == pytest.approx(0.0, abs=0.001)
     finally:
         await running.backend.stop_meters()
@@ -79,10 +79,85 @@ async def test_two_sessions_metered_apart_and_device_peak(server, running: Runni
     (soft,) = await running.wait_sessions("soft")
     await running.backend.start_meters()
     try:
-        assert await _peak_of(running, loud.id, 4.0, 0.5, 0.02) == pytest.approx(0.5, abs=0.02)
-        assert await _peak_of(running, soft.id, 4.0, 0.1, 0.01) == pytest.approx(0.1, abs=0.01)
+        # Up to 8 s: a PipeWire meter stream that never delivers is reopened by the watchdog (see meters.py).
+        assert await _peak_of(running, loud.id, 8.0, 0.5, 0.02) == pytest.approx(0.5, abs=0.02)
+        assert await _peak_of(running, soft.id, 8.0, 0.1, 0.01) == pytest.approx(0.1, abs=0.01)
         frame = running.backend.read_meters()
         assert server.sink in frame.device_peaks
     finally:
         await running.backend.stop_meters()
     assert running.backend.statistics().meter_streams == 0
+
+
+# --- the meters' watchdog, with fake streams (no server) ---------------------------------------------------
+
+
+class _FakeStream:
+    def __init__(self, *args: object) -> None:
+        from audiolab.backends._pulse.meters import STREAM_READY, _Reading
+
+        self.reading = _Reading(last=(0.0, 0.0))
+        self.samples = 0
+        self.last_sample_at = float("-inf")
+        self.current = STREAM_READY
+        self.closed = False
+
+    def state(self) -> int:
+        return self.current
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _watched(monkeypatch, expects: dict[int, bool]):  # type: ignore[no-untyped-def]
+    from audiolab.backends._pulse import meters
+
+    class Conn:
+        connected = True
+
+    monkeypatch.setattr(meters, "PeakStream", _FakeStream)
+    pm = meters.PeakMeters(Conn(), 30, lambda exc: None, lambda t: expects.get(t.sink_input, False))  # type: ignore[arg-type]
+    target = meters.MeterTarget("sink.monitor", 2, 7)
+    pm.sync([target])
+    return meters, pm, target
+
+
+def test_watchdog_reopens_a_silent_uncorked_meter_with_bounded_backoff(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    meters, pm, target = _watched(monkeypatch, {7: True})
+    t0 = time.monotonic()
+    first = pm._streams[target]
+    pm.check(t0 + 0.4)
+    assert pm.reopens == 0
+    pm.check(t0 + 1.1)
+    assert pm.reopens == 1 and first.closed and pm._streams[target] is not first
+    assert pm._streams[target].reading is first.reading  # the held peak survives the reopen
+    times, t = [], t0 + 1.1
+    while t < t0 + 60:
+        t += 0.25
+        before = pm.reopens
+        pm.check(t)
+        if pm.reopens != before:
+            times.append(round(t - t0, 2))
+    assert pm.reopens == meters.MAX_REOPENS  # then it is left alone
+    gaps = [round(b - a, 2) for a, b in zip([1.1, *times], times)]
+    assert gaps == [0.5, 0.5, 1.0, 2.0, 4.0]
+
+
+def test_watchdog_leaves_corked_and_delivering_meters_alone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    expects = {7: False}
+    meters, pm, target = _watched(monkeypatch, expects)
+    t0 = time.monotonic()
+    for k in range(40):
+        pm.check(t0 + k * 0.25)
+    assert pm.reopens == 0  # corked: silence is expected
+    expects[7] = True
+    stream = pm._streams[target]
+    for k in range(40, 80):
+        now = t0 + k * 0.25
+        stream.samples += 1
+        stream.last_sample_at = now
+        pm.check(now)
+    assert pm.reopens == 0  # delivering
+    stream.current = meters.STREAM_FAILED
+    pm.check(t0 + 80 * 0.25 + 1.1)
+    assert pm.reopens == 1 and stream.closed  # a failed stream is reopened

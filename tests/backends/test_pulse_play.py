@@ -47,7 +47,7 @@ async def gone_within(pid: int, seconds: float) -> bool:
     return True
 
 
-async def peak_near(running: Running, session_id: str, wanted: float, tol: float, timeout: float = 5.0) -> float:
+async def peak_near(running: Running, session_id: str, wanted: float, tol: float, timeout: float = 8.0) -> float:
     deadline = time.monotonic() + timeout
     peak = 0.0
     while time.monotonic() < deadline:

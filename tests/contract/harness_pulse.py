@@ -59,7 +59,7 @@ class PulseHarness(Harness):
         )
         stream_id = f"pulse:sink-input/{player.sink_input}"
         try:
-            with anyio.fail_after(5):
+            with anyio.fail_after(10):
                 while True:
                     # Playing, as the contract asks: pipewire-pulse shows a new stream corked for a moment.
                     found = [s.id for s in self.lab.snapshot() if any(m.id == stream_id for m in s.streams)

@@ -19,23 +19,50 @@ work for every client: ``start_meters`` opens them all at once and keeps each op
 and a new stream gets its meter as soon as it appears. Expect the first frame of a large-buffer client up to
 about 2 s after ``start_meters``. PipeWire's pulse server does not show the delay (its graph runs at the
 quantum, not at the client's buffer size), but its per-stream monitor data sometimes pauses for 0.3-0.8 s
-(seen on PipeWire 0.3.65 with the null sink; not yet explained), which is why a meter holds its last peak
-for HOLD_SECONDS before falling to 0.
+(seen on PipeWire 0.3.65 with the null sink), which is why a meter holds its last peak for HOLD_SECONDS
+before falling to 0.
+
+Stuck meter streams (the watchdog). On PipeWire 0.3.65 + WirePlumber 0.4.13 a per-stream meter sometimes
+never delivers at all, or stops for good after a few samples, although the stream is READY and the graph
+shows it linked and running (``pw-link -l``: ``tone:output_FL -> audiolab:input_FL``; ``pw-dump``: both
+nodes "running"). Measured: about 1 run in 10 of two tones metered at once on an idle 2-core machine, 10 in
+25 with a CPU hog beside it; closing that meter stream and opening a new one for the same sink-input makes it
+deliver. Nothing tells the client (no state change, no error), so :class:`PeakMeters` watches its streams
+every CHECK_SECONDS: a stream that FAILED or TERMINATED, or one that has delivered no sample for
+STALL_SECONDS while its target should be producing data (``expects_data``: the sink-input is uncorked), is
+closed and reopened. Reopens are bounded: from the fourth reopen without a sample in between on, each waits
+twice as long, and after MAX_REOPENS the stream is left as it is until its target changes. Corked streams are never
+reopened (they deliver nothing, by design).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .connection import Connection, c
+from .connection import Connection, _libpulse, c
 from .mapping import METER_PROPERTY
 
 HOLD_SECONDS = 0.5
 """A meter that got no new sample since the last read shows its last peak for this long, then 0."""
+STALL_SECONDS = 0.5
+"""A meter stream whose target should be producing data but that delivered no sample for this long is
+reopened (from the fourth reopen without a sample in between on, doubled each time)."""
+CHECK_SECONDS = 0.1
+"""How often the watchdog looks at the meter streams."""
+MAX_REOPENS = 6
+"""Reopens of one meter without any sample in between before the watchdog leaves it alone (after 0.5, 0.5, 0.5,
+1, 2 and 4 s of silence: 8.5 s in all)."""
+
+# pulsectl's binding has no pa_stream_get_state: bind it from the same libpulse.
+_libpulse.pa_stream_get_state.restype = ctypes.c_int
+_libpulse.pa_stream_get_state.argtypes = [ctypes.c_void_p]
+STREAM_READY, STREAM_FAILED, STREAM_TERMINATED = 2, 3, 4
 
 _FLAGS = c.PA_STREAM_DONT_MOVE | c.PA_STREAM_PEAK_DETECT | c.PA_STREAM_ADJUST_LATENCY
 _MAX_CHANNELS = 8
@@ -57,6 +84,11 @@ class PeakStream:
         self.source = source
         self.sink_input = sink_input
         self.reading = _Reading(last=(0.0,) * self.channels)
+        self.opened_at = time.monotonic()
+        self.last_sample_at = -math.inf
+        """When the last sample arrived (time.monotonic)."""
+        self.samples = 0
+        """Frames this stream delivered (the reading's count goes on across reopens)."""
         self._stream = None
         spec = c.PA_SAMPLE_SPEC(format=c.PA_SAMPLE_FLOAT32NE, rate=rate, channels=self.channels)
         props = c.pa.proplist_from_string(
@@ -99,6 +131,8 @@ class PeakStream:
                         peaks[ch] = v
                 self.reading.pending = peaks
                 self.reading.samples += frames
+                self.samples += frames
+                self.last_sample_at = time.monotonic()
         finally:
             if size.value:
                 with contextlib.suppress(c.pa.CallError):
@@ -120,6 +154,12 @@ class PeakStream:
         """Per-channel peaks since the last take, or None when no new sample came (no hold)."""
         return None if self.reading.pending is None else self.take(now)
 
+    def state(self) -> int | None:
+        """libpulse's pa_stream_state_t of the stream (STREAM_READY...), None once closed."""
+        if self._stream is None:
+            return None
+        return int(_libpulse.pa_stream_get_state(ctypes.cast(self._stream, ctypes.c_void_p)))
+
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is None:
@@ -140,28 +180,110 @@ class MeterTarget:
     sink_input: int | None
 
 
-class PeakMeters:
-    """The set of open peak streams, kept in step with the streams and sinks that exist."""
+@dataclass
+class _Watch:
+    """The watchdog's view of one meter: since when it should have delivered, and its reopens so far."""
 
-    def __init__(self, connection: Connection, rate: int, on_error: Callable[[BaseException], None]) -> None:
+    expected_since: float
+    reopens: int = 0
+
+
+class PeakMeters:
+    """The set of open peak streams, kept in step with the streams and sinks that exist, with a watchdog
+    that reopens streams that failed or stopped delivering (see the module docstring).
+
+    ``expects_data(target)`` says whether the target should be producing samples now (its sink-input is
+    uncorked); only then is a silent meter stream taken for stuck."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        rate: int,
+        on_error: Callable[[BaseException], None],
+        expects_data: Callable[[MeterTarget], bool] = lambda target: target.sink_input is not None,
+    ) -> None:
         self._connection = connection
         self._rate = rate
         self._on_error = on_error
+        self._expects_data = expects_data
         self._streams: dict[MeterTarget, PeakStream] = {}
+        self._watch: dict[MeterTarget, _Watch] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
+        self.reopens = 0
+        """Meter streams the watchdog reopened (for statistics and tests)."""
+
+    def _open(self, target: MeterTarget, reading: _Reading | None = None) -> bool:
+        try:
+            stream = PeakStream(self._connection, target.source, target.channels, self._rate, target.sink_input)
+        except (c.pa.CallError, OSError) as exc:  # the stream vanished meanwhile: next sync or check retries
+            self._on_error(exc)
+            return False
+        if reading is not None:
+            stream.reading = reading  # keep the held peak across a reopen
+        self._streams[target] = stream
+        return True
 
     def sync(self, targets: Iterable[MeterTarget]) -> None:
         wanted = set(targets)
         for target in list(self._streams):
             if target not in wanted:
                 self._streams.pop(target).close()
+        for target in list(self._watch):
+            if target not in wanted:
+                del self._watch[target]
+        now = time.monotonic()
         for target in wanted:
+            if target not in self._watch:
+                self._watch[target] = _Watch(now)
             if target not in self._streams:
-                try:
-                    self._streams[target] = PeakStream(
-                        self._connection, target.source, target.channels, self._rate, target.sink_input
-                    )
-                except (c.pa.CallError, OSError) as exc:  # the stream vanished meanwhile: next sync retries
-                    self._on_error(exc)
+                self._open(target)
+        self._arm()
+
+    # --- the watchdog ---------------------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        if self._closed or self._timer is not None or not self._watch:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the loop (a test driving sync by hand): check() is called explicitly
+            return
+        self._timer = loop.call_later(CHECK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        try:
+            self.check(time.monotonic())
+        except Exception as exc:  # never let the watchdog break the loop
+            self._on_error(exc)
+        self._arm()
+
+    def check(self, now: float) -> None:
+        """Reopen every stream that failed, or that should deliver and has not for too long."""
+        if self._closed or not self._connection.connected:
+            return
+        for target, watch in list(self._watch.items()):
+            stream = self._streams.get(target)
+            if stream is not None and stream.samples and stream.last_sample_at >= watch.expected_since:
+                watch.reopens = 0  # it delivered since the last (re)open: healthy, the backoff starts over
+            state = stream.state() if stream is not None else None
+            dead = stream is None or state in (STREAM_FAILED, STREAM_TERMINATED)
+            if not dead and not self._expects_data(target):
+                watch.expected_since = now  # corked: silence is expected, and does not count
+                continue
+            quiet = now - max(watch.expected_since, stream.last_sample_at if stream is not None else -math.inf)
+            if quiet < STALL_SECONDS * 2 ** max(0, watch.reopens - 2) or watch.reopens >= MAX_REOPENS:
+                continue
+            reading = None
+            if stream is not None:
+                reading = stream.reading
+                self._streams.pop(target)
+                stream.close()
+            watch.reopens += 1
+            watch.expected_since = now
+            self.reopens += 1
+            self._open(target, reading)
 
     def take(self, now: float) -> tuple[dict[int, tuple[float, ...]], dict[str, float]]:
         """Peaks since the last take: per sink-input index (per channel), and per sink monitor source."""
@@ -188,6 +310,11 @@ class PeakMeters:
         return len(self._streams)
 
     def close(self) -> None:
+        self._closed = True
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
         for stream in self._streams.values():
             stream.close()
         self._streams.clear()
+        self._watch.clear()
