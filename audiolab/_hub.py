@@ -16,6 +16,7 @@ import anyio
 from ._exceptions import ClosedResourceError, EventOverflow
 from .events import Event
 
+
 @dataclass(frozen=True)
 class SubscriptionStatistics:
     buffered: int

@@ -14,10 +14,10 @@ from anyio.abc import TaskGroup
 from ._exceptions import BackendDisconnected, ClosedResourceError, NotSupported
 from ._hub import EventHub, EventSubscription, SubscriptionStatistics
 from ._meters import MeterStatistics, MeterSubscription
+from .audio.playback import Playback, PlayRequest
 from .backends import auto_candidates, backend_class
 from .backends._base import Backend
 from .clock import Clock, VirtualClock
-from .audio.playback import Playback, PlayRequest
 from .model import Role, Session, check_level
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ import os
 from typing import Any, ClassVar
 
 from ..._exceptions import ClosedResourceError
-from ...clock import Clock, RealClock, VirtualClock
 from ...audio.playback import Playback, PlayRequest
+from ...clock import Clock, RealClock, VirtualClock
 from ...focus import FocusPolicy, load_policy
 from ...model import Device, Flow, MeterFrame, Origin, Session
 from .._base import Backend, EventSink

@@ -1,0 +1,117 @@
+"""How the simulated service consults its focus policy and carries out what it decides.
+
+A mixin of :class:`~audiolab.backends.sim.engine.SimEngine`: stream starts and stops become focus requests;
+the focus engine's actions become gain fades (ducks), state changes (pause, resume, stop) and events; and the
+HarmonyOS-style audio sessions of apps are activated, deactivated and timed out when idle.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ...focus import (
+    DeactivateSession,
+    Duck,
+    FocusPolicy,
+    FocusRequest,
+    Pause,
+    Resume,
+    Stop,
+    Unduck,
+    load_policy,
+)
+from ...model import ConcurrencyMode, DeactivationReason, StreamState
+
+if TYPE_CHECKING:
+    from .engine import _Stream
+
+
+class FocusRules:
+    """The focus half of the simulated service (see the module docstring)."""
+
+    def _focus_request(self, stream: _Stream) -> FocusRequest:
+        session = self._sessions[stream.session_id]
+        return FocusRequest(
+            session_id=session.id,
+            stream_id=stream.id,
+            role=stream.role,
+            device_id=session.key.device_id,
+            flow=session.flow,
+            on_communications_device=self.device(session.key.device_id).is_communications,
+            ducking_opt_out=session.ducking_opt_out,
+            app=stream.app or None,
+        )
+
+    def _apply(self, actions: list) -> None:
+        """Carry out what the focus policy decided, and report it."""
+        for action in actions:
+            stream = self._streams.get(action.stream_id) if action.stream_id else None
+            if not isinstance(action, DeactivateSession) and (
+                action.session_id not in self._sessions or (action.stream_id and stream is None)
+            ):
+                continue  # about a stream that is already gone (its device or service went away)
+            if isinstance(action, (Duck, Unduck)):
+                self.audio.set_focus_gain(action.session_id, action.gain, action.fade_seconds, self._now)
+            elif isinstance(action, (Pause, Stop)) and stream is not None:
+                stream.focus_held = isinstance(action, Pause)
+                self._set_running(stream, False)
+                self._schedule_idle_check(stream.app)
+            elif isinstance(action, Resume) and stream is not None and stream.focus_held:
+                stream.focus_held = False
+                self._set_running(stream, True)
+            elif isinstance(action, DeactivateSession):
+                self._activated_apps.pop(action.session_id, None)
+            event = action.to_event()
+            if event is not None:
+                self._emit(event)
+
+    def set_policy(self, policy: FocusPolicy | str, **settings: object) -> None:
+        """Switch the focus policy; what the old one imposed is released."""
+        self._sync_time()
+        new = load_policy(policy, **settings) if isinstance(policy, str) else policy
+        self._apply(self.focus.set_policy(new, self._now))
+
+    def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
+        """HarmonyOS AudioSessionManager.activateAudioSession for ``app``."""
+        if not isinstance(app, str) or not app:
+            raise ValueError("an app name is needed")
+        if not isinstance(mode, ConcurrencyMode):
+            raise TypeError(f"mode must be an audiolab.ConcurrencyMode, not {type(mode).__name__}")
+        self._sync_time()
+        self._apply(self.focus.activate_session(app, mode, self._now))
+        self._activated_apps[app] = self._activated_apps.get(app, 0) + 1
+        self._schedule_idle_check(app)
+
+    def deactivate_session(self, app: str) -> None:
+        """HarmonyOS deactivateAudioSession, by the app itself (no deactivation event)."""
+        self._sync_time()
+        self._apply(self.focus.deactivate_session(app, self._now))
+        self._activated_apps.pop(app, None)
+
+    def is_session_activated(self, app: str) -> bool:
+        return self.focus.is_session_activated(app)
+
+    def _schedule_idle_check(self, app: str) -> None:
+        if not app or not self.focus.is_session_activated(app):
+            return
+        if any(s.app == app and s.state is StreamState.RUNNING for s in self._streams.values()):
+            return
+        generation = self._activated_apps.get(app, 0)
+        idle_since = self._now
+
+        def check() -> None:
+            still_idle = not any(
+                s.app == app and s.state is StreamState.RUNNING for s in self._streams.values()
+            )
+            if (still_idle and self.focus.is_session_activated(app)
+                    and self._activated_apps.get(app) == generation
+                    and self._last_run_of(app) <= idle_since):
+                self._apply(self.focus.deactivate_session(app, self._now, reason=DeactivationReason.TIMEOUT))
+                self._activated_apps.pop(app, None)
+
+        self.call_at(self._now + self.idle_timeout, check)
+
+    def _last_run_of(self, app: str) -> float:
+        return self._app_last_run.get(app, -math.inf)
+
