@@ -10,7 +10,9 @@ default. Runs on asyncio only (pulsectl-asyncio drives libpulse from the asyncio
   the sessions and emits typed events. Volume/mute changes made through this backend carry
   ``Origin.THIS_CLIENT``; any other change ``Origin.OTHER_CLIENT`` (another client, or a server module such
   as module-role-cork: the protocol does not say which).
-- Meters: server-side peak detection per sink-input (see :mod:`._pulse.meters`).
+- Meters: server-side peak detection per sink-input (see :mod:`._pulse.meters`). On PipeWire (the server's name
+  says "PipeWire") each meter stream gets a connection of its own: pipewire-pulse starves a client's second
+  record stream on the same monitor.
 - Tones: :meth:`play` starts each tone in a process of its own (a PulseAudio client of its own, so a session
   of its own with the role and name asked for; see :mod:`audiolab.audio.player`). While tones play, their
   gain is measured from their own meters and reported as ``Ducked`` / ``Unducked`` (see
@@ -167,6 +169,7 @@ class PulseBackend(Backend):
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._own_client: int | None = None
+        self._pipewire = False
         self._clients: dict[int, RawClient] = {}
         self._devices: dict[tuple[Flow, int], RawDevice] = {}
         self._streams: dict[tuple[Flow, int], RawStream] = {}
@@ -216,6 +219,8 @@ class PulseBackend(Backend):
         await conn.connect()
         try:
             self._own_client = conn.own_client_index()
+            info = await conn.query("server_info")
+            self._pipewire = "pipewire" in (getattr(info, "server_name", "") or "").lower()
             # Subscribe before the first enumeration, so nothing that happens in between is missed.
             await conn.subscribe(self._on_server_event, self._on_lost)
             self._conn = conn
@@ -583,8 +588,22 @@ class PulseBackend(Backend):
     async def start_meters(self) -> None:
         conn = self._require()
         if self._meters is None:
-            self._meters = PeakMeters(conn, self._meter_rate, lambda exc: None, self._meter_expects_data)
+            self._meters = self._new_meters(conn)
             self._sync_meters()
+
+    def _new_meters(self, conn: Connection) -> PeakMeters:
+        return PeakMeters(conn, self._meter_rate, lambda exc: None, self._meter_expects_data,
+                          connect=self._meter_connection if self._pipewire else None)
+
+    async def _meter_connection(self) -> Connection:
+        """A connection for one meter stream (PipeWire: see :mod:`._pulse.meters`)."""
+        conn = Connection(self._conn.address if self._conn else self._server, f"{self._client_name} meter")
+        try:
+            await conn.connect()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _meter_expects_data(self, target: MeterTarget) -> bool:
         """Whether a meter's target should be producing samples now (for the meters' watchdog): an uncorked
@@ -721,8 +740,7 @@ class PulseBackend(Backend):
             if self._conn is None or self._lost:
                 continue
             if self._duck_meters is None:
-                self._duck_meters = PeakMeters(self._conn, self._meter_rate, lambda exc: None,
-                                               self._meter_expects_data)
+                self._duck_meters = self._new_meters(self._conn)
             self._duck_meters.sync(self._duck_targets())
             fresh = self._duck_meters.take_fresh(time.monotonic())
             events: list[Event] = []

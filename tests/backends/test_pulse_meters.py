@@ -41,16 +41,15 @@ async def test_tone_of_half_amplitude_meters_half(server, running: Running, late
         assert peak == pytest.approx(0.5, abs=0.02)
         frame = running.backend.read_meters()
         assert len(frame.channel_peaks[session.id]) == 2
-        # Steady afterwards: the reads over the next second see the tone. PulseAudio delivers every tick;
-        # pipewire-pulse's per-stream monitor has occasional gaps longer than the meters' hold (known, see
-        # meters.py), so there most (not all) reads must see it.
+        # Steady afterwards: every read over the next second sees the tone (on PipeWire too, where each meter
+        # stream has a connection of its own: see meters.py).
         peaks = []
         for _ in range(10):
             await asyncio.sleep(0.1)
             peaks.append(running.backend.read_meters().peaks[session.id])
         hits = sum(abs(p - 0.5) <= 0.02 for p in peaks)
         assert max(peaks) == pytest.approx(0.5, abs=0.02)
-        assert hits >= (10 if server.kind == "pulseaudio" else 6), peaks
+        assert hits == 10, peaks
     finally:
         await running.backend.stop_meters()
 
@@ -87,6 +86,52 @@ async def test_two_sessions_metered_apart_and_device_peak(server, running: Runni
     finally:
         await running.backend.stop_meters()
     assert running.backend.statistics().meter_streams == 0
+
+
+@pytest.mark.pipewire
+@pytest.mark.parametrize("server", ["pipewire"], indirect=True)
+async def test_pipewire_meter_streams_have_a_connection_each(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    """pipewire-pulse starves a client's second record stream on one monitor (see meters.py): on PipeWire every
+    meter stream (two tones and the sink) is the only one of its client, and stop_meters closes those clients."""
+    from audiolab.backends._pulse.mapping import METER_PROPERTY
+
+    server.play_tone(0.5, client_name="first")
+    server.play_tone(0.1, client_name="second")
+    (first,) = await running.wait_sessions("first")
+    (second,) = await running.wait_sessions("second")
+    await running.backend.start_meters()
+    try:
+        assert running.backend._pipewire
+        assert await _peak_of(running, first.id, 8.0, 0.5, 0.02) == pytest.approx(0.5, abs=0.02)
+        assert await _peak_of(running, second.id, 8.0, 0.1, 0.01) == pytest.approx(0.1, abs=0.01)
+
+        def meter_clients() -> list[str]:
+            outputs = [o for o in _parse(server.pactl("list", "source-outputs")) if o.get(METER_PROPERTY) == "1"]
+            return [o["client"] for o in outputs]
+
+        deadline = time.monotonic() + 5
+        while len(meter_clients()) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        clients = meter_clients()
+        assert len(clients) == 3 and len(set(clients)) == 3, clients
+        # Both tones keep being metered, each every read over a second.
+        for _ in range(10):
+            await asyncio.sleep(0.1)
+            frame = running.backend.read_meters()
+            assert frame.peaks[first.id] == pytest.approx(0.5, abs=0.02)
+            assert frame.peaks[second.id] == pytest.approx(0.1, abs=0.01)
+    finally:
+        await running.backend.stop_meters()
+    deadline = time.monotonic() + 5
+    while "audiolab meter" in server.pactl("list", "clients") and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert "audiolab meter" not in server.pactl("list", "clients")
+
+
+def _parse(text: str) -> list[dict[str, str]]:
+    from tests.servers import _parse_pactl_list
+
+    return _parse_pactl_list(text)
 
 
 # --- the meters' watchdog, with fake streams (no server) ---------------------------------------------------
