@@ -37,7 +37,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from .._exceptions import AudiolabError
 from .synth import Tone
 
-__all__ = ("ToneProcess", "live_pids")
+__all__ = ("ToneProcess", "kill", "live_pids")
 
 RATE = 48000
 START_TIMEOUT = 10.0
@@ -58,6 +58,13 @@ def _kill_group(pid: int) -> None:
             os.killpg(pid, signal.SIGKILL)
         else:  # pragma: no cover - Windows
             os.kill(pid, signal.SIGTERM)
+
+
+def kill(pid: int) -> None:
+    """Kill a tone process started here (and its group) at once, e.g. one still starting; whoever awaits its
+    start or watch then sees it gone and reaps it. Pids not started here are left alone."""
+    if pid in _LIVE:
+        _kill_group(pid)
 
 
 @atexit.register
@@ -110,8 +117,10 @@ class ToneProcess:
         channels: int = 2,
         latency_ms: int = 30,
         extra_stream_props: dict[str, str] | None = None,
+        on_spawn: Callable[[int], None] | None = None,
     ) -> ToneProcess:
-        """Start a player and wait until its stream plays; AudiolabError if it cannot connect."""
+        """Start a player and wait until its stream plays; AudiolabError if it cannot connect. ``on_spawn(pid)``
+        runs as soon as the process exists (so a caller can :func:`kill` it while it starts)."""
         spec: dict[str, Any] = {
             "tone": asdict(tone),
             "rate": RATE,
@@ -122,7 +131,7 @@ class ToneProcess:
             "client_props": {"application.name": app, "media.role": role},
             "stream_props": {"media.name": media_name or app, "media.role": role, **(extra_stream_props or {})},
         }
-        return await cls.spawn("audiolab.audio._player_child", spec)
+        return await cls.spawn("audiolab.audio._player_child", spec, on_spawn=on_spawn)
 
     @classmethod
     async def spawn(
@@ -157,6 +166,9 @@ class ToneProcess:
             player._reader = reader
             return player
         except BaseException as exc:
+            # Cancelled, timed out or refused before ready: the child was never told to stop (and reads no
+            # commands before ready), so kill it now instead of waiting STOP_TIMEOUT for it to leave.
+            _kill_group(process.pid)
             with anyio.CancelScope(shield=True):
                 await _reap(process)
             if isinstance(exc, (anyio.EndOfStream, anyio.IncompleteRead, TimeoutError)):

@@ -42,6 +42,7 @@ from .._exceptions import (
 )
 from ..audio.playback import Playback, PlayRequest
 from ..audio.player import ToneProcess
+from ..audio.player import kill as kill_tone_process
 from ..clock import Clock
 from ..events import ChannelVolumeChanged, Ducked, Event, SessionCreated, Unducked, VolumeChanged
 from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
@@ -181,6 +182,10 @@ class PulseBackend(Backend):
         self._server_events = self._flushes = self._emitted = self._reconnects = 0
         self._old_queries = 0
         self._playbacks: dict[int, _Measured] = {}
+        self._starting_pids: set[int] = set()
+        """Tone processes still starting (before ``ready``): aclose kills them."""
+        self._starting: set[ToneProcess] = set()
+        """Tone processes started whose session play() is still waiting for: aclose closes them."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._measure_task: asyncio.Task[None] | None = None
         self._duck_meters: PeakMeters | None = None
@@ -286,7 +291,11 @@ class PulseBackend(Backend):
         self._sessions = {}
 
     async def _stop_playbacks(self) -> None:
-        """Stop every tone (their processes are reaped) and end the tasks that watched them."""
+        """Stop every tone (their processes are reaped), those still starting too, and end the tasks that watched
+        them. play() calls still starting then raise ClosedResourceError."""
+        for pid in list(self._starting_pids):
+            kill_tone_process(pid)
+        await asyncio.gather(*(p.close() for p in list(self._starting)), return_exceptions=True)
         await asyncio.gather(*(m.playback.stop() for m in list(self._playbacks.values())), return_exceptions=True)
         tasks = [*self._tasks, *([self._measure_task] if self._measure_task else [])]
         for task in tasks:
@@ -673,19 +682,39 @@ class PulseBackend(Backend):
             roles = trigger_roles_from_modules((m.name, m.argument or "") for m in modules)  # type: ignore[attr-defined]
             self._causes = Causes(roles)
             self._causes_seed()
-        player = await ToneProcess.start(
-            tone,
-            app=request.app_name,
-            media_name=request.display_name or request.app_name,
-            role=request.role.pulse_media_role,
-            server=conn.address,
-            device=request.device,
-        )
+        pids: list[int] = []
+
+        def spawned(pid: int) -> None:
+            pids.append(pid)
+            self._starting_pids.add(pid)
+
         try:
-            session_id = await self._session_of_stream(player.sink_input)
-        except BaseException:
-            await player.close()
+            player = await ToneProcess.start(
+                tone,
+                app=request.app_name,
+                media_name=request.display_name or request.app_name,
+                role=request.role.pulse_media_role,
+                server=conn.address,
+                device=request.device,
+                on_spawn=spawned,
+            )
+        except AudiolabError as exc:
+            self._raise_if_closed(exc)  # aclose killed the starting child: say so, not "exited early"
             raise
+        finally:
+            self._starting_pids.difference_update(pids)
+        self._starting.add(player)
+        try:
+            self._require()  # closed (or lost) while the child started
+            session_id = await self._session_of_stream(player.sink_input)
+            self._require()
+        except BaseException as exc:
+            await player.close()
+            if isinstance(exc, Exception):
+                self._raise_if_closed(exc)
+            raise
+        finally:
+            self._starting.discard(player)
         playback = PulsePlayback(request, session_id, player, self._playback_ended)
         now = time.monotonic()
         ends = None if tone.duration is None else now + tone.duration - tone.fade_out - GRACE_SECONDS
@@ -699,6 +728,10 @@ class PulseBackend(Backend):
         if self._measure_task is None or self._measure_task.done():
             self._measure_task = asyncio.get_running_loop().create_task(self._measure_loop())
         return playback
+
+    def _raise_if_closed(self, exc: BaseException) -> None:
+        if self._closed and not isinstance(exc, ClosedResourceError):
+            raise ClosedResourceError("the pulse backend was closed while the tone started") from exc
 
     def _causes_seed(self) -> None:
         """Sessions already playing count as started now (for naming causes)."""
@@ -714,6 +747,7 @@ class PulseBackend(Backend):
         deadline = time.monotonic() + timeout
         found_at: float | None = None
         while True:
+            self._require()  # closed or lost meanwhile: a _flush without a connection finds nothing, forever
             async with self._lock:
                 self._dirty.setdefault(FACILITY_SINK_INPUT, set()).add(index)
                 await self._flush()

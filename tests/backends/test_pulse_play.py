@@ -181,3 +181,77 @@ async def test_sigkilled_parent_leaves_no_player_behind(pa_server) -> None:  # t
             parent.kill()
             parent.wait()
         parent.stdout.close()  # type: ignore[union-attr]
+
+
+# --- closing and cancelling while a tone starts -------------------------------------------------------------
+
+
+@pytest.mark.pulse
+@pytest.mark.parametrize("phase", ["spawning", "finding-session"])
+async def test_lab_closed_while_tone_starts_reaps_it(pa_server, phase: str) -> None:  # type: ignore[no-untyped-def]
+    """aclose() while play() starts a tone: play() raises ClosedResourceError promptly (not ~5 s later with a
+    misleading error), the child is gone and reaped, and its stream is gone from the server. Both phases of a
+    start: the child still starting (before ``ready``), and play() looking for the tone's session."""
+    from audiolab import ClosedResourceError
+
+    from .conftest import start_backend, stop_backend
+
+    running = await start_backend(pa_server.address)
+    backend = running.backend
+    entered, release = asyncio.Event(), asyncio.Event()
+    if phase == "finding-session":
+        original = backend._session_of_stream
+
+        async def held(index: int, **kw: object) -> str:
+            entered.set()
+            await release.wait()
+            return await original(index, **kw)
+
+        backend._session_of_stream = held
+    try:
+        task = asyncio.create_task(backend.play(PlayRequest(sine(440, 0.3), Role.MUSIC, "Closed Early")))
+        if phase == "spawning":
+            while not backend._starting_pids and not task.done():
+                await asyncio.sleep(0)
+            (pid,) = backend._starting_pids  # the child exists and has not reported ready yet
+        else:
+            await asyncio.wait_for(entered.wait(), 10)
+            (player,) = backend._starting
+            pid = player.pid
+        assert alive(pid)
+        closed_at = time.monotonic()
+        await backend.aclose()
+        release.set()
+        with pytest.raises(ClosedResourceError):
+            await asyncio.wait_for(task, 5)
+        assert time.monotonic() - closed_at < 0.5
+        assert not os.path.exists(f"/proc/{pid}")  # killed and reaped, not a zombie
+        assert not live_pids()
+        await wait_until(lambda: not pa_server.sink_inputs(), timeout=2, what="the server dropped the stream")
+    finally:
+        release.set()
+        await stop_backend(running)
+
+
+@pytest.mark.pulse
+async def test_cancelled_start_kills_the_child_at_once(pa_server) -> None:  # type: ignore[no-untyped-def]
+    """Cancelling ToneProcess.start before ``ready`` kills the child instead of waiting STOP_TIMEOUT (1 s) for a
+    child that was never told to stop."""
+    from audiolab.audio.player import ToneProcess
+
+    pids: list[int] = []
+    task = asyncio.create_task(
+        ToneProcess.start(sine(440, 0.2), app="Cancelled Start", media_name="x", server=pa_server.address,
+                          on_spawn=pids.append)
+    )
+    while not pids and not task.done():
+        await asyncio.sleep(0)
+    assert pids and not task.done()
+    cancelled_at = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - cancelled_at < 0.3
+    assert not os.path.exists(f"/proc/{pids[0]}")
+    assert not live_pids()
+    await wait_until(lambda: not pa_server.sink_inputs(), timeout=2, what="no stream left")
