@@ -51,6 +51,38 @@ def test_a_fade_is_timed_from_first_drop_to_settling() -> None:
     assert not unduck.ducked and unduck.fade_seconds == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_level_that_never_settles_keeps_a_bounded_window() -> None:
+    from audiolab.backends._pulse.ducking import RUN_WINDOW
+
+    tracker = GainTracker()
+    wander = [-10.0 - 5.0 * (i % 2) for i in range(20 * RUN_WINDOW)]  # away, but never within SETTLE_DB
+    assert feed(tracker, wander) == []
+    assert len(tracker._run) <= RUN_WINDOW
+    # It still settles afterwards, timed from the first changed sample.
+    (duck,) = feed(tracker, [-20.0] * 10, t0=len(wander) / 30)
+    assert duck.ducked and 20 * math.log10(duck.gain) == pytest.approx(-20.0, abs=0.01)
+    assert duck.started == 0.0
+
+
+def test_stopped_trigger_sessions_are_pruned() -> None:
+    from audiolab.backends._pulse.ducking import CAUSE_WINDOW, STOPPED_KEEP, Causes
+    from types import SimpleNamespace
+
+    from audiolab.events import SessionCreated, SessionRemoved
+
+    causes = Causes()
+    t = 0.0
+    for i in range(2000):  # a long day of calls: each a trigger session that started and ended
+        session = SimpleNamespace(id=f"s{i}", role=Role.VOICE_COMMUNICATION, state=SessionState.ACTIVE, muted=False)
+        causes.observe(SessionCreated(timestamp=t, session_id=session.id, session=session), {})  # type: ignore[arg-type]
+        t += 1.0
+        causes.observe(SessionRemoved(timestamp=t, session_id=session.id), {})
+    assert len(causes._stopped) <= STOPPED_KEEP + 1
+    assert not causes._active and not causes._roles
+    assert causes.of_unduck("music", t) == "s1999"  # the recent ones still name the cause
+    assert causes.of_unduck("music", t + CAUSE_WINDOW + 1) is None
+
+
 def test_expected_peaks_are_cubic_and_muted_is_zero() -> None:
     assert expected_peaks(0.5, 0.0, [0.5, 1.0], False) == [pytest.approx(0.0625), pytest.approx(0.5)]
     assert expected_peaks(0.5, 0.0, [1.0, 1.0], True) == [0.0, 0.0]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from ...audio.sources import pan_gains
 from ...audio.synth import PERIODIC_WAVEFORMS, Tone
+from .volume import gain_from_level
 from ...events import Event, SessionCreated, SessionRemoved, StateChanged, VolumeChanged
 from ...model import Session, SessionState
 
@@ -42,6 +43,12 @@ SETTLE_DB = 0.5
 SETTLE_SAMPLES = 4
 GRACE_SECONDS = 0.4
 CAUSE_WINDOW = 5.0
+RUN_WINDOW = 256
+"""A change in progress keeps its first sample (its start) and at most this many samples in all (~8.5 s at
+30 Hz): a level that never settles does not grow the tracker without bound."""
+STOPPED_KEEP = 60.0
+"""Stopped trigger sessions are forgotten this long after they stopped (only the last CAUSE_WINDOW seconds name a
+cause; the margin covers transitions that took long to settle)."""
 MIN_EXPECTED = 1e-4
 DEFAULT_TRIGGER_ROLES = frozenset({"phone"})
 
@@ -79,6 +86,8 @@ class GainTracker:
                 self._run = [(t, gain_db)]
             return None
         self._run.append((t, gain_db))
+        if len(self._run) > RUN_WINDOW:
+            del self._run[1 : len(self._run) - RUN_WINDOW + 1]  # keep the start, and the latest samples
         if abs(gain_db - self.level_db) <= START_DB and len(self._run) <= CONFIRM:
             self._run = []  # noise: back at the old level before the change was confirmed
             return None
@@ -115,7 +124,7 @@ def expected_peaks(amplitude: float, pan: float, volumes: Sequence[float], muted
     if muted:
         return [0.0] * len(volumes)
     gains = pan_gains(pan, len(volumes))
-    return [amplitude * float(g) * v**3 for g, v in zip(gains, volumes)]
+    return [amplitude * float(g) * gain_from_level(v) for g, v in zip(gains, volumes)]
 
 
 def measured_gain_db(measured: Sequence[float], expected: Sequence[float]) -> float | None:
@@ -175,6 +184,12 @@ class Causes:
     def _stop(self, sid: str, t: float) -> None:
         if self._active.pop(sid, None) is not None:
             self._stopped[sid] = t
+        self._prune(t)
+
+    def _prune(self, now: float) -> None:
+        """Forget trigger sessions that stopped more than STOPPED_KEEP seconds ago (they can name no cause)."""
+        for old in [sid for sid, t in self._stopped.items() if t < now - STOPPED_KEEP]:
+            del self._stopped[old]
 
     def of_duck(self, ducked: str, when: float) -> str | None:
         candidates = [(t, sid) for sid, t in self._active.items() if sid != ducked and t <= when + 0.05]

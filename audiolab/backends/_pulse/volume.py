@@ -2,6 +2,9 @@
 
 PulseAudio stores a channel volume as an integer where ``PA_VOLUME_NORM`` (0x10000) is 100 %. ``pactl`` shows
 that integer as a percentage; audiolab's ``volume`` is the same fraction: **audiolab volume = pactl % / 100**.
+pulsectl already turns the integers into those fractions (raw / PA_VOLUME_NORM) both ways, so the conversions
+here start from fractions: :func:`levels_from_fractions` / :func:`master_level` (what a session reports) and
+:func:`gain_from_level` (what a meter measures, used by the ducking measurement).
 It is PulseAudio's "software" (cubic) scale, so the amplitude gain a stream gets is ``volume ** 3`` (50 % ->
 0.125, about -18 dB); :func:`gain_from_level` says so. PipeWire's pulse server uses the same cubic mapping.
 
@@ -16,16 +19,6 @@ from collections.abc import Sequence
 
 PA_VOLUME_NORM = 0x10000
 PA_VOLUME_MAX = 0x7FFFFFFF
-
-
-def level_from_pulse(raw: int) -> float:
-    """One channel's PulseAudio volume integer as an audiolab level in 0..1 (capped at 1.0)."""
-    return min(1.0, max(0, raw) / PA_VOLUME_NORM)
-
-
-def pulse_from_level(level: float) -> int:
-    """An audiolab level (already validated to 0..1) as a PulseAudio volume integer."""
-    return int(round(level * PA_VOLUME_NORM))
 
 
 def levels_from_fractions(fractions: Sequence[float]) -> tuple[float, ...]:
@@ -45,7 +38,7 @@ def scaled_to(fractions: Sequence[float], level: float) -> list[float]:
     loudest = max(fractions, default=0.0)
     if loudest <= 0.0:
         return [level] * len(fractions)
-    return [min(level, f * level / loudest) for f in fractions]
+    return [min(level, f / loudest * level) for f in fractions]  # f / loudest first: denormals stay exact
 
 
 def gain_from_level(level: float) -> float:
