@@ -767,16 +767,25 @@ class PulseBackend(Backend):
             del self._playbacks[playback.sink_input]
 
     async def _measure_loop(self) -> None:
-        """Measure every measurable tone's gain from its own meter while tones play; emit (Un)Ducked."""
+        """Measure every measurable tone's gain from its meter while tones play; emit (Un)Ducked. The meter is
+        the user's one when meters are on (:meth:`PeakMeters.take_fresh` does not disturb read_meters), else a
+        meter of its own per measurable tone."""
         period = 1.0 / min(self._meter_rate, 50)
         while self._playbacks and not self._closed:
             await asyncio.sleep(period)
             if self._conn is None or self._lost:
                 continue
-            if self._duck_meters is None:
-                self._duck_meters = self._new_meters(self._conn)
-            self._duck_meters.sync(self._duck_targets())
-            fresh = self._duck_meters.take_fresh(time.monotonic())
+            if self._meters is not None:
+                # The user's meters run: they meter every tone already (one meter per tone, not two).
+                duck, self._duck_meters = self._duck_meters, None
+                if duck is not None:
+                    duck.close()
+                fresh = self._meters.take_fresh(time.monotonic())
+            else:
+                if self._duck_meters is None:
+                    self._duck_meters = self._new_meters(self._conn)
+                self._duck_meters.sync(self._duck_targets())
+                fresh = self._duck_meters.take_fresh(time.monotonic())
             events: list[Event] = []
             for index, measured in list(self._playbacks.items()):
                 event = self._measure(index, measured, fresh.get(index))

@@ -127,6 +127,44 @@ async def test_role_ducking_is_measured_with_its_cause() -> None:
 
 
 @pytest.mark.pulse
+async def test_with_meters_on_ducking_reads_the_main_meters() -> None:
+    """While the user's meters run, each tone has one meter (not a second one for ducking); the ducking
+    measurement reads it without taking the user's peaks away."""
+    from audiolab.backends._pulse.mapping import METER_PROPERTY
+    from tests.servers import _parse_pactl_list
+
+    with pulseaudio_server(modules=[DUCK_30]) as server:
+        running = await start_backend(server.address)
+        try:
+            await running.backend.start_meters()
+            music = await running.backend.play(PlayRequest(sine(440, 0.5), Role.MUSIC, "Metered Music"))
+            await asyncio.sleep(0.8)  # the music plays undisturbed before the call (its level is the reference)
+            phone = await running.backend.play(PlayRequest(sine(600, 0.3), Role.VOICE_COMMUNICATION, "Metered Caller"))
+            duck = await running.recorder.wait("Ducked", lambda e: e.session_id == music.session_id, timeout=8)
+            assert duck.attenuation_db == pytest.approx(CUBIC_30_DB, abs=1.0)
+            assert duck.cause_session_id == phone.session_id
+            assert running.backend._duck_meters is None
+            outputs = [o for o in _parse_pactl_list(server.pactl("list", "source-outputs"))
+                       if o.get(METER_PROPERTY) == "1"]
+            watched = [o.get("stream.monitor-stream", o.get("monitor-stream")) for o in outputs]
+            assert len(outputs) == 3, watched  # the sink's meter and one per tone
+            # The user's reads still see the ducked music: 0.5 x 0.3 ** 3.
+            want = 0.5 * 0.3**3
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                peak = running.backend.read_meters().peaks.get(music.session_id, 0.0)
+                if abs(peak - want) <= 0.002:
+                    break
+            assert peak == pytest.approx(want, abs=0.002)
+            await phone.stop()
+            unduck = await running.recorder.wait("Unducked", lambda e: e.session_id == music.session_id, timeout=8)
+            assert 20 * math.log10(unduck.gain) == pytest.approx(0.0, abs=1.0)
+            await music.stop()
+        finally:
+            await stop_backend(running)
+
+
+@pytest.mark.pulse
 async def test_no_policy_no_ducking_reported(pa_server) -> None:  # type: ignore[no-untyped-def]
     running = await start_backend(pa_server.address)
     try:

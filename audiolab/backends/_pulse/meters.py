@@ -83,6 +83,8 @@ _MAX_CHANNELS = 8
 @dataclass
 class _Reading:
     pending: list[float] | None = None
+    fresh: list[float] | None = None
+    """Peaks since the last take_fresh (the ducking measurement's own cursor: it never steals take's peaks)."""
     last: tuple[float, ...] = ()
     last_time: float = -math.inf
     samples: int = 0
@@ -136,12 +138,16 @@ class PeakStream:
             if data.value and frames:
                 values = (ctypes.c_float * (frames * self.channels)).from_address(data.value)
                 peaks = self.reading.pending or [0.0] * self.channels
+                fresh = self.reading.fresh or [0.0] * self.channels
                 for i, v in enumerate(values):
                     ch = i % self.channels
                     v = abs(v)
                     if v > peaks[ch]:
                         peaks[ch] = v
+                    if v > fresh[ch]:
+                        fresh[ch] = v
                 self.reading.pending = peaks
+                self.reading.fresh = fresh
                 self.reading.samples += frames
                 self.samples += frames
                 self.last_sample_at = time.monotonic()
@@ -163,8 +169,10 @@ class PeakStream:
         return (0.0,) * self.channels
 
     def take_fresh(self, now: float) -> tuple[float, ...] | None:
-        """Per-channel peaks since the last take, or None when no new sample came (no hold)."""
-        return None if self.reading.pending is None else self.take(now)
+        """Per-channel peaks since the last take_fresh, or None when no new sample came (no hold). Independent
+        of :meth:`take`: one meter serves both the user's reads and the ducking measurement."""
+        fresh, self.reading.fresh = self.reading.fresh, None
+        return None if fresh is None else tuple(min(1.0, v) for v in fresh)
 
     def state(self) -> int | None:
         """libpulse's pa_stream_state_t of the stream (STREAM_READY...), None once closed."""
