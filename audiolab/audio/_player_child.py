@@ -12,6 +12,17 @@ Commands, one per line on stdin: ``pause``, ``resume``, ``amp <linear>``, ``stop
 stdout: ``ready <sink-input index>``, ``corked <0|1>`` (the stream's cork state after any change, including
 the ones a policy module asks for with request-cork / request-uncork, which it obeys like a well-behaved
 player), ``finished`` (the tone's duration ran out and the stream drained), ``error <text>``.
+
+Latency. The stream asks for ``latency_ms`` (30 ms: tlength with PA_STREAM_ADJUST_LATENCY) and gets it: on
+PulseAudio 16 the sink then shows "configured 7500 usec" and the stream's buffer latency is ~22 ms. But a sink
+that was idle with no latency request (module-null-sink in the tests: max latency 2 s) has already rendered up
+to 2 s ahead when the stream arrives, and the rewind that would let the new stream in at once is clamped to the
+new, small latency: the sink's latency falls from ~1.75 s to ~7 ms over the next ~2 s (measured with ``pactl
+list sinks`` every 0.5 s), and until then the tone is mixed that much late. ``finished`` (after the drain) is
+when the server has played the tone's last sample, so it comes that much later too (0.4 s tone on an idle null
+sink: ~2.2 s after ready; with a low-latency stream already on the sink its latency stays at a few ms from the
+start, measured the same way). Sinks that suspend
+when idle (module-suspend-on-idle) start at the requested latency.
 """
 
 from __future__ import annotations
