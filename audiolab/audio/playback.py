@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._exceptions import ClosedResourceError
-from ..model import Role, normalize_guid
+from ..model import Role, check_level, normalize_guid
 
 if TYPE_CHECKING:
     from .synth import Tone
@@ -112,9 +112,9 @@ class Playback(abc.ABC):
         await self._resume()
 
     async def set_amplitude(self, amplitude: float) -> None:
-        """Change the tone's own amplitude (not the session volume), click-free."""
+        """Change the tone's own amplitude (linear, 0..1; not the session volume), click-free."""
         self._check_open()
-        await self._set_amplitude(amplitude)
+        await self._set_amplitude(check_level(amplitude, "amplitude"))
 
     def _check_open(self) -> None:
         if self.finished:

@@ -13,7 +13,6 @@ A launcher is ``async launcher(ToneLaunch) -> TonePlayer``; what the backend nee
 from __future__ import annotations
 
 import logging
-import math
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -190,9 +189,5 @@ class WasapiPlayback(Playback):
         await self._command("resume")
 
     async def _set_amplitude(self, amplitude: float) -> None:
-        if isinstance(amplitude, bool) or not isinstance(amplitude, (int, float)):
-            raise TypeError(f"amplitude must be a number, not {type(amplitude).__name__}")
-        if not (math.isfinite(amplitude) and 0.0 <= amplitude <= 1.0):
-            raise ValueError(f"amplitude must be within 0..1 (linear), got {amplitude!r}")
         self.amplitude = float(amplitude)
         await self.player.send(f"amp {self.amplitude!r}")
