@@ -18,6 +18,7 @@ from audiolab.audio.playback import PlayRequest
 from audiolab.audio.player import live_pids
 from audiolab.model import Role, SessionState
 from audiolab.tones import sine
+from tests.processes import alive, gone_within
 
 from .conftest import Running, wait_until
 
@@ -27,24 +28,6 @@ both = pytest.mark.parametrize(
     [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
     indirect=True,
 )
-
-
-def alive(pid: int) -> bool:
-    """A process that exists and is not a zombie (an exited child nobody reaped yet is gone for us)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
-async def gone_within(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.01)
-    return True
 
 
 async def peak_near(running: Running, session_id: str, wanted: float, tol: float, timeout: float = 8.0) -> float:

@@ -49,6 +49,7 @@ from audiolab.events import (
     StateChanged,
 )
 from audiolab.tones import sine
+from tests.processes import alive, gone_within
 
 pytestmark = pytest.mark.anyio
 
@@ -58,24 +59,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return request.param
-
-
-def alive(pid: int) -> bool:
-    """A process that exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
-async def gone_within(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        await anyio.sleep(0.01)
-    return True
 
 
 # --- the launcher hook: a real child process, and the fake engine told about its stream ------------------------
