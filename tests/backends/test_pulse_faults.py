@@ -116,3 +116,21 @@ async def test_lab_surfaces_disconnect_to_subscribers(server) -> None:  # type: 
             assert time.monotonic() - started < 1.0
         with pytest.raises(BackendDisconnected):
             lab.snapshot()
+
+
+async def test_calls_asked_as_the_connection_closes_raise_instead_of_aborting(pa_server) -> None:  # type: ignore[no-untyped-def]
+    """A query or control call starts a loop step after it is asked; a close() in that gap must not hand
+    libpulse a NULL context (libpulse aborts the whole process on that)."""
+    from audiolab.backends._pulse.connection import Connection
+
+    conn = Connection(pa_server.address)
+    await conn.connect()
+    query = asyncio.ensure_future(conn.query("sink_input_list"))
+    control = asyncio.ensure_future(conn.call("sink_input_mute", 0, True))
+    await asyncio.sleep(0)  # both have begun and scheduled their libpulse step
+    conn.close()
+    for pending in (query, control):
+        with pytest.raises(BackendDisconnected):
+            await pending
+    with pytest.raises(BackendDisconnected):
+        conn.own_client_index()

@@ -108,7 +108,12 @@ class Connection:
 
     @property
     def context(self) -> object:
-        return self._pulse._ctx
+        """The libpulse context; raises BackendDisconnected once closed (libpulse aborts the process when
+        handed a NULL context, so nothing may reach it after :meth:`close`)."""
+        ctx = self._pulse._ctx
+        if ctx is None:
+            raise BackendDisconnected("the connection to the PulseAudio server is closed")
+        return ctx
 
     @property
     def connected(self) -> bool:
@@ -123,7 +128,7 @@ class Connection:
             raise BackendUnavailable(f"no PulseAudio-protocol server answered at {where}: {exc or 'timeout'}") from exc
 
     def own_client_index(self) -> int | None:
-        index = _libpulse.pa_context_get_index(ctypes.cast(self._pulse._ctx, ctypes.c_void_p))
+        index = _libpulse.pa_context_get_index(ctypes.cast(self.context, ctypes.c_void_p))
         return None if index == c.PA_INVALID else int(index)
 
     async def subscribe(self, on_event: EventCallback, on_lost: Callable[[], None]) -> None:
@@ -145,12 +150,19 @@ class Connection:
         """Run one pulsectl query (``sink_input_info``, ``client_list``...); counted in :attr:`queries`."""
         self.queries += 1
         with translated(self):
-            return await _uncancellable(getattr(self._pulse, method)(*args))
+            return await _uncancellable(self._guarded(method, args))
 
     async def call(self, method: str, *args: object) -> None:
         """Run one pulsectl control call (``sink_input_volume_set``...)."""
         with translated(self):
-            await _uncancellable(getattr(self._pulse, method)(*args))
+            await _uncancellable(self._guarded(method, args))
+
+    async def _guarded(self, method: str, args: tuple[object, ...]) -> Any:
+        # Runs as its own task, so it starts a loop iteration after the caller asked: the connection may have
+        # been closed in between. The check and pulsectl's libpulse call happen in the same step.
+        if self._pulse._ctx is None:
+            raise pulsectl.PulseDisconnected()
+        return await getattr(self._pulse, method)(*args)
 
     def close(self) -> None:
         self._pulse.on_event = None

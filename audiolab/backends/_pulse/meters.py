@@ -57,6 +57,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from ..._exceptions import BackendDisconnected
 from .connection import Connection, _libpulse, c
 from .mapping import METER_PROPERTY
 
@@ -249,7 +250,7 @@ class PeakMeters:
             connection = own
         try:
             stream = PeakStream(connection, target.source, target.channels, self._rate, target.sink_input)
-        except (c.pa.CallError, OSError) as exc:  # the stream vanished meanwhile: next sync or check retries
+        except (c.pa.CallError, OSError, BackendDisconnected) as exc:  # gone meanwhile: next sync or check retries
             self._on_error(exc)
             return False
         if reading is not None:
