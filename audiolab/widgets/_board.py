@@ -65,6 +65,10 @@ class Row:
         return self.session.muted
 
 
+GONE_LABELS_KEPT = 256
+"""How many labels of removed sessions a board remembers for naming the causes of later events."""
+
+
 def percent(gain: float) -> str:
     return f"{gain * 100:.0f}%"
 
@@ -177,6 +181,7 @@ class Board:
             return True
         if isinstance(event, (SessionRemoved, SessionDisconnected)):
             del self.rows[event.session_id]
+            self._forget_old_labels()
             self.reordered = True
             return True
         return False
@@ -184,9 +189,20 @@ class Board:
     def remove(self, session_id: str) -> bool:
         if self.rows.pop(session_id, None) is None:
             return False
+        self._forget_old_labels()
         self.dirty.add(session_id)
         self.reordered = True
         return True
+
+    def _forget_old_labels(self) -> None:
+        """Keep the labels of gone sessions (events still name them as causes), the newest
+        :data:`GONE_LABELS_KEPT` only, so a long-running dashboard does not grow without bound."""
+        excess = len(self._labels) - len(self.rows) - GONE_LABELS_KEPT
+        if excess <= 0:
+            return
+        gone = [sid for sid in self._labels if sid not in self.rows][:excess]
+        for sid in gone:
+            del self._labels[sid]
 
     # --- presentation --------------------------------------------------------------------------------------
 
