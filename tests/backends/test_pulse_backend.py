@@ -65,7 +65,8 @@ async def test_app_pid_role_from_pacat(server, running: Running) -> None:  # typ
     (session,) = await running.wait_sessions("phone-app")
     assert session.pid == player.pid
     assert session.role is Role.VOICE_COMMUNICATION
-    assert session.state is SessionState.ACTIVE
+    # PipeWire may list a new stream corked for a moment before it starts: Inactive, then Active.
+    await wait_until(lambda: running.sessions_of("phone-app")[0].state is SessionState.ACTIVE, what="active")
     assert session.key.cross_process is False
     created = running.recorder.of("SessionCreated", session.id)
     assert created and created[0].session.app == "phone-app"
