@@ -51,6 +51,23 @@ def test_a_fade_is_timed_from_first_drop_to_settling() -> None:
     assert not unduck.ducked and unduck.fade_seconds == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_dropout_is_not_ducking_but_lasting_silence_is() -> None:
+    """A starved player meters silent for a moment (no transition); a duck to 0 % stays silent (one, timed
+    from its own samples, reported once the silence has lasted DROPOUT_SECONDS)."""
+    from audiolab.backends._pulse.ducking import DROPOUT_SECONDS
+
+    tracker = GainTracker()
+    dropout = [0.0] * 10 + [-200.0] * int(0.6 * 30) + [0.0] * 10  # 0.6 s of underrun
+    assert feed(tracker, dropout) == []
+    assert feed(tracker, [0.0] * 5 + [-200.0] * 5 + [-3.0] + [-200.0] * 5 + [0.0] * 5, t0=5.0) == []
+    silence = [0.0] * 3 + [-20.0, -60.0] + [-200.0] * int(3 * 30)
+    (duck,) = feed(tracker, silence, t0=20.0)
+    assert duck.ducked and duck.gain == pytest.approx(1e-6) and duck.started == pytest.approx(20.0 + 3 / 30)
+    assert duck.settled - duck.started < DROPOUT_SECONDS  # the fade is the samples', not the wait's
+    (unduck,) = feed(tracker, [0.0] * 6, t0=30.0)
+    assert not unduck.ducked
+
+
 def test_a_level_that_never_settles_keeps_a_bounded_window() -> None:
     from audiolab.backends._pulse.ducking import RUN_WINDOW
 

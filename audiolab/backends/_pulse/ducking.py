@@ -14,6 +14,10 @@ from the current level, counts only once ``CONFIRM`` samples are more than ``THR
 ``fade_seconds`` = time of the first settled sample - time of the first changed sample (so it has the meter's
 resolution, 1 / meter_rate). A settled level within ``THRESHOLD_DB`` of 0 dB is "not ducked".
 
+Silence (below ``SILENT_DB``) is held back until it has lasted ``DROPOUT_SECONDS``: a player starved by a busy
+machine underruns and meters silent for a moment, which is not ducking. Silence that lasts (a duck to 0 %)
+is then fed with its own timestamps, so only its report is later, not its measured fade.
+
 Samples are skipped (and a pending change dropped) for ``GRACE_SECONDS`` after anything that changes the
 expected peak (amplitude, volume, mute, cork), since the meter lags the server by its buffers; and for tones
 whose peak over one meter slice is not their amplitude (cadences, DTMF, dual tones, pink noise).
@@ -43,6 +47,9 @@ SETTLE_DB = 0.5
 SETTLE_SAMPLES = 4
 GRACE_SECONDS = 0.4
 CAUSE_WINDOW = 5.0
+EVENT_LAG = 0.5
+"""How much later than the meter's first changed sample a cause's own event may be stamped: the meter shows
+the server's action at once, the session's event only after audiolab re-read it (later on a busy machine)."""
 RUN_WINDOW = 256
 """A change in progress keeps its first sample (its start) and at most this many samples in all (~8.5 s at
 30 Hz): a level that never settles does not grow the tracker without bound."""
@@ -50,6 +57,8 @@ STOPPED_KEEP = 60.0
 """Stopped trigger sessions are forgotten this long after they stopped (only the last CAUSE_WINDOW seconds name a
 cause; the margin covers transitions that took long to settle)."""
 MIN_EXPECTED = 1e-4
+SILENT_DB = -90.0
+DROPOUT_SECONDS = 1.0
 DEFAULT_TRIGGER_ROLES = frozenset({"phone"})
 
 
@@ -74,13 +83,32 @@ class GainTracker:
     level_db: float = 0.0
     ducked: bool = False
     _run: list[tuple[float, float]] = field(default_factory=list)
+    _silence: list[tuple[float, float]] = field(default_factory=list)
+    _silence_lasts: bool = False
 
     def reset(self) -> None:
         """Forget a change in progress (the expected level changed under it)."""
         self._run = []
+        self._silence = []
+        self._silence_lasts = False
 
     def feed(self, t: float, gain_db: float) -> Transition | None:
         gain_db = max(gain_db, -120.0)
+        if gain_db > SILENT_DB:
+            self._silence, self._silence_lasts = [], False  # a dropout ended: its samples are dropped
+            return self._track(t, gain_db)
+        if self._silence_lasts:
+            return self._track(t, gain_db)
+        self._silence.append((t, gain_db))
+        if t - self._silence[0][0] < DROPOUT_SECONDS:
+            return None
+        held, self._silence, self._silence_lasts = self._silence, [], True
+        settled = None
+        for held_t, held_db in held:
+            settled = self._track(held_t, held_db) or settled
+        return settled
+
+    def _track(self, t: float, gain_db: float) -> Transition | None:
         if not self._run:
             if abs(gain_db - self.level_db) > START_DB:
                 self._run = [(t, gain_db)]
@@ -192,11 +220,12 @@ class Causes:
             del self._stopped[old]
 
     def of_duck(self, ducked: str, when: float) -> str | None:
-        candidates = [(t, sid) for sid, t in self._active.items() if sid != ducked and t <= when + 0.05]
+        candidates = [(t, sid) for sid, t in self._active.items() if sid != ducked and t <= when + EVENT_LAG]
         return max(candidates)[1] if candidates else None
 
     def of_unduck(self, unducked: str, when: float) -> str | None:
         candidates = [
-            (t, sid) for sid, t in self._stopped.items() if sid != unducked and when - CAUSE_WINDOW <= t <= when + 0.05
+            (t, sid) for sid, t in self._stopped.items()
+            if sid != unducked and when - CAUSE_WINDOW <= t <= when + EVENT_LAG
         ]
         return max(candidates)[1] if candidates else None
