@@ -142,11 +142,18 @@ async def test_callbacks_arrive_on_a_foreign_thread_and_events_are_emitted_on_th
 
 
 class SlowFake(FakeCom):
-    """SetMasterVolume takes 300 ms (a COM call that blocks its thread)."""
+    """SetMasterVolume blocks its (COM) thread until the loop has ticked 10 times, or 10 s at most."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.call_started = threading.Event()  # the COM thread is inside the slow call
+        self.loop_ticked = threading.Event()  # the loop ran 10 ticks after that
+        self.saw_ticks: bool | None = None  # whether the slow call saw loop_ticked before its timeout
 
     def set_volume_elsewhere(self, instance_id: str, volume: float, *, context: str | None = None) -> None:
         if threading.current_thread().name == "audiolab-wasapi-com":
-            time.sleep(0.3)
+            self.call_started.set()
+            self.saw_ticks = self.loop_ticked.wait(10)
         super().set_volume_elsewhere(instance_id, volume, context=context)
 
 
@@ -158,16 +165,24 @@ async def test_the_loop_never_blocks_on_the_com_thread():
         ticks = 0
 
         async def ticker() -> None:
+            # Count loop ticks only once the COM thread is inside the call; the call returns only after 10 of
+            # them. Were set_volume to block the loop, no tick could run and the call would time out (10 s).
             nonlocal ticks
+            while not fake.call_started.is_set():
+                await anyio.sleep(0.001)
             while True:
                 await anyio.sleep(0.01)
                 ticks += 1
+                if ticks == 10:
+                    fake.loop_ticked.set()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(ticker)
             await run.lab.set_volume(app.session_id, 0.4)
             tg.cancel_scope.cancel()
-        assert ticks >= 10  # the loop kept running while the COM thread was busy for 300 ms
+        assert fake.saw_ticks is True  # the loop kept running (10 ticks) while the COM thread was busy
+        assert ticks >= 10
+        assert fake.session(app.session_id).volume == pytest.approx(0.4)
 
 
 async def test_closing_joins_the_com_thread_and_releases_everything():
@@ -483,14 +498,25 @@ async def test_blocked_loop_queues_one_meter_post():
         await run.settle()
         backend.read_meters()  # start from an empty frame
         before = backend.statistics()
+
+        def polls_since(start: int, polls: int) -> int:
+            # Block the loop (no await) until the COM thread has merged ``polls`` more meter readings. Two
+            # readings after a level change guarantee one poll that read the new level from start to end.
+            deadline = time.monotonic() + 10
+            while (count := backend.statistics().meter_readings) - start < polls:
+                assert time.monotonic() < deadline, f"the COM thread stopped polling meters ({count - start} polls)"
+                time.sleep(0.002)  # noqa: ASYNC251 - blocking the loop is the point
+            return count
+
         # A notebook cell that blocks the kernel: the COM thread keeps polling at 60 Hz meanwhile.
-        time.sleep(0.1)  # noqa: ASYNC251 - blocking the loop is the point
+        readings = polls_since(before.meter_readings, 2)
         stream.level = 0.9  # loud for a moment
-        time.sleep(0.1)  # noqa: ASYNC251
+        readings = polls_since(readings, 2)
         stream.level = 0.1
-        time.sleep(0.3)  # noqa: ASYNC251
+        polls_since(readings, 2)
+        polls_since(before.meter_readings, 10)
         during = backend.statistics()
-        assert during.meter_readings - before.meter_readings >= 10  # ~30 polls, merged while blocked
+        assert during.meter_readings - before.meter_readings >= 10  # >= 10 polls, merged while blocked
         assert during.posts - before.posts <= 1  # at most one loop callback pending, not one per poll
         await run.settle()
         await backend.stop_meters()

@@ -80,9 +80,14 @@ async def test_the_sounddevice_child_really_plays_pauses_resumes_and_stops(alsa_
 async def test_the_sounddevice_child_ends_when_its_duration_runs_out(alsa_to_pulse) -> None:  # type: ignore[no-untyped-def]
     server, env = alsa_to_pulse
     async with running(output="sounddevice", hostapi="ALSA", env=env) as run:
+        started = time.monotonic()
         playback = await run.lab.play(sine(440), app="Beep", duration=0.4)
-        with anyio.fail_after(5):
+        # The child ends only once PortAudio has played its stream out, and the ALSA pulse plugin and the private
+        # server's null sink add their buffering to the 0.4 s tone: measured 1.95-1.97 s until the process ended.
+        # 15 s leaves room for a loaded CI machine; a tone whose duration did not end it would never finish.
+        with anyio.fail_after(15):
             await playback.wait()
+        assert time.monotonic() - started >= 0.4  # it played (at least) its duration, it was not cut short
         assert await gone_within(playback.pid, 2)
         assert "finished" in run.launcher.players[0].lines  # type: ignore[union-attr]
         await until(lambda: not streams_of(server, playback.pid), what="the stream to go")
