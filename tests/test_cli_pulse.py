@@ -32,12 +32,16 @@ def test_sessions_json_and_watch_against_a_running_server():
                 "music", "render", "active", server.sink)
 
             watcher = subprocess.Popen([sys.executable, "-m", "audiolab.cli", "watch", "--backend", "pulse", "--json",
-                                        "--duration", "8"], env=server.env, stdout=subprocess.PIPE,
+                                        "--duration", "10"], env=server.env, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True)
             try:
                 index = server.wait_sink_input("CLI Music")[0]["index"]
-                for _ in range(3):  # repeated, so one lands after the watcher connected, however slow it starts
-                    time.sleep(2.0)
+                deadline = time.monotonic() + 8
+                while "application.name = \"audiolab\"" not in server.pactl("list", "clients"):
+                    assert time.monotonic() < deadline, "the watcher never connected"
+                    time.sleep(0.1)
+                for _ in range(3):  # repeated: the first may land while the watcher still reads the sessions
+                    time.sleep(0.5)
                     server.pactl("set-sink-input-volume", index, "40%")
                     server.pactl("set-sink-input-volume", index, "50%")
                 out, err = watcher.communicate(timeout=30)
