@@ -374,7 +374,7 @@ anyio.run(main)
 
 
 @pytest.mark.parametrize("watch", ["auto", "poll"])
-async def test_sigkill_of_the_parent_kills_the_tone_process_within_a_second(watch: str) -> None:
+async def test_sigkill_of_the_parent_kills_the_tone_process_promptly(watch: str) -> None:
     script = textwrap.dedent(_PARENT.format(root=ROOT, watch=watch))
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT,
                               start_new_session=True)
