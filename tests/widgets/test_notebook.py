@@ -32,7 +32,7 @@ def test_tour_notebook_runs_and_leaves_the_dashboard_in_a_known_state(private_ju
     assert "music after the prompt: not ducked" in text
     assert "music: paused by Phone / inactive" in text
     assert "music after the call: active" in text
-    assert re.search(r"^rows=4 music volume=0\.80$", text, re.M), text
+    assert re.search(r"^rows=4 music volume=0\.80$", text, re.MULTILINE), text
     errors = [out for cell in nb.cells for out in cell.get("outputs", []) if out.get("output_type") == "error"]
     assert errors == []
 
