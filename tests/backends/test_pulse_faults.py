@@ -13,7 +13,7 @@ from audiolab._exceptions import BackendDisconnected, BackendUnavailable
 from audiolab.backends.pulse import PulseBackend
 from tests.servers import pulseaudio_server
 
-from .conftest import start_backend, stop_backend
+from .conftest import quiet, start_backend, stop_backend
 
 pytestmark = [pytest.mark.anyio]
 both = pytest.mark.parametrize(
@@ -30,6 +30,7 @@ async def test_server_killed_raises_from_run_within_a_second(server) -> None:  #
         server.play_tone(0.3, client_name="victim")
         await running.wait_sessions("victim")
         await running.backend.start_meters()
+        await quiet(running)  # a new stream's settling changes (PipeWire) come before the kill, not after
         tasks_before = asyncio.all_tasks()
         count = len(running.recorder.events)
         server.kill()  # SIGKILL, then waits for each daemon (several on PipeWire) to be gone

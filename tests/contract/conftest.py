@@ -21,3 +21,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for loop in getattr(factory, "loops", LOOPS):
             params.append(pytest.param(loop, name, id=f"{loop}-{name}", marks=getattr(factory, "marks", ())))
     metafunc.parametrize(("anyio_backend", "harness_name"), params)
+
+
+@pytest.fixture
+async def harness(harness_name: str):  # type: ignore[no-untyped-def]
+    """The harness of one backend (see harness.py), opened for one test."""
+    async with HARNESSES[harness_name]() as h:
+        yield h

@@ -7,8 +7,8 @@ belonging to another client (its own process on a real server), playing, with th
 from __future__ import annotations
 
 import abc
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from audiolab import Lab, Role
 from audiolab import open as open_lab

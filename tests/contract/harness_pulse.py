@@ -9,8 +9,8 @@ The backend runs on asyncio only, so these harnesses are collected for asyncio a
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import anyio
 import pytest

@@ -10,15 +10,9 @@ import pytest
 from audiolab import ClosedResourceError, EventOverflow, Flow, Origin, Role, SessionNotFound, SessionState
 from audiolab.events import Event, SessionCreated, SessionRemoved, StateChanged, VolumeChanged
 
-from .harness import HARNESSES, Harness
+from .harness import Harness
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def harness(harness_name: str):
-    async with HARNESSES[harness_name]() as h:
-        yield h
 
 
 def drain(events) -> list[Event]:
