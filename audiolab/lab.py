@@ -15,7 +15,7 @@ from ._exceptions import BackendDisconnected, ClosedResourceError, NotSupported
 from ._hub import EventHub, EventSubscription, SubscriptionStatistics
 from ._meters import MeterStatistics, MeterSubscription
 from .audio.playback import Playback, PlayRequest
-from .backends import auto_candidates, backend_class
+from .backends import auto_candidates, backend_class, make_backend
 from .backends._base import Backend
 from .clock import Clock, VirtualClock
 from .model import Role, Session, check_level
@@ -81,7 +81,7 @@ class Lab:
                 name, self.picked_because = "sim", "no real audio server answered here"
             log.info("audiolab: backend=auto picked %s (%s)", name, self.picked_because)
         self.backend_name = name
-        self._backend = backend_class(name)(**self._options)
+        self._backend = make_backend(name, self._options)
         try:
             await self._backend.start(self._hub.publish)
         except BaseException:

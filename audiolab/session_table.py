@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ._exceptions import SessionNotFound
 from .events import (
     ChannelVolumeChanged,
     DisplayNameChanged,
@@ -32,6 +33,13 @@ class SessionTable:
 
     def get(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
+
+    def enumerable(self, session_id: str, where: str = "") -> Session:
+        """The session with this id if :meth:`snapshot` lists it; SessionNotFound (naming ``where``) if not."""
+        session = self._sessions.get(session_id)
+        if session is None or session.state is SessionState.EXPIRED:
+            raise SessionNotFound(f"no session {session_id!r}{where}")
+        return session
 
     def apply(self, event: Event) -> None:  # noqa: PLR0911 - one branch per event kind
         if isinstance(event, SessionCreated):

@@ -5,9 +5,9 @@
     {"t": 0.125, "event": {"kind": "VolumeChanged", "timestamp": 0.125, "session_id": "...", ...}}
     {"t": 0.133, "meters": {"peaks": {...}, "channel_peaks": {...}, "device_peaks": {...}}}
 
-Times are seconds since the recording started. A trace is written to ``FILE.part`` and renamed when the
-recording ends, so a crash never leaves a half-written file under the final name. ``backend="replay"`` plays
-one back as if it were live.
+Times are seconds since the recording started; a line's time never goes backwards. A trace is written to
+``FILE.part`` and renamed when the recording ends, so a crash never leaves a half-written file under the final
+name. ``backend="replay"`` plays one back as if it were live.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class TraceWriter:
         self.path = Path(path)
         self._partial = self.path.with_name(self.path.name + ".part")
         self._t0 = t0
+        self._last_t = 0.0
         self._file: TextIO = open(self._partial, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         recorded = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         self._line({"format": FORMAT, "version": VERSION, "backend": backend, "recorded": recorded})
@@ -71,11 +72,11 @@ class TraceWriter:
 
     def event(self, event: Event) -> None:
         data = event_to_dict(replace(event, timestamp=event.timestamp - self._t0))
-        self._line({"t": round(event.timestamp - self._t0, 6), "event": data})
+        self._line({"t": self._t(event.timestamp), "event": data})
         self.events += 1
 
     def meters(self, frame: MeterFrame) -> None:
-        self._line({"t": round(frame.timestamp - self._t0, 6), "meters": {
+        self._line({"t": self._t(frame.timestamp), "meters": {
             "peaks": frame.peaks, "channel_peaks": {k: list(v) for k, v in frame.channel_peaks.items()},
             "device_peaks": frame.device_peaks}})
         self.frames += 1
@@ -91,6 +92,12 @@ class TraceWriter:
         if not self._file.closed:
             self._file.close()
         self._partial.unlink(missing_ok=True)
+
+    def _t(self, timestamp: float) -> float:
+        """A line's time: the timestamp's, but never before the previous line's. Events and meter frames reach
+        the recorder by two paths; an event stamped just before a frame may arrive just after it."""
+        self._last_t = max(self._last_t, round(timestamp - self._t0, 6))
+        return self._last_t
 
     def _line(self, obj: dict[str, object]) -> None:
         self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")

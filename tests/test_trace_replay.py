@@ -90,6 +90,27 @@ def test_an_interrupted_recording_leaves_no_file_under_the_final_name(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+async def test_an_event_that_arrives_after_a_later_frame_keeps_its_time_and_the_order(tmp_path):
+    """Events and meter frames reach the recorder by two paths: a frame read at 1.2 s may be written before an
+    event that happened at 1.1 s. The lines stay in time order; the event keeps its own time, also replayed."""
+    from audiolab.events import VolumeChanged
+    from audiolab.model import MeterFrame
+    from audiolab.trace import TraceWriter
+
+    path = tmp_path / "late.jsonl"
+    writer = TraceWriter(path, "sim", [], 100.0)
+    writer.meters(MeterFrame(101.2, {}, {}, {}))
+    writer.event(VolumeChanged(timestamp=101.1, session_id="a", volume=0.5, muted=False))
+    writer.close()
+    trace = read_trace(path)
+    assert [entry.t for entry in trace.entries] == [pytest.approx(1.2), pytest.approx(1.2)]
+    assert trace.events[0].timestamp == pytest.approx(1.1)
+    async with audiolab.open("replay", trace=trace, clock="virtual") as lab, lab.events() as events:
+        await lab.sleep(2.0)
+        (replayed,) = [events.receive_nowait()]
+    assert replayed.timestamp == pytest.approx(1.1)
+
+
 HEADER = '{"format": "audiolab-trace", "version": 1, "backend": "sim"}'
 SNAPSHOT = '{"t": 0, "snapshot": []}'
 

@@ -31,6 +31,20 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(module, attr)
 
 
+def make_backend(name: str, options: dict[str, object]) -> Backend:
+    """A started-to-be backend for the running event loop: an asyncio-only one under trio runs on an asyncio
+    loop in a thread of its own (see :mod:`._bridge`)."""
+    cls = backend_class(name)
+    if cls.asyncio_only:
+        import sniffio
+
+        if sniffio.current_async_library() != "asyncio":
+            from ._bridge import BridgedBackend
+
+            return BridgedBackend(lambda: cls(**options))
+    return cls(**options)
+
+
 async def auto_candidates() -> list[str]:
     """Real backends that say they are usable on this machine, best first."""
     found = []
@@ -39,6 +53,23 @@ async def auto_candidates() -> list[str]:
             cls = backend_class(name)
         except BackendUnavailable:
             continue
-        if await cls.probe():
+        if await _probe(cls):
             found.append(name)
     return found
+
+
+async def _probe(cls: type[Backend]) -> bool:
+    """``cls.probe()``, on an asyncio loop of its own when the backend needs one and this is not asyncio."""
+    import sniffio
+
+    if not cls.asyncio_only or sniffio.current_async_library() == "asyncio":
+        return await cls.probe()
+    import anyio
+
+    from ._bridge import AsyncioThread
+
+    thread = AsyncioThread("audiolab-asyncio-probe")
+    try:
+        return await anyio.to_thread.run_sync(thread.submit(cls.probe()).result)
+    finally:
+        await thread.close()

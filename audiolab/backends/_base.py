@@ -30,6 +30,8 @@ class Backend(abc.ABC):
     capabilities: ClassVar[frozenset[str]] = frozenset()
     """Optional operations this backend supports: 'display_name', 'icon_path', 'grouping_param',
     'channel_volume', 'meters', 'play', 'focus', 'clients'."""
+    asyncio_only: ClassVar[bool] = False
+    """True for a backend that needs the asyncio loop itself; under trio it runs on one in a thread of its own."""
 
     def __init__(self, *, clock: Clock | None = None, **options: Any) -> None:
         self.clock: Clock = clock if clock is not None else RealClock()

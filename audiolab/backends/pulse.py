@@ -1,7 +1,8 @@
 """PulseAudio and PipeWire (through pipewire-pulse): ``audiolab.open(backend="pulse")``.
 
 Talks to whatever PulseAudio-protocol server ``server=`` names, else ``$PULSE_SERVER``, else libpulse's
-default. Runs on asyncio only (pulsectl-asyncio drives libpulse from the asyncio loop; no threads).
+default. Runs on asyncio (pulsectl-asyncio drives libpulse from the asyncio loop; no threads); a Lab under trio
+runs it on an asyncio loop in a thread of its own (see :mod:`._bridge`).
 
 - Sessions: one client's streams on one device (see :mod:`._pulse.mapping` for ids and multi-stream rules);
   volumes in audiolab's scale = pactl's % / 100 (see :mod:`._pulse.volume`).
@@ -143,6 +144,7 @@ class PulseBackend(Backend):
 
     name: ClassVar[str] = "pulse"
     capabilities: ClassVar[frozenset[str]] = frozenset({"channel_volume", "meters", "clients", "play"})
+    asyncio_only: ClassVar[bool] = True
 
     def __init__(
         self,

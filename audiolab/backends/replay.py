@@ -11,7 +11,7 @@ import math
 import os
 from typing import Any, ClassVar
 
-from .._exceptions import NotSupported, SessionNotFound
+from .._exceptions import NotSupported
 from .._meters import merge_frames
 from ..clock import Clock
 from ..events import Event
@@ -62,7 +62,8 @@ class ReplayBackend(Backend):
             when = self._t0 + entry.t / self.speed
             await self.clock.sleep_until(when)
             if entry.event is not None and self._emit is not None:
-                event = _retimed(entry.event, when)
+                # Stamped when it happened (a line's time may be a little later: see TraceWriter._t).
+                event = _retimed(entry.event, self._t0 + entry.event.timestamp / self.speed)
                 self._table.apply(event)
                 self._emit(event)
             elif entry.meters is not None:
@@ -77,10 +78,7 @@ class ReplayBackend(Backend):
         return self._table.snapshot()
 
     def session(self, session_id: str) -> Session:
-        session = self._table.get(session_id)
-        if session is None or session not in self._table.snapshot():
-            raise SessionNotFound(f"no session {session_id!r} at this point of the replay")
-        return session
+        return self._table.enumerable(session_id, " at this point of the replay")
 
     async def start_meters(self) -> None:
         if not self.trace.has_meters:

@@ -100,7 +100,10 @@ def test_bad_options() -> None:
 
 
 @both
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])  # under trio through the bridge (_bridge.py)
 async def test_lab_surfaces_disconnect_to_subscribers(server) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
     import audiolab
 
     async with audiolab.open(backend="pulse", server=server.address) as lab:
@@ -117,6 +120,7 @@ async def test_lab_surfaces_disconnect_to_subscribers(server) -> None:  # type: 
             assert time.monotonic() - started < 1.0
         with pytest.raises(BackendDisconnected):
             lab.snapshot()
+    assert not [t for t in threading.enumerate() if t.name.startswith("audiolab-asyncio")]
 
 
 async def test_calls_asked_as_the_connection_closes_raise_instead_of_aborting(pa_server) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,8 @@
 Other apps are real separate processes: each :class:`PlayerApp` is an audiolab tone player
 (:class:`audiolab.audio.player.ToneProcess`, its own PulseAudio client) started directly, not through the Lab;
 it corks and uncorks its own stream (stop/start), and ``pactl`` is the other client that changes its volume.
-The backend runs on asyncio only, so these harnesses are collected for asyncio alone (``loops``).
+The backend needs asyncio itself; under trio the Lab runs it on an asyncio loop in a thread of its own
+(audiolab/backends/_bridge.py), so both loops are tested.
 """
 
 from __future__ import annotations
@@ -91,7 +92,6 @@ def _factory(name: str, start_server):  # type: ignore[no-untyped-def]
                         for app in h.apps:
                             await app.close()
 
-    harness.loops = ("asyncio",)  # type: ignore[attr-defined]  # pulsectl-asyncio drives libpulse from asyncio
     harness.marks = (getattr(pytest.mark, name),)  # type: ignore[attr-defined]
     return harness
 
