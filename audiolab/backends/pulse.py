@@ -180,6 +180,8 @@ class PulseBackend(Backend):
         self._dirty: dict[int, set[int]] = {}
         self._pending: dict[tuple[Flow, int], list[_Pending]] = {}
         self._meters: PeakMeters | None = None
+        self._reconnecting_meters = False
+        """Meters were on when the server went away: they restart with the connection (reads see no sessions)."""
         self._meter_sequence = 0
         self._server_events = self._flushes = self._emitted = self._reconnects = 0
         self._old_queries = 0
@@ -223,8 +225,8 @@ class PulseBackend(Backend):
 
     async def _connect(self) -> None:
         conn = Connection(self._server, self._client_name)
-        await conn.connect()
         try:
+            await conn.connect()  # it closes itself when the server does not answer; a cancel must too
             self._own_client = conn.own_client_index()
             info = await conn.query("server_info")
             self._pipewire = "pipewire" in (getattr(info, "server_name", "") or "").lower()
@@ -323,7 +325,7 @@ class PulseBackend(Backend):
         self._dirty.clear()
         self._pending.clear()
         self._send(gone)
-        metering = self._meters is not None
+        self._reconnecting_meters = self._meters is not None
         self._meters = None
         attempt = 0
         while not self._closed:
@@ -336,8 +338,9 @@ class PulseBackend(Backend):
             self._reconnects += 1
             fresh = diff_sessions({}, self._sessions, self.clock.now(), lambda sid: Origin.UNKNOWN)
             self._send(fresh)
-            if metering:
+            if self._reconnecting_meters:
                 await self.start_meters()
+            self._reconnecting_meters = False
             return
 
     def _address(self) -> str:
@@ -639,12 +642,15 @@ class PulseBackend(Backend):
         self._meters.sync(targets)
 
     async def stop_meters(self) -> None:
+        self._reconnecting_meters = False
         meters, self._meters = self._meters, None
         if meters is not None:
             meters.close()
 
     def read_meters(self) -> MeterFrame:
         if self._meters is None:
+            if self._reconnecting_meters:
+                return MeterFrame(self.clock.now(), {}, {}, {})  # no sessions while the server is away
             raise AudiolabError("meters are not started (call start_meters first)")
         now = self.clock.now()
         per_input, per_source = self._meters.take(time.monotonic())

@@ -56,9 +56,11 @@ async def test_reconnect_emits_fresh_snapshot(tmp_path) -> None:  # type: ignore
         try:
             first.play_tone(0.3, client_name="before")
             (old,) = await running.wait_sessions("before")
+            await running.backend.start_meters()
             first.kill()
             await running.recorder.wait("SessionRemoved", lambda e: e.session_id == old.id, timeout=5)
             assert running.backend.snapshot() == []
+            assert running.backend.read_meters().peaks == {}  # a meter ticker keeps reading while it is away
             assert not running.task.done()
         except BaseException:
             await stop_backend(running)
@@ -68,6 +70,13 @@ async def test_reconnect_emits_fresh_snapshot(tmp_path) -> None:  # type: ignore
             second.play_tone(0.3, client_name="after")
             event = await running.recorder.wait("SessionCreated", lambda e: e.session.app == "after", timeout=10)
             assert event.session_id in {s.id for s in running.backend.snapshot()}
+            peak = 0.0
+            for _ in range(200):  # the meters came back with the connection
+                await asyncio.sleep(0.05)
+                peak = running.backend.read_meters().peaks.get(event.session_id, 0.0)
+                if abs(peak - 0.3) <= 0.02:
+                    break
+            assert peak == pytest.approx(0.3, abs=0.02)
             assert running.backend.statistics().reconnects == 1
             assert not running.task.done()
             await stop_backend(running)
