@@ -34,6 +34,10 @@ class SessionTable:
     def get(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
+    def put(self, session: Session) -> None:
+        """Take a session as a backend reports it now (for changes that come with no event of their own)."""
+        self._sessions[session.id] = session
+
     def enumerable(self, session_id: str, where: str = "") -> Session:
         """The session with this id if :meth:`snapshot` lists it; SessionNotFound (naming ``where``) if not."""
         session = self._sessions.get(session_id)

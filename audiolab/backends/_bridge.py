@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
+import logging
 import threading
+import weakref
+from dataclasses import replace
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
 
-from .._exceptions import ClosedResourceError
+from .._exceptions import AudiolabError, ClosedResourceError
 from .._meters import merge_frames
 from .._threads import LoopPoster
 from ..audio.playback import Playback, PlayRequest
@@ -32,12 +36,16 @@ T = TypeVar("T")
 
 METER_PUMP_HZ = 60.0
 
+log = logging.getLogger("audiolab")
+
 
 class AsyncioThread:
     """An asyncio event loop running in a daemon thread until :meth:`close`."""
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        self._closing = False
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -60,18 +68,24 @@ class AsyncioThread:
             task.add_done_callback(lambda _: _copy_outcome(task, future))
             future.add_done_callback(lambda f: f.cancelled() and self.loop.call_soon_threadsafe(task.cancel))
 
-        self.loop.call_soon_threadsafe(start, context=contextvars.Context())
+        with self._lock:
+            if self._closing:
+                coro.close()
+                raise ClosedResourceError("this backend is closed")
+            self.loop.call_soon_threadsafe(start, context=contextvars.Context())
         return future
 
     def stop_now(self) -> None:
         """Stop an idle loop and join its thread (nothing was started on it yet)."""
+        with self._lock:
+            self._closing = True
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()
 
     async def close(self) -> None:
         """Cancel what still runs there, stop the loop and join the thread (off the caller's loop)."""
-        if self.loop.is_closed():
+        if self._closing:
             return
 
         async def cancel_the_rest() -> None:
@@ -81,7 +95,10 @@ class AsyncioThread:
             await asyncio.gather(*tasks, return_exceptions=True)
 
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self.submit(cancel_the_rest()).result)
+            last = self.submit(cancel_the_rest())
+            with self._lock:
+                self._closing = True  # nothing more starts there
+            await anyio.to_thread.run_sync(last.result)
             self.loop.call_soon_threadsafe(self.loop.stop)
             await anyio.to_thread.run_sync(self._thread.join)
         self.loop.close()
@@ -100,12 +117,15 @@ class BridgedBackend(Backend):
             self._thread.stop_now()
             raise
         self.name = self._inner.name  # type: ignore[misc]
+        self.clock = self._inner.clock  # one time base for events, frames and the Lab's ticker
         self._table = SessionTable()
         self._emit: EventSink | None = None
         self._frame: MeterFrame | None = None
         self._meter_pump: concurrent.futures.Future[None] | None = None
         self._handover: MeterFrame | None = None
         self._handover_lock = threading.Lock()
+        self._last_frame: MeterFrame | None = None
+        self._playbacks: weakref.WeakSet[BridgedPlayback] = weakref.WeakSet()
         self._closed = False
 
     @property
@@ -114,8 +134,11 @@ class BridgedBackend(Backend):
 
     # --- crossing -------------------------------------------------------------------------------------------
 
-    async def _call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
-        """Run ``fn(*args)`` on the backend's loop and wait for it here; cancelling this cancels that."""
+    async def _call(
+        self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, orphan: Callable[[T], object] | None = None
+    ) -> T:
+        """Run ``fn(*args)`` on the backend's loop and wait for it here; cancelling this cancels that. If the
+        caller is cancelled just after it succeeded there, ``orphan`` gets the result nobody will receive."""
         if self._closed:
             raise ClosedResourceError("this backend is closed")
         future = self._thread.submit(fn(*args))
@@ -124,19 +147,30 @@ class BridgedBackend(Backend):
         try:
             await done.wait()
         except BaseException:
-            future.cancel()
+            if not future.cancel() and orphan is not None and not future.cancelled() and future.exception() is None:
+                orphan(future.result())
             raise
+        if future.cancelled():  # not by this caller: the backend closed meanwhile
+            raise ClosedResourceError("the backend closed during the call")
         return future.result()
 
     def _soon(self, fn: Callable[..., None], *args: Any) -> None:
         """Hand ``fn(*args)`` to the Lab's loop, in order, without waiting (from either thread)."""
-        self._poster.post(fn, *args)
+        self._poster.post(_logged, fn, *args)
 
     def _forward(self, event: Event) -> None:  # on the backend's loop
-        self._soon(self._deliver, event)
+        try:
+            session: Session | None = self._inner.session(event.session_id)
+        except AudiolabError:  # ended or expired: the event says so
+            session = None
+        self._soon(self._deliver, event, session)
 
-    def _deliver(self, event: Event) -> None:  # on trio
+    def _deliver(self, event: Event, session: Session | None) -> None:  # on trio
+        # The backend's session as it was when the event was sent: some changes (a client's renamed app, its
+        # icon) have no event of their own.
         self._table.apply(event)
+        if session is not None:
+            self._table.put(session)
         if self._emit is not None:
             self._emit(event)
 
@@ -168,6 +202,9 @@ class BridgedBackend(Backend):
                 self._closed = True
                 self._emit = None
                 await self._thread.close()
+                for playback in list(self._playbacks):
+                    playback._released = True  # the backend's close stopped it over there
+                    playback._mark_finished()
 
     def snapshot(self) -> list[Session]:
         return self._table.snapshot()
@@ -197,8 +234,9 @@ class BridgedBackend(Backend):
 
     async def start_meters(self) -> None:
         await self._call(self._inner.start_meters)
-        self._frame = None
-        self._meter_pump = self._thread.submit(self._pump_meters())
+        self._frame = self._last_frame = None
+        if self._meter_pump is None:
+            self._meter_pump = self._thread.submit(self._pump_meters())
 
     async def stop_meters(self) -> None:
         pump, self._meter_pump = self._meter_pump, None
@@ -209,7 +247,11 @@ class BridgedBackend(Backend):
     async def _pump_meters(self) -> None:  # on the backend's loop
         while True:
             await asyncio.sleep(1 / METER_PUMP_HZ)
-            frame = self._inner.read_meters()
+            try:
+                frame = self._inner.read_meters()
+            except Exception:  # e.g. meters being reopened: the next tick reads again
+                log.debug("audiolab: reading the bridged backend's meters failed", exc_info=True)
+                continue
             with self._handover_lock:
                 pending = self._handover
                 self._handover = frame if pending is None else merge_frames(pending, frame)
@@ -224,15 +266,19 @@ class BridgedBackend(Backend):
 
     def read_meters(self) -> MeterFrame:
         frame, self._frame = self._frame, None
-        if frame is None:
-            return MeterFrame(self.clock.now(), {s.id: 0.0 for s in self.snapshot()}, {}, {})
-        return frame
+        if frame is not None:
+            self._last_frame = frame
+            return frame
+        if self._last_frame is not None:  # nothing newer yet: the backend's frames hold their peaks anyway
+            return replace(self._last_frame, timestamp=self.clock.now())
+        return MeterFrame(self.clock.now(), {}, {}, {})
 
     # --- tones ----------------------------------------------------------------------------------------------
 
     async def play(self, request: PlayRequest) -> Playback:
-        inner = await self._call(self._inner.play, request)
+        inner = await self._call(self._inner.play, request, orphan=self._stop_orphan)
         playback = BridgedPlayback(self, inner)
+        self._playbacks.add(playback)
 
         async def tell_when_finished() -> None:  # on the backend's loop
             await inner._finished.wait()
@@ -240,6 +286,11 @@ class BridgedBackend(Backend):
 
         self._thread.submit(tell_when_finished())
         return playback
+
+    def _stop_orphan(self, inner: Playback) -> None:
+        """A tone started for a caller that was cancelled meanwhile: stop it (nobody holds a handle)."""
+        with contextlib.suppress(ClosedResourceError):
+            self._thread.submit(inner.stop())
 
 
 class BridgedPlayback(Playback):
@@ -279,6 +330,14 @@ def _copy_outcome(task: asyncio.Task[T], future: concurrent.futures.Future[T]) -
             future.set_result(task.result())
     except concurrent.futures.InvalidStateError:
         pass  # the caller cancelled it meanwhile (from its own thread)
+
+
+def _logged(fn: Callable[..., None], *args: Any) -> None:
+    # An exception from a callback handed to trio would end the whole trio run (TrioInternalError).
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("audiolab: a bridged backend's callback failed")
 
 
 async def _made(make: Callable[[], Backend]) -> Backend:

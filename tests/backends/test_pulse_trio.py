@@ -39,6 +39,10 @@ async def test_a_tone_meters_its_amplitude_through_the_bridge_and_closing_leaves
                         peak = frame.peaks.get(tone.session_id, 0.0)
                         if abs(peak - 0.5) <= 0.02:
                             break
+                # Read again at once, nothing newer pumped over yet: the held peaks, not an empty frame.
+                again = lab.backend.read_meters()
+                assert again.peaks[tone.session_id] == pytest.approx(0.5, abs=0.02)
+                assert len(again.channel_peaks[tone.session_id]) == 2
             assert peak == pytest.approx(0.5, abs=0.02)
             await lab.set_volume(tone.session_id, 0.5)
             assert lab.session(tone.session_id).volume == pytest.approx(0.5)  # in place when the call returns
@@ -51,6 +55,7 @@ async def test_a_tone_meters_its_amplitude_through_the_bridge_and_closing_leaves
             with pytest.raises(SessionNotFound):
                 await lab.set_mute("no-such-session", True)
             pid = tone.pid  # type: ignore[attr-defined]
+    assert tone.finished and tone.released  # the Lab's close stopped it over there
     assert await gone_within(pid, 5.0)
     assert not live_pids()
     assert not bridge_threads()
