@@ -15,6 +15,7 @@ A missing binary is a test failure naming the Debian package, never a skip: thes
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -26,6 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_the_tests() -> None:
+    """preexec_fn of every daemon: SIGKILL when the process that started it dies, even by an abort or a
+    SIGKILL, so a crashed test run leaves no server behind. Daemons are started from the main thread (the
+    signal follows the thread that forked)."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 DEFAULT_SINK = "audiolab_sink"
 RATE = 48000
@@ -145,7 +156,8 @@ class AudioServer:
             cmd.append(f"--property={key}={value}")
         cmd.append(str(self.tone_file(amplitude, seconds, channels)))
         process = subprocess.Popen(
-            cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_the_tests,
         )
         player = Player(process, client_name)
         self._players.append(player)
@@ -305,7 +317,8 @@ def pulseaudio_server(
     log = root / "pulseaudio.log"
     with log.open("wb") as log_file:
         daemon = subprocess.Popen(
-            cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
+            cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_the_tests, cwd=root,
         )
     server = AudioServer("pulseaudio", address, root, env, sinks[0] if sinks else DEFAULT_SINK, [daemon])
     try:
@@ -370,7 +383,7 @@ def pipewire_server(*, sinks: Sequence[str] = (DEFAULT_SINK,), keep_root: bool =
             bus = subprocess.Popen(
                 [binaries["dbus-daemon"], "--session", "--nofork", "--nopidfile", f"--address=unix:path={root}/bus",
                  "--print-address=1"],
-                env=env, stdout=subprocess.PIPE, stderr=log_file, start_new_session=True,
+                env=env, stdout=subprocess.PIPE, stderr=log_file, start_new_session=True, preexec_fn=_die_with_the_tests,
             )
             daemons.append(bus)
             assert bus.stdout is not None
@@ -383,7 +396,7 @@ def pipewire_server(*, sinks: Sequence[str] = (DEFAULT_SINK,), keep_root: bool =
                 daemons.append(
                     subprocess.Popen(
                         [binaries[name]], env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                        start_new_session=True, cwd=root,
+                        start_new_session=True, preexec_fn=_die_with_the_tests, cwd=root,
                     )
                 )
                 if name == "pipewire":
