@@ -102,6 +102,7 @@ def test_tour_in_jupyterlab(server, page):
     page.wait_for_function("() => window.alMusicFocus.some(text => text.startsWith('ducked to 20%'))",
                            timeout=60_000)
     dash.scroll_into_view_if_needed()
+    time.sleep(0.4)  # the meters draw only while visible: give them a few frames for the picture (not checked)
     dash.screenshot(path=str(SHOTS / "dashboard-ducked.png"))
 
     wait_for_output(page, r"rows=\d+ music volume=\d\.\d\d", timeout=90)
