@@ -4,8 +4,8 @@ The backend lives on an asyncio loop in a thread of its own. Calls go there as t
 (:meth:`AsyncioThread.submit`) and are awaited on trio without blocking it (cancelling the trio caller
 cancels the asyncio task). Events come back in order through a LoopPoster, fire and forget, and keep a mirror
 of the sessions on trio's side, so :meth:`snapshot` and :meth:`session` never wait on the other thread. Meter
-frames are read on the backend's loop at 60 Hz and merged (the max of each session's peaks) until the Lab's
-ticker takes them, so no peak is lost between two reads; at most one hand-over is pending at a time.
+frames are read on the backend's loop at 60 Hz and merged (the max of each session's peaks), under a lock,
+until the Lab's ticker takes them, so no peak is lost between two reads.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import contextvars
 import logging
 import threading
 import weakref
-from dataclasses import replace
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import anyio
@@ -76,7 +76,7 @@ class AsyncioThread:
         return future
 
     def stop_now(self) -> None:
-        """Stop an idle loop and join its thread (nothing was started on it yet)."""
+        """Stop the loop and join its thread (blocks: only when nothing runs there any more)."""
         with self._lock:
             self._closing = True
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -99,9 +99,7 @@ class AsyncioThread:
             with self._lock:
                 self._closing = True  # nothing more starts there
             await anyio.to_thread.run_sync(last.result)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            await anyio.to_thread.run_sync(self._thread.join)
-        self.loop.close()
+            await anyio.to_thread.run_sync(self.stop_now)
 
 
 class BridgedBackend(Backend):
@@ -120,10 +118,9 @@ class BridgedBackend(Backend):
         self.clock = self._inner.clock  # one time base for events, frames and the Lab's ticker
         self._table = SessionTable()
         self._emit: EventSink | None = None
-        self._frame: MeterFrame | None = None
         self._meter_pump: concurrent.futures.Future[None] | None = None
-        self._handover: MeterFrame | None = None
-        self._handover_lock = threading.Lock()
+        self._frame: MeterFrame | None = None
+        self._frame_lock = threading.Lock()
         self._last_frame: MeterFrame | None = None
         self._playbacks: weakref.WeakSet[BridgedPlayback] = weakref.WeakSet()
         self._closed = False
@@ -234,7 +231,8 @@ class BridgedBackend(Backend):
 
     async def start_meters(self) -> None:
         await self._call(self._inner.start_meters)
-        self._frame = self._last_frame = None
+        with self._frame_lock:
+            self._frame = self._last_frame = None
         if self._meter_pump is None:
             self._meter_pump = self._thread.submit(self._pump_meters())
 
@@ -252,20 +250,12 @@ class BridgedBackend(Backend):
             except Exception:  # e.g. meters being reopened: the next tick reads again
                 log.debug("audiolab: reading the bridged backend's meters failed", exc_info=True)
                 continue
-            with self._handover_lock:
-                pending = self._handover
-                self._handover = frame if pending is None else merge_frames(pending, frame)
-            if pending is None:  # at most one post pending, however long the Lab's loop is busy
-                self._soon(self._take_frame)
-
-    def _take_frame(self) -> None:  # on the Lab's loop
-        with self._handover_lock:
-            frame, self._handover = self._handover, None
-        if frame is not None:
-            self._frame = frame if self._frame is None else merge_frames(self._frame, frame)
+            with self._frame_lock:
+                self._frame = frame if self._frame is None else merge_frames(self._frame, frame)
 
     def read_meters(self) -> MeterFrame:
-        frame, self._frame = self._frame, None
+        with self._frame_lock:
+            frame, self._frame = self._frame, None
         if frame is not None:
             self._last_frame = frame
             return frame

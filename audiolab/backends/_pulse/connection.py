@@ -160,8 +160,7 @@ class Connection:
     async def _guarded(self, method: str, args: tuple[object, ...]) -> Any:
         # Runs as its own task, so it starts a loop iteration after the caller asked: the connection may have
         # been closed in between. The check and pulsectl's libpulse call happen in the same step.
-        if self._pulse._ctx is None:
-            raise pulsectl.PulseDisconnected()
+        _ = self.context  # BackendDisconnected once closed: nothing may reach libpulse after that
         return await getattr(self._pulse, method)(*args)
 
     def close(self) -> None:
