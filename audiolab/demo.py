@@ -133,7 +133,7 @@ async def focus_story(out: TextIO, png: str | os.PathLike[str] | None = None) ->
         try:
             write_timeline(png, seen, frames)
         except ImportError as exc:
-            print(f"  (no timeline PNG: {exc.name} is missing; pip install 'audiolab[widgets]')", file=out)
+            print(f"  (no timeline PNG: {exc.name} is missing; pip install 'audiolab-focus[widgets]')", file=out)
         else:
             print(f"  focus timeline written to {os.path.abspath(png)}", file=out)
     print("  (try: audiolab scenario compare music-call)", file=out)

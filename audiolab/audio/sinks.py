@@ -134,7 +134,7 @@ def _import_sounddevice() -> Any:
         from .._exceptions import BackendUnavailable
 
         raise BackendUnavailable(
-            "SoundDeviceSink needs the 'sounddevice' package (pip install 'audiolab[audio]') "
+            "SoundDeviceSink needs the 'sounddevice' package (pip install 'audiolab-focus[audio]') "
             f"and the PortAudio library (Debian: apt install libportaudio2): {exc}"
         ) from exc
     except OSError as exc:

@@ -525,7 +525,7 @@ def _real_com() -> ComApi:
         raise BackendUnavailable("the wasapi backend needs Windows (or a fake COM layer: com=FakeCom())")
     missing = [name for name in ("pycaw", "comtypes") if importlib.util.find_spec(name) is None]
     if missing:
-        raise BackendUnavailable(f"the wasapi backend needs {' and '.join(missing)}: pip install 'audiolab[windows]'")
+        raise BackendUnavailable(f"the wasapi backend needs {' and '.join(missing)}: pip install 'audiolab-focus[windows]'")
     from ._wasapi.windows import WindowsCom
 
     return WindowsCom()
