@@ -41,6 +41,7 @@ from .model import (
     Stream,
     StreamState,
 )
+from .reason import Reason
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,7 @@ __all__ = (
     "Origin",
     "PolicyError",
     "RealClock",
+    "Reason",
     "Role",
     "ScenarioError",
     "Session",

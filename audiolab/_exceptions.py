@@ -17,6 +17,11 @@ Bad arguments (a NaN volume, a wrong type) raise the built-in ValueError / TypeE
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .reason import Reason
+
 
 class AudiolabError(Exception):
     """Base of every audiolab error."""
@@ -51,7 +56,11 @@ class EventOverflow(AudiolabError):
 
 
 class FocusDeniedError(AudiolabError):
-    pass
+    """The focus policy refused a stream's start; ``why`` is the :class:`~audiolab.Reason` (None if unknown)."""
+
+    def __init__(self, message: str, *, why: Reason | None = None) -> None:
+        super().__init__(message)
+        self.why = why
 
 
 class PolicyError(AudiolabError, ValueError):

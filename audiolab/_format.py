@@ -50,8 +50,10 @@ def session_table(sessions: list[Session]) -> str:
 
 
 def describe_event(event: Event) -> str:
-    """One readable line: time, kind, session, and what changed."""
-    return f"{event.timestamp:9.3f}s  {event.kind:<20} {event.session_id:<24} {_details(event)}".rstrip()
+    """One readable line: time, kind, session, what changed, and for a focus event the rule behind it."""
+    why = getattr(event, "why", None)
+    rule = f"  why: {why}" if why is not None else ""
+    return f"{event.timestamp:9.3f}s  {event.kind:<20} {event.session_id:<24} {_details(event)}{rule}".rstrip()
 
 
 def _cause(event: Event) -> str:

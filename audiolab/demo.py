@@ -81,6 +81,7 @@ async def focus_story(out: TextIO, png: str | os.PathLike[str] | None = None) ->
 
     lines: list[str] = []
     seen: list[Event] = []
+    said: list[object] = [None]
     narrator = Narrator()
     amplitude = 0.5
     print("\n== focus: music, a navigation prompt and a call, each its own session (HarmonyOS policy)", file=out)
@@ -100,6 +101,10 @@ async def focus_story(out: TextIO, png: str | os.PathLike[str] | None = None) ->
                     if text is not None and event.kind != "StateChanged":
                         lines.append(text)
                         print(f"  {event.timestamp:6.2f}s  {text}", file=out)
+                        why = getattr(event, "why", None)
+                        if why is not None and why != said[-1]:  # a Ducked and its InterruptEvent share a rule
+                            print(f"           why: {why}", file=out)
+                        said.append(why)
 
         def measured(title: str) -> None:
             frame = meters.at(lab.clock.now())

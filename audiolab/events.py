@@ -2,7 +2,8 @@
 
 Every event carries ``timestamp`` (seconds on the backend's monotonic clock; virtual seconds on a virtual
 clock) and ``session_id`` (the session it is about). Focus events also name their ``cause_session_id``, so a
-timeline can draw an arrow from the call to the music it ducked.
+timeline can draw an arrow from the call to the music it ducked, and carry ``why``: the
+:class:`~audiolab.reason.Reason` (the policy and the rule that fired), None only where no policy is known.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .model import (
     SessionState,
     Stream,
 )
+from .reason import Reason
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,11 +114,14 @@ class SessionRemoved(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class InterruptEvent(Event):
-    """HarmonyOS InterruptEvent delivered to a session's stream."""
+    """A focus interruption delivered to a session: HarmonyOS's InterruptEvent (hints PAUSE, RESUME, STOP, DUCK,
+    UNDUCK; SHARE leaves the decision to the app), and, under the other policies, a stream the system pauses and
+    resumes (PulseAudio's role-cork corks it, WirePlumber cuts its link): hint PAUSE or RESUME, force FORCE."""
 
     force_type: ForceType
     hint: InterruptHint
     cause_session_id: str | None = None
+    why: Reason | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +129,7 @@ class FocusDenied(Event):
     """The session asked for focus (a stream started) and the policy refused it."""
 
     cause_session_id: str | None = None
+    why: Reason | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +139,7 @@ class Ducked(Event):
     gain: float
     cause_session_id: str | None = None
     fade_seconds: float = 0.0
+    why: Reason | None = None
 
     @property
     def attenuation_db(self) -> float:
@@ -144,6 +151,7 @@ class Unducked(Event):
     gain: float = 1.0
     cause_session_id: str | None = None
     fade_seconds: float = 0.0
+    why: Reason | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +163,7 @@ class DuckNotification(Event):
 
     communications_session_id: str
     count: int
+    why: Reason | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +171,7 @@ class UnduckNotification(Event):
     """IAudioVolumeDuckNotification::OnVolumeUnduckNotification, delivered to ``session_id``."""
 
     communications_session_id: str
+    why: Reason | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +180,19 @@ class SessionDeactivated(Event):
 
     reason: DeactivationReason
     cause_session_id: str | None = None
+    why: Reason | None = None
+
+
+FOCUS_EVENT_TYPES: tuple[type[Event], ...] = (
+    InterruptEvent,
+    FocusDenied,
+    Ducked,
+    Unducked,
+    DuckNotification,
+    UnduckNotification,
+    SessionDeactivated,
+)
+"""The focus events: each names its cause and carries ``why``."""
 
 
 def event_to_dict(event: Event) -> dict[str, object]:
@@ -184,6 +207,8 @@ def _jsonable(value: object) -> object:
     if isinstance(value, Session):
         return value.to_dict()
     if isinstance(value, Stream):
+        return value.to_dict()
+    if isinstance(value, Reason):
         return value.to_dict()
     if isinstance(value, enum.Enum):
         return value.value
@@ -241,6 +266,8 @@ def _from_json(hint: object, value: object, name: str) -> object:
         return Session.from_dict(value)  # type: ignore[arg-type]
     if hint is Stream:
         return Stream.from_dict(value)  # type: ignore[arg-type]
+    if hint is Reason:
+        return Reason.from_dict(value)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
     if hint is float:

@@ -1,11 +1,12 @@
 """Recorded traces: what a backend reported (a snapshot, then events and meter frames), as JSON Lines.
 
-    {"format": "audiolab-trace", "version": 1, "backend": "pulse", "recorded": "2026-11-22T18:00:00+00:00"}
+    {"format": "audiolab-trace", "version": 2, "backend": "pulse", "recorded": "2026-11-22T18:00:00+00:00"}
     {"t": 0.0, "snapshot": [<session>, ...]}
     {"t": 0.125, "event": {"kind": "VolumeChanged", "timestamp": 0.125, "session_id": "...", ...}}
     {"t": 0.133, "meters": {"peaks": {...}, "channel_peaks": {...}, "device_peaks": {...}}}
 
-Times are seconds since the recording started; a line's time never goes backwards. A trace is written to
+Version 2 adds ``why`` (the :class:`~audiolab.reason.Reason`) to focus events; version 1 traces, which have
+none, are still read (their focus events get ``why = None``). Times are seconds since the recording started; a line's time never goes backwards. A trace is written to
 ``FILE.part`` and renamed when the recording ends, so a crash never leaves a half-written file under the final
 name. ``backend="replay"`` plays one back as if it were live.
 """
@@ -26,7 +27,8 @@ from .events import Event, event_from_dict, event_to_dict
 from .model import MeterFrame, Session
 
 FORMAT = "audiolab-trace"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,9 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
             if not isinstance(obj, dict):
                 raise TypeError("each line must be a JSON object")
             if number == 1:
-                if obj.get("format") != FORMAT or obj.get("version") != VERSION:
-                    raise ValueError(f"not an {FORMAT} version {VERSION} header")
+                version = obj.get("version")
+                if obj.get("format") != FORMAT or isinstance(version, bool) or version not in READABLE_VERSIONS:
+                    raise ValueError(f"not an {FORMAT} header of version {' or '.join(map(str, READABLE_VERSIONS))}")
                 header = obj
                 continue
             t = obj["t"]

@@ -28,6 +28,7 @@ from ..events import (
     UnduckNotification,
 )
 from ..model import ConcurrencyMode, DeactivationReason, Flow, ForceType, InterruptHint, Role
+from . import explain
 from .policy import (
     FocusPolicy,
     HarmonyOSPolicy,
@@ -37,37 +38,8 @@ from .policy import (
     WindowsPolicy,
     WirePlumberPolicy,
 )
-
-StreamKey = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class FocusRequest:
-    """A stream asking for focus. ``app`` groups streams the HarmonyOS way (one AudioSession per app;
-    defaults to ``session_id``); streams of one app share focus unless ``independent``. ``concurrency``
-    overrides the app session's strategy for this stream; ``usage`` names a HarmonyOS StreamUsage or
-    SourceType explicitly (e.g. ``"STREAM_USAGE_VOICE_MODEM_COMMUNICATION"``) instead of ``role``."""
-
-    session_id: str
-    stream_id: str
-    role: Role = Role.UNKNOWN
-    device_id: str = ""
-    flow: Flow = Flow.RENDER
-    on_communications_device: bool = False
-    ducking_opt_out: bool = False
-    app: str | None = None
-    concurrency: ConcurrencyMode | None = None
-    usage: str | None = None
-    independent: bool = False
-
-    @property
-    def key(self) -> StreamKey:
-        return (self.session_id, self.stream_id)
-
-    @property
-    def app_id(self) -> str:
-        return self.app if self.app is not None else self.session_id
-
+from .request import FocusRequest, StreamKey
+from ..reason import Reason
 
 # --- actions -------------------------------------------------------------------------------------------
 
@@ -82,7 +54,7 @@ class FocusAction:
     stream_id: str | None
     cause_session_id: str | None = None
     cause_stream_id: str | None = None
-    reason: str = ""
+    reason: Reason | None = None
 
     @property
     def kind(self) -> str:
@@ -99,7 +71,9 @@ class Deny(FocusAction):
     """The stream may not start."""
 
     def to_event(self) -> Event:
-        return FocusDenied(timestamp=self.timestamp, session_id=self.session_id, cause_session_id=self.cause_session_id)
+        return FocusDenied(
+            timestamp=self.timestamp, session_id=self.session_id, cause_session_id=self.cause_session_id, why=self.reason
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +91,7 @@ class Duck(FocusAction):
             gain=self.gain,
             cause_session_id=self.cause_session_id,
             fade_seconds=self.fade_seconds,
+            why=self.reason,
         )
 
 
@@ -134,6 +109,7 @@ class Unduck(FocusAction):
             gain=self.gain,
             cause_session_id=self.cause_session_id,
             fade_seconds=self.fade_seconds,
+            why=self.reason,
         )
 
 
@@ -176,6 +152,7 @@ class Interrupt(FocusAction):
             force_type=self.force_type,
             hint=self.hint,
             cause_session_id=self.cause_session_id,
+            why=self.reason,
         )
 
 
@@ -192,6 +169,7 @@ class DuckNotify(FocusAction):
             session_id=self.session_id,
             communications_session_id=self.communications_session_id,
             count=self.count,
+            why=self.reason,
         )
 
 
@@ -206,6 +184,7 @@ class UnduckNotify(FocusAction):
             timestamp=self.timestamp,
             session_id=self.session_id,
             communications_session_id=self.communications_session_id,
+            why=self.reason,
         )
 
 
@@ -221,6 +200,7 @@ class DeactivateSession(FocusAction):
             session_id=self.session_id,
             reason=self.deactivation,
             cause_session_id=self.cause_session_id,
+            why=self.reason,
         )
 
 
@@ -233,7 +213,7 @@ class _Effect:
     target: StreamKey
     kind: str  # "duck" | "pause"
     cause: FocusRequest
-    reason: str
+    reason: Reason
     gain: float = 1.0
     fade: float = 0.0
     mechanism: str = "pause"
@@ -340,16 +320,17 @@ class FocusEngine:
         return []
 
     def deactivate_session(
-        self, app: str, now: float, reason: DeactivationReason | None = None
+        self, app: str, now: float, reason: DeactivationReason | None = None, *, idle_seconds: float | None = None
     ) -> list[FocusAction]:
         """Deactivate the app's session: by the app (``reason`` None) or by the system (TIMEOUT,
         LOWER_PRIORITY; the app is told with a DeactivateSession action). The focus the session kept
         after its streams stopped is released: ducked streams are unducked; paused ones resume, except
-        on TIMEOUT, where they are stopped."""
+        on TIMEOUT, where they are stopped. ``idle_seconds`` (the idle time that triggered a TIMEOUT) goes
+        into the reason."""
         now = _check_time(now)
         if app not in self._sessions:
             return []
-        out = self._end_session(app, now, reason, cause=None)
+        out = self._end_session(app, now, reason, cause=None, idle_seconds=idle_seconds)
         return out + self._settle(now)
 
     def set_policy(self, policy: FocusPolicy, now: float) -> list[FocusAction]:
@@ -427,8 +408,8 @@ class FocusEngine:
             if pause_effect is not None and old.pause_effect is None:
                 e = pause_effect
                 out.append(Pause(mechanism=e.mechanism, **_head(now, key, e.cause, e.reason)))
-                if harmony:
-                    out.append(Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.PAUSE, **_head(now, key, e.cause, e.reason)))
+                # HarmonyOS says so with an InterruptEvent; a cork or a cut link is reported the same way
+                out.append(Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.PAUSE, **_head(now, key, e.cause, e.reason)))
             if gain != old.gain:
                 if gain_effect is not None:
                     e = gain_effect
@@ -438,17 +419,16 @@ class FocusEngine:
                 else:
                     e = old.gain_effect
                     assert e is not None
-                    why = f"{e.reason}; released"
+                    why = e.reason.release()
                     out.append(Unduck(fade_seconds=e.fade, **_head(now, key, e.cause, why)))
                     if harmony:
                         out.append(Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.UNDUCK, **_head(now, key, e.cause, why)))
             if pause_effect is None and old.pause_effect is not None:
                 e = old.pause_effect
-                why = f"{e.reason}; released"
+                why = e.reason.release()
                 force = ForceType.SHARE if harmony else ForceType.FORCE
                 out.append(Resume(force_type=force, mechanism=e.mechanism, **_head(now, key, e.cause, why)))
-                if harmony:
-                    out.append(Interrupt(force_type=ForceType.SHARE, hint=InterruptHint.RESUME, **_head(now, key, e.cause, why)))
+                out.append(Interrupt(force_type=force, hint=InterruptHint.RESUME, **_head(now, key, e.cause, why)))
             old.gain, old.gain_effect, old.pause_effect = gain, gain_effect, pause_effect
         return out
 
@@ -461,12 +441,12 @@ class FocusEngine:
 
     def _harmony_pair(
         self, policy: HarmonyOSPolicy, existing: FocusRequest, incoming: FocusRequest
-    ) -> tuple[HarmonyRule, str]:
-        """The table cell for (existing, incoming) after the session strategies, and the reason text."""
+    ) -> tuple[HarmonyRule, Reason]:
+        """The table cell for (existing, incoming) after the session strategies, and its reason."""
         etype = policy.focus_type(existing.role, existing.usage)
         itype = policy.focus_type(incoming.role, incoming.usage)
         rule = policy.rule(etype, itype)
-        why = f"harmonyos: {itype} over {etype} -> {rule.action} {rule.on} ({rule.force.name})"
+        why = explain.harmony(policy, existing, incoming, rule)
         if rule.deny and itype.startswith("SOURCE_TYPE_"):
             return rule, why  # a denied recording is never rescued by a strategy
         if not _can_mix(etype, itype) or "STREAM_INTERNAL_FORCE_STOP" in (etype, itype):
@@ -477,12 +457,17 @@ class FocusEngine:
         same = policy.same_session_type(itype, etype)
         for mode, low, whose in ((imode, low_in, "incoming"), (emode, low_ex, "existing")):
             if mode is ConcurrencyMode.MIX_WITH_OTHERS and (not low or same):
-                return _PLAY_BOTH, f"{why} [{whose} MIX_WITH_OTHERS -> PLAY]"
+                note = f"the {whose} app's session strategy MIX_WITH_OTHERS turns {rule.action} into PLAY"
+                return _PLAY_BOTH, explain.harmony(policy, existing, incoming, rule, note, _PLAY_BOTH)
         if rule.on in ("existing", "both"):
             if imode is ConcurrencyMode.DUCK_OTHERS and rule.action in ("PAUSE", "STOP"):
-                return replace(rule, action="DUCK"), f"{why} [DUCK_OTHERS: {rule.action}->DUCK]"
+                note = f"the incoming app's session strategy DUCK_OTHERS turns {rule.action} into DUCK"
+                ducked = replace(rule, action="DUCK")
+                return ducked, explain.harmony(policy, existing, incoming, rule, note, ducked)
             if imode is ConcurrencyMode.PAUSE_OTHERS and rule.action == "STOP":
-                return replace(rule, action="PAUSE"), f"{why} [PAUSE_OTHERS: STOP->PAUSE]"
+                note = "the incoming app's session strategy PAUSE_OTHERS turns STOP into PAUSE"
+                paused = replace(rule, action="PAUSE")
+                return paused, explain.harmony(policy, existing, incoming, rule, note, paused)
         return rule, why
 
     def _harmony_start(self, policy: HarmonyOSPolicy, req: FocusRequest, now: float) -> list[FocusAction]:
@@ -537,7 +522,7 @@ class FocusEngine:
                 self._effect(owner=("stream", req.key), target=other.key, kind=kind, cause=req, reason=why, gain=policy.duck_gain)
         return out
 
-    def _engine_stop(self, victim: FocusRequest, cause: FocusRequest, why: str, now: float) -> list[FocusAction]:
+    def _engine_stop(self, victim: FocusRequest, cause: FocusRequest, why: Reason, now: float) -> list[FocusAction]:
         out: list[FocusAction] = [
             Stop(**_head(now, victim.key, cause, why)),
             Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.STOP, **_head(now, victim.key, cause, why)),
@@ -549,13 +534,18 @@ class FocusEngine:
         return out
 
     def _end_session(
-        self, app: str, now: float, reason: DeactivationReason | None, cause: FocusRequest | None
+        self,
+        app: str,
+        now: float,
+        reason: DeactivationReason | None,
+        cause: FocusRequest | None,
+        idle_seconds: float | None = None,
     ) -> list[FocusAction]:
         del self._sessions[app]
         owner = ("session", app)
         out: list[FocusAction] = []
         if reason is not None:
-            why = f"harmonyos: audio session of {app} deactivated ({reason.name})"
+            why = explain.harmony_deactivation(self._policy, app, reason, idle_seconds)
             out.append(
                 DeactivateSession(
                     timestamp=now,
@@ -571,7 +561,6 @@ class FocusEngine:
             for e in [e for e in self._effects if e.owner == owner and e.kind == "pause"]:
                 if e.target in self._streams:
                     victim = self._streams[e.target]
-                    why = f"{e.reason}; session timed out -> STOP"
                     out += [
                         Stop(**_head(now, victim.key, e.cause, why)),
                         Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.STOP, **_head(now, victim.key, e.cause, why)),
@@ -584,7 +573,8 @@ class FocusEngine:
 
     @staticmethod
     def _is_comm(policy: WindowsPolicy, req: FocusRequest) -> bool:
-        return req.on_communications_device or req.role in policy.communications_roles
+        # A communications stream is one opened on the default communications device, whatever its role.
+        return req.on_communications_device
 
     def _notified_sessions(self, policy: WindowsPolicy) -> list[str]:
         """Non-communications render sessions that currently have a stream, in start order."""
@@ -610,7 +600,7 @@ class FocusEngine:
         if not new_session:
             return out
         count = len(self._comm)
-        why = f"windows: communications session {req.session_id} opened ({count} active)"
+        why = explain.windows(policy, req, count, notification=True)
         for sid in self._notified_sessions(policy):
             out.append(DuckNotify(communications_session_id=req.session_id, count=count, **_head(now, (sid, None), req, why)))
         if starts_activity:
@@ -622,8 +612,7 @@ class FocusEngine:
     def _windows_duck(self, policy: WindowsPolicy, target: FocusRequest, comm: FocusRequest) -> None:
         if policy.gain is None or target.ducking_opt_out or target.flow is not Flow.RENDER:
             return
-        level = policy.settings.get("ducking", "")
-        why = f"windows: communications activity ({comm.session_id}) -> {level} (gain {policy.gain:g})"
+        why = explain.windows(policy, comm, len(self._comm))
         self._effect(owner=_WINDOWS, target=target.key, kind="duck", cause=comm, reason=why, gain=policy.gain, fade=policy.fade_seconds)
 
     def _first_comm(self) -> FocusRequest:
@@ -640,7 +629,7 @@ class FocusEngine:
         del self._comm[req.session_id]
         policy = self._policy
         assert isinstance(policy, WindowsPolicy)
-        why = f"windows: communications session {req.session_id} closed ({len(self._comm)} active)"
+        why = explain.windows(policy, req, len(self._comm), notification=True)
         out: list[FocusAction] = [
             UnduckNotify(communications_session_id=req.session_id, **_head(now, (sid, None), req, why))
             for sid in self._notified_sessions(policy)
@@ -681,7 +670,7 @@ class FocusEngine:
                 t = trigger_for(target, group.trigger_roles, policy.cork_global)
                 if t is not None:
                     corked.add(target.key)
-                    why = f"pulseaudio: module-role-cork group {i}: {role(t)} corks {role(target)}"
+                    why = explain.pulse(policy, "module-role-cork", i, t, target, None)
                     self._effect(owner=_RECONCILE, target=target.key, kind="pause", cause=t, reason=why, mechanism="cork")
         for i, group in enumerate(policy.duck_groups):
             for target in render:
@@ -690,10 +679,7 @@ class FocusEngine:
                 t = trigger_for(target, group.trigger_roles, policy.duck_global)
                 if t is not None:
                     assert group.gain is not None
-                    why = (
-                        f"pulseaudio: module-role-ducking ducking_group_{i}: {role(t)} ducks {role(target)} "
-                        f"(volume={policy.settings.get('volume')} -> gain {group.gain:.4g})"
-                    )
+                    why = explain.pulse(policy, "module-role-ducking", i, t, target, group.gain)
                     self._effect(owner=_RECONCILE, target=target.key, kind="duck", cause=t, reason=why, gain=group.gain)
 
     # -- WirePlumber --
@@ -709,10 +695,7 @@ class FocusEngine:
                 continue
             same = sink.priority == top_sink.priority
             action = top_sink.same_priority if same else top_sink.lower_priority
-            why = (
-                f"wireplumber: {top_sink.name} (priority {top_sink.priority}) over {sink.name} "
-                f"(priority {sink.priority}) -> {action}"
-            )
+            why = explain.wireplumber(policy, top_sink, sink, action)
             if action == "duck":
                 self._effect(owner=_RECONCILE, target=req.key, kind="duck", cause=top, reason=why, gain=policy.duck_level)
             elif action == "cork":
@@ -732,7 +715,7 @@ def _can_mix(existing: str, incoming: str) -> bool:
     return not (in_cap and ex_cap)
 
 
-def _head(now: float, key: tuple[str, str | None], cause: FocusRequest | None, reason: str) -> dict:
+def _head(now: float, key: tuple[str, str | None], cause: FocusRequest | None, reason: Reason) -> dict:
     return {
         "timestamp": now,
         "session_id": key[0],

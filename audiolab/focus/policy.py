@@ -51,6 +51,18 @@ class FocusPolicy:
 
     kind = "base"
 
+    @property
+    def version(self) -> str | None:
+        """Where the policy's data came from: the file's ``source.version``, else the source repository and
+        commit it was taken from, else None."""
+        version = self.source.get("version")
+        if isinstance(version, str):
+            return version
+        repo, commit = self.source.get("repository"), self.source.get("commit")
+        if isinstance(repo, str) and isinstance(commit, str):
+            return f"{repo}@{commit[:12]}"
+        return None
+
 
 @dataclass(frozen=True)
 class NoPolicy(FocusPolicy):
@@ -110,11 +122,11 @@ class HarmonyOSPolicy(FocusPolicy):
 
 @dataclass(frozen=True)
 class WindowsPolicy(FocusPolicy):
-    """Windows communications-activity ducking. ``gain`` is None for the "Do nothing" setting."""
+    """Windows communications-activity ducking. ``gain`` is None for the "Do nothing" setting. A stream is a
+    communications stream when it plays on the default communications device, whatever its role."""
 
     gain: float | None = 0.2
     fade_seconds: float = 1.0
-    communications_roles: frozenset[Role] = frozenset()
     system_sounds_roles: frozenset[Role] = frozenset()
 
     kind = "windows"
@@ -325,7 +337,6 @@ def _build_windows(name: str, settings: dict, data: dict) -> WindowsPolicy:
     fade = settings.get("fade_seconds", 1.0)
     if isinstance(fade, bool) or not isinstance(fade, (int, float)) or not 0 <= fade < math.inf:
         raise PolicyError(f"fade_seconds must be a finite number >= 0, got {fade!r}")
-    comm = _roles({r: True for r in data.get("communications_roles", [])}, "'communications_roles'")
     system = _roles({r: True for r in data.get("system_sounds_roles", [])}, "'system_sounds_roles'")
     return WindowsPolicy(
         name=name,
@@ -333,7 +344,6 @@ def _build_windows(name: str, settings: dict, data: dict) -> WindowsPolicy:
         source=data.get("source", {}),
         gain=None if gain is None else _level(gain, f"ducking_levels[{ducking!r}]"),
         fade_seconds=float(fade),
-        communications_roles=frozenset(comm),
         system_sounds_roles=frozenset(system),
     )
 

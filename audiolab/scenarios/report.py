@@ -17,11 +17,21 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
 
 
 def run_report(result: ScenarioResult) -> str:
-    """The transitions table, each expectation's pass/fail, and the timing."""
+    """The transitions table (each focus transition followed by the rule behind it), each expectation's
+    pass/fail, and the timing."""
     s = result.scenario
     out = [f"scenario {s.name}: {s.description}", f"policy: {result.policy}", ""]
     rows = [(f"{t.t:7.3f}s", t.kind, t.text) for t in result.transitions]
-    out += [table(rows, ("t", "what", "transition (cause -> effect)")), ""]
+    lines = table(rows, ("t", "what", "transition (cause -> effect), then the rule behind it")).splitlines()
+    indent = " " * (len(lines[0]) - len(lines[0].lstrip()) + lines[1].rfind(" ") + 3)
+    out += lines[:2]
+    said = None
+    for t, line in zip(result.transitions, lines[2:]):
+        out.append(line)
+        if t.why is not None and t.why != said:  # a Ducked and its InterruptEvent share one rule
+            out.append(f"{indent}why: {t.why}")
+        said = t.why if t.why is not None else said
+    out.append("")
     if result.checks:
         out.append("expectations:")
         out += ["  " + c.describe() + (f"  # {c.note}" if c.note else "") for c in result.checks]
@@ -45,6 +55,12 @@ def compare_report(comparison: Comparison) -> str:
         checks.append(f"{sum(c.passed for c in r.checks)}/{len(r.checks)} ok")
     rows.append(("expectations", *checks))
     out = [f"scenario {s.name}: {s.description}", "", table(rows, ("player", *policies))]
+    explained = comparison.explanations()
+    if explained:
+        out += ["", "why the cells differ:"]
+        for player, by_policy in explained.items():
+            for policy, why in by_policy.items():
+                out.append(f"  {player} under {policy} ({comparison.cell(policy, player)}): {why}")
     for p in policies:
         for c in comparison.results[p].failures:
             out.append(f"{p}: {c.describe()}")

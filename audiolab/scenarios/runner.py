@@ -28,7 +28,9 @@ from ..events import (
     UnduckNotification,
     VolumeChanged,
 )
+from ..focus.request import FocusRequest
 from ..model import SessionState, StreamState
+from ..reason import Reason
 from .format import Action, Expectation, Scenario
 from .meterlog import MeterLog, record_meters
 from .narrate import FOCUS_EVENTS, Narrator, role_word
@@ -47,10 +49,12 @@ class Transition:
     subject: str
     cause: str | None
     text: str
+    why: Reason | None = None
+    """The policy and rule behind a focus transition (None for actions and state changes)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"t": round(self.t, 4), "kind": self.kind, "subject": self.subject, "cause": self.cause,
-                "text": self.text}
+                "text": self.text, "why": None if self.why is None else self.why.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class ScenarioResult:
     audio: Any = None
     """With ``record_audio=True``: the mix of the default render device (frames x channels, float32)."""
     sample_rate: int = 48000
+    requests: dict[str, FocusRequest] = field(default_factory=dict)
+    """What each started player asked the focus engine (its role, device, app), to explain outcomes."""
 
     @property
     def passed(self) -> bool:
@@ -250,6 +256,7 @@ class _Run:
     checks: list[CheckResult] = field(default_factory=list)
     deactivated: dict[str, str] = field(default_factory=dict)
     narrator: Narrator = field(default_factory=Narrator)
+    requests: dict[str, FocusRequest] = field(default_factory=dict)
 
     @property
     def engine(self) -> Any:
@@ -337,6 +344,7 @@ class _Run:
                 self._event(event)
             return
         self._note(player, player.playback.session_id)
+        self.requests[player.id] = self.engine.focus_request(player.playback.stream_id)
         session = self.lab.session(player.session_id)  # a persisted volume applies from the start
         player.levels.append((action.at, 0.0 if session.muted else session.volume))
         if self._tone_ended not in self.engine.stream_listeners:
@@ -384,7 +392,7 @@ class _Run:
             return
         cause = getattr(event, "cause_session_id", None) or getattr(event, "communications_session_id", None)
         self._row(event.timestamp, event.kind, self.narrator.name(event.session_id),
-                  self.narrator.name(cause) if cause else None, text)
+                  self.narrator.name(cause) if cause else None, text, getattr(event, "why", None))
 
     def _why(self, player: _Player | None, event: StateChanged) -> str:
         if player is None or event.new is not SessionState.INACTIVE:
@@ -406,8 +414,8 @@ class _Run:
             return None
         return self.engine.focus.focus_of(player.session_id, player.playback.stream_id)
 
-    def _row(self, t: float, kind: str, subject: str, cause: str | None, text: str) -> None:
-        self.transitions.append(Transition(t, kind, subject, cause, text))
+    def _row(self, t: float, kind: str, subject: str, cause: str | None, text: str, why: Reason | None = None) -> None:
+        self.transitions.append(Transition(t, kind, subject, cause, text, why))
 
     # --- observations ----------------------------------------------------------------------------------
 
@@ -493,7 +501,7 @@ class _Run:
                     summary.final_gain = series[-1][1]
             summaries[pid] = summary
         return ScenarioResult(self.scenario, self.policy, self.transitions, self.checks, summaries, gains,
-                              end, wall)
+                              end, wall, requests=self.requests)
 
 
 def _drain(events: Any) -> list[Event]:

@@ -61,7 +61,13 @@ def test_navigation_ducks_music_and_restores(engine):
     acts = engine.start(nav, 1)
     duck = acts[0]
     assert isinstance(duck, Duck) and duck.gain == pytest.approx(0.2) and duck.session_id == "player"
-    assert duck.cause_session_id == "maps" and "STREAM_NAVIGATION over STREAM_MUSIC -> DUCK existing (FORCE)" in duck.reason
+    assert duck.cause_session_id == "maps"
+    rule = duck.reason.rule
+    assert (rule["incoming"], rule["existing"]) == ("STREAM_NAVIGATION", "STREAM_MUSIC")
+    assert (rule["incoming_usage"], rule["existing_usage"]) == ("STREAM_USAGE_NAVIGATION", "STREAM_USAGE_MUSIC")
+    assert (rule["action"], rule["action_on"], rule["force"]) == ("DUCK", "existing", "FORCE")
+    assert duck.reason.kind == "harmonyos" and duck.reason.predicted_gain == pytest.approx(0.2)
+    assert "STREAM_NAVIGATION starting while STREAM_MUSIC plays -> DUCK the existing stream" in duck.reason.text
     assert isinstance(acts[1], Interrupt) and acts[1].hint is InterruptHint.DUCK
     acts = engine.stop(nav, 2)
     assert isinstance(acts[0], Unduck) and acts[0].cause_session_id == "maps"
@@ -84,7 +90,10 @@ def test_assistant_denied_during_call(engine):
     engine.start(req("phone", Role.MUSIC, usage="STREAM_USAGE_VOICE_MODEM_COMMUNICATION"), 0)
     acts = engine.start(req("assistant", Role.ASSISTANT), 1)
     assert len(acts) == 1 and isinstance(acts[0], Deny) and acts[0].cause_session_id == "phone"
-    assert "deny" in acts[0].reason.lower() or "DENY" in acts[0].reason
+    rule = acts[0].reason.rule
+    assert rule["action"] == "DENY" and rule["incoming"] == "STREAM_VOICE_ASSISTANT"
+    assert rule["existing_usage"] == "STREAM_USAGE_VOICE_MODEM_COMMUNICATION"
+    assert "denied focus" in acts[0].reason.text
     assert [r.session_id for r in engine.streams()] == ["phone"]
     assert acts[0].to_event().kind == "FocusDenied"
 
@@ -150,7 +159,11 @@ def test_duck_others_turns_stop_into_duck(engine):
     engine.start(req("player"), 0)
     engine.activate_session("game", CM.DUCK_OTHERS, 0)
     acts = engine.start(req("game", Role.MOVIE), 1)
-    assert isinstance(acts[0], Duck) and "DUCK_OTHERS: STOP->DUCK" in acts[0].reason
+    assert isinstance(acts[0], Duck)
+    rule = acts[0].reason.rule
+    assert rule["action"] == "STOP" and rule["effective_action"] == "DUCK"  # the table entry, then what applied
+    assert "DUCK_OTHERS turns STOP into DUCK" in str(rule["strategy"])
+    assert acts[0].reason.predicted_gain == pytest.approx(0.2)
     assert engine.stop(req("game", Role.MOVIE), 2) == []  # the activated session keeps focus
     assert isinstance(engine.deactivate_session("game", 3)[0], Unduck)
 

@@ -31,7 +31,11 @@ def test_role_ducking_default_volume():
     engine.start(req("music", device_id="sink0"), 0)
     acts = engine.start(req("phone", PHONE, device_id="sink0"), 1)
     assert kinds(acts) == [("Duck", "music")] and acts[0].gain == pytest.approx(0.1)
-    assert "ducking_group_0" in acts[0].reason
+    why = acts[0].reason
+    assert why.rule["module"] == "module-role-ducking" and why.rule["group"] == 0
+    assert why.rule["arguments"] == "trigger_roles=phone ducking_roles=music,video volume=-20dB global=0"
+    assert (why.rule["trigger_role"], why.rule["target_role"], why.rule["device"]) == ("phone", "music", "sink0")
+    assert why.predicted_gain == pytest.approx(0.1)
     assert kinds(engine.stop(req("phone", PHONE), 2)) == [("Unduck", "music")]
 
 

@@ -70,13 +70,14 @@ def test_a_session_with_two_comm_streams_is_one_communications_session():
     assert kinds(engine.stop(req("skype", stream="mic"), 3)) == [("UnduckNotify", "music"), ("Unduck", "music")]
 
 
-def test_communications_role_counts_and_new_streams_are_not_ducked():
+def test_streams_opened_during_a_call_are_not_ducked_except_system_sounds():
     engine = FocusEngine(load_policy("windows"))
-    engine.start(req("voip", Role.VOICE_COMMUNICATION), 0)  # role routes it to eCommunications
+    voip = req("voip", Role.VOICE_COMMUNICATION, on_communications_device=True)
+    engine.start(voip, 0)
     assert engine.start(req("music"), 1) == []  # opened during the call: not attenuated
     acts = engine.start(req("sys", Role.SYSTEM), 2)  # system sounds are
     assert isinstance(acts[0], Duck) and acts[0].session_id == "sys"
-    acts = engine.stop(req("voip", Role.VOICE_COMMUNICATION), 3)
+    acts = engine.stop(voip, 3)
     assert isinstance(acts[-1], Unduck) and acts[-1].session_id == "sys"
     assert [a.session_id for a in acts if isinstance(a, UnduckNotify)] == ["music", "sys"]
 
@@ -85,3 +86,41 @@ def test_capture_sessions_are_not_ducked():
     engine = FocusEngine(load_policy("windows"))
     engine.start(req("rec", Role.RECORDING, flow=Flow.CAPTURE), 0)
     assert engine.start(call(), 1) == []
+
+
+def test_ducking_follows_the_communications_device_not_the_role():
+    """using-the-communication-device.md: a stream opened on the default communications device is a
+    communications stream; a voice call on the speakers is an ordinary stream and ducks nobody."""
+    engine = FocusEngine(load_policy("windows"))
+    engine.start(req("music", device_id="speakers"), 0)
+    on_speakers = req("voip", Role.VOICE_COMMUNICATION, device_id="speakers")
+    assert engine.start(on_speakers, 1) == []
+    engine.stop(on_speakers, 2)
+    game_on_headset = req("game", Role.GAME, device_id="headset", on_communications_device=True)
+    assert kinds(engine.start(game_on_headset, 3)) == [("DuckNotify", "music"), ("Duck", "music")]
+
+
+def test_windows_reason_names_the_setting_the_device_and_the_count():
+    engine = FocusEngine(load_policy("windows", ducking="reduce_50"))
+    engine.start(req("music", device_id="speakers"), 0)
+    acts = engine.start(req("skype", Role.VOICE_COMMUNICATION, device_id="headset", on_communications_device=True), 1)
+    note, duck = acts
+    assert duck.reason.rule["ducking"] == "reduce_50" and duck.reason.rule["gain"] == pytest.approx(0.5)
+    assert duck.reason.rule["communications_device"] == "headset"
+    assert duck.reason.rule["communications_sessions"] == 1 and duck.reason.rule["fade_seconds"] == 1.0
+    assert duck.reason.predicted_gain == pytest.approx(0.5) and "by 50%" in duck.reason.text
+    assert note.reason.rule["communications_session"] == "skype" and note.to_event().why == note.reason
+    engine.start(req("teams", Role.VOICE_COMMUNICATION, device_id="headset", on_communications_device=True), 2)
+    ends = engine.stop(req("skype", Role.VOICE_COMMUNICATION, device_id="headset"), 3)
+    assert ends[0].reason.rule["communications_sessions"] == 1  # teams still on the line
+
+
+def test_windows_do_nothing_reason_says_sounds_are_left_alone():
+    from audiolab.focus.explain import why_nothing
+
+    policy = load_policy("windows", ducking="nothing")
+    call = req("skype", Role.VOICE_COMMUNICATION, device_id="headset", on_communications_device=True)
+    why = why_nothing(policy, req("music", device_id="speakers"), call)
+    assert why.rule["ducking"] == "nothing" and why.predicted_gain == 1.0 and "left alone" in why.text
+    off_device = why_nothing(policy, req("music"), req("voip", Role.VOICE_COMMUNICATION, device_id="speakers"))
+    assert off_device.rule["incoming_device"] == "speakers" and off_device.rule["communications_device"] is None

@@ -372,7 +372,7 @@ class SimEngine(FocusRules):
         denied = [a for a in actions if isinstance(a, Deny)]
         if denied:
             self._apply(actions)
-            raise FocusDeniedError(f"focus denied to {stream.session_id}: {denied[0].reason}")
+            raise FocusDeniedError(f"focus denied to {stream.session_id}: {denied[0].reason}", why=denied[0].reason)
         stream.focus_held = False
         self._set_running(stream, True)
         self._apply(actions)

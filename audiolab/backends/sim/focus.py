@@ -43,6 +43,10 @@ class FocusRules:
             app=stream.app or None,
         )
 
+    def focus_request(self, stream_id: str) -> FocusRequest:
+        """What the stream asks the focus policy when it starts (its role, device, app): for explanations."""
+        return self._focus_request(self._stream(stream_id))
+
     def _apply(self, actions: list) -> None:
         """Carry out what the focus policy decided, and report it."""
         for action in actions:
@@ -107,7 +111,8 @@ class FocusRules:
             if (still_idle and self.focus.is_session_activated(app)
                     and self._activated_apps.get(app) == generation
                     and self._last_run_of(app) <= idle_since):
-                self._apply(self.focus.deactivate_session(app, self._now, reason=DeactivationReason.TIMEOUT))
+                self._apply(self.focus.deactivate_session(
+                    app, self._now, reason=DeactivationReason.TIMEOUT, idle_seconds=self.idle_timeout))
                 self._activated_apps.pop(app, None)
 
         self.call_at(self._now + self.idle_timeout, check)
