@@ -55,9 +55,11 @@ class Reason:
     """The linear gain the rule imposes (0.0 silences, 1.0 leaves alone), where a gain is involved."""
     released: bool = False
     """True when this explains an undo: the rule stopped applying."""
+    label: str = ""
+    """A few words naming the rule, for a plot's arrow ("RING over MUSIC: PAUSE", "module-role-cork")."""
 
     def __post_init__(self) -> None:
-        for name in ("policy", "kind", "text"):
+        for name in ("policy", "kind", "text", "label"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"Reason.{name} must be a str")
         if self.predicted_gain is not None and not (
@@ -90,6 +92,7 @@ class Reason:
             "text": self.text,
             "predicted_gain": self.predicted_gain,
             "released": self.released,
+            "label": self.label,
         }
 
     @classmethod
@@ -105,6 +108,9 @@ class Reason:
             raise TypeError("a reason's predicted_gain is a number or null")
         released = data.get("released", False)
         version = data.get("version")
+        label = data.get("label", "")
+        if not isinstance(label, str):
+            raise TypeError("a reason's label is a string")
         if not isinstance(released, bool) or not (version is None or isinstance(version, str)):
             raise TypeError("a reason's released is a boolean and its version a string or null")
         return cls(
@@ -115,6 +121,7 @@ class Reason:
             version=version,
             predicted_gain=None if gain is None else float(gain),
             released=released,
+            label=label,
         )
 
 

@@ -29,10 +29,12 @@ _WINDOWS_SETTINGS = {
 }
 
 
-def reason(policy: FocusPolicy, text: str, rule: dict[str, RuleValue], gain: float | None = None) -> Reason:
+def reason(
+    policy: FocusPolicy, text: str, rule: dict[str, RuleValue], gain: float | None = None, label: str = ""
+) -> Reason:
     """A reason attributed to ``policy``."""
     return Reason(policy=policy.name, kind=policy.kind, version=policy.version, text=text, rule=rule,
-                  predicted_gain=gain)
+                  predicted_gain=gain, label=label or policy.kind)
 
 
 def pulse_role(request: FocusRequest) -> str:
@@ -80,7 +82,8 @@ def harmony(
         "strategy": strategy,
         "effective_action": action,
     }
-    return reason(policy, text + ".", data, gain)
+    short = f"{itype.removeprefix('STREAM_')} over {etype.removeprefix('STREAM_')}: {rule.action}"
+    return reason(policy, text + ".", data, gain, short + (f" -> {action}" if action != rule.action else ""))
 
 
 def harmony_deactivation(
@@ -94,7 +97,7 @@ def harmony_deactivation(
         text = (f"HarmonyOS deactivates an audio session whose last stream a higher-priority stream stopped "
                 f"(LOWER_PRIORITY): {app}'s session ends")
     data: dict[str, RuleValue] = {"deactivation": deactivation.name, "app": app, "idle_seconds": idle_seconds}
-    return reason(policy, text + ".", data)
+    return reason(policy, text + ".", data, label=f"session {deactivation.name}")
 
 
 # --- Windows -------------------------------------------------------------------------------------------
@@ -122,7 +125,8 @@ def windows(policy: WindowsPolicy, communications: FocusRequest, count: int, *, 
         "communications_session": communications.session_id,
         "communications_sessions": count,
     }
-    return reason(policy, text + ".", data, None if notification else (1.0 if policy.gain is None else policy.gain))
+    gain = None if notification else (1.0 if policy.gain is None else policy.gain)
+    return reason(policy, text + ".", data, gain, f"comms on {device}: {setting}")
 
 
 # --- PulseAudio ----------------------------------------------------------------------------------------
@@ -166,7 +170,7 @@ def pulse(
         "device": target.device_id,
         "global": is_global,
     }
-    return reason(policy, text + ".", data, 0.0 if is_cork else gain)
+    return reason(policy, text + ".", data, 0.0 if is_cork else gain, f"{module} group {group}")
 
 
 # --- WirePlumber ---------------------------------------------------------------------------------------
@@ -185,7 +189,8 @@ def wireplumber(policy: WirePlumberPolicy, winner: RoleSink, loser: RoleSink, ac
         "action": action, "duck_level": policy.duck_level,
     }
     gain = policy.duck_level if action == "duck" else 0.0 if action == "cork" else 1.0
-    return reason(policy, text + ".", data, gain)
+    label = f"{winner.name} ({winner.priority}) > {loser.name} ({loser.priority}): {action}"
+    return reason(policy, text + ".", data, gain, label)
 
 
 # --- why no rule fired ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ..events import (
     Unducked,
 )
 from ..model import InterruptHint, Session, SessionState
+from ..reason import Reason
 from ..session_table import SessionTable
 
 
@@ -51,6 +52,8 @@ class Row:
     deactivated: str | None = None
     ended: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+    why: dict[str, Reason] = field(default_factory=dict)
+    """The rule behind each focus state the row shows, by state (ducked, paused, stopped, denied, deactivated)."""
 
     @property
     def state(self) -> SessionState:
@@ -148,6 +151,7 @@ class Board:
             cause = f" by {self.label(event.cause_session_id)}" if event.cause_session_id else ""
             for sid, row in rows:
                 row.deactivated = f"deactivated ({reason}){cause}"
+                _keep_why(row, "deactivated", event.why)
                 self.dirty.add(sid)
             return False
         row = self.rows.get(event.session_id)
@@ -156,25 +160,34 @@ class Board:
         if isinstance(event, StateChanged):
             if event.new is SessionState.ACTIVE:
                 row.denied_by = row.stopped_by = row.deactivated = None
+                for kind in ("denied", "stopped", "deactivated"):
+                    row.why.pop(kind, None)
             return True
         if isinstance(event, Ducked):
             row.duck_gain, row.duck_cause = event.gain, event.cause_session_id
+            _keep_why(row, "ducked", event.why)
             return True
         if isinstance(event, Unducked):
             row.duck_gain = row.duck_cause = None
+            row.why.pop("ducked", None)
             return True
         if isinstance(event, InterruptEvent):
             if event.hint is InterruptHint.PAUSE:
                 row.paused_by = self.label(event.cause_session_id)
+                _keep_why(row, "paused", event.why)
             elif event.hint is InterruptHint.RESUME:
                 row.paused_by = None
+                row.why.pop("paused", None)
             elif event.hint is InterruptHint.STOP:
                 row.paused_by, row.stopped_by = None, self.label(event.cause_session_id)
+                row.why.pop("paused", None)
+                _keep_why(row, "stopped", event.why)
             else:
                 return False
             return True
         if isinstance(event, FocusDenied):
             row.denied_by = self.label(event.cause_session_id)
+            _keep_why(row, "denied", event.why)
             return True
         if isinstance(event, SessionExpired):
             row.ended = True
@@ -226,6 +239,11 @@ class Board:
             return ("", "")
         return (" · ".join(text for text, _ in parts), parts[-1][1])
 
+    def why(self, session_id: str) -> str:
+        """The rules behind the focus states a row shows, one sentence each ("" when none is known)."""
+        row = self.rows[session_id]
+        return " ".join(dict.fromkeys(str(row.why[k]) for k in _WHY_ORDER if k in row.why))
+
     def row_dict(self, session_id: str) -> dict[str, object]:
         """The JSON-ready row the front end draws."""
         row = self.rows[session_id]
@@ -243,6 +261,7 @@ class Board:
             "muted": row.muted,
             "focus": focus,
             "focus_kind": focus_kind,
+            "why": self.why(session_id),
             "gain": 1.0 if row.duck_gain is None else round(row.duck_gain, 4),
             "system": s.is_system_sounds,
         }
@@ -256,3 +275,13 @@ class Board:
         for r in rows:
             first.setdefault(r.session.app or r.session.label, r.seq)
         return [r.session.id for r in sorted(rows, key=lambda r: (first[r.session.app or r.session.label], r.seq))]
+
+
+_WHY_ORDER = ("ducked", "paused", "stopped", "denied", "deactivated")
+
+
+def _keep_why(row: Row, kind: str, why: Reason | None) -> None:
+    if why is None:
+        row.why.pop(kind, None)
+    else:
+        row.why[kind] = why

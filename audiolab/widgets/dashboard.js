@@ -147,7 +147,11 @@ function render({ model, el }) {
     meterCell.appendChild(r.canvas);
     r.focusCell = h("div", "al-cell al-focus");
     r.focus = h("span", "al-focus-text");
-    r.focusCell.appendChild(r.focus);
+    r.why = h("div", "al-focus-why");
+    r.focusCell.append(r.focus, r.why);
+    // The rule behind the focus state: one line, the whole sentence on a click (readable on a projector,
+    // where nobody hovers for a tooltip).
+    r.focusCell.addEventListener("click", () => r.focusCell.classList.toggle("al-why-open"));
     r.root.append(nameCell, r.role, r.device, r.badgeCell, vol, meterCell, r.focusCell);
 
     r.slider.addEventListener("pointerdown", () => {
@@ -210,6 +214,10 @@ function render({ model, el }) {
     r.focus.textContent = row.focus || "\u2014";
     r.focusCell.dataset.kind = row.focus_kind || "";
     r.focus.className = `al-focus-text ${row.focus_kind ? "al-focus-" + row.focus_kind : "al-focus-none"}`;
+    const why = row.focus ? row.why || "" : "";
+    r.why.textContent = why ? `why: ${why}` : "";
+    r.why.hidden = !why;
+    r.focusCell.title = why;
   }
 
   function makeGroup(app) {

@@ -42,6 +42,7 @@ from ..events import (
     VolumeChanged,
 )
 from ..model import InterruptHint, MeterFrame, Session, SessionState
+from ..reason import Reason
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -110,6 +111,8 @@ class Transition:
     cause_id: str | None
     kind: str
     text: str
+    rule: str = ""
+    """A few words naming the rule that fired (the reason's label), written on the arrow."""
 
 
 class _Recording:
@@ -183,7 +186,7 @@ class _Recording:
             for sid, track in self.tracks.items():
                 if track.end is None and self._app(sid) == event.session_id:
                     self._mark(t, sid, event.cause_session_id, "deactivated",
-                               f"deactivated ({event.reason.value.replace('_', ' ')})")
+                               f"deactivated ({event.reason.value.replace('_', ' ')})", event.why)
             return
         track = self.tracks.get(event.session_id)
         if track is None or track.end is not None:
@@ -199,18 +202,19 @@ class _Recording:
         elif isinstance(event, Ducked):
             track.focus = event.gain
             self._gain_changed(track, t, event.fade_seconds)
-            self._mark(t, event.session_id, event.cause_session_id, "duck", f"duck {event.gain:.0%}")
+            self._mark(t, event.session_id, event.cause_session_id, "duck", f"duck {event.gain:.0%}", event.why)
         elif isinstance(event, Unducked):
             track.focus = event.gain
             self._gain_changed(track, t, event.fade_seconds)
-            self._mark(t, event.session_id, event.cause_session_id, "unduck", "unduck")
+            self._mark(t, event.session_id, event.cause_session_id, "unduck", "unduck", event.why)
         elif isinstance(event, InterruptEvent):
             kind = {InterruptHint.PAUSE: "pause", InterruptHint.RESUME: "resume", InterruptHint.STOP: "stop"}
             if event.hint in kind:
                 name = kind[event.hint]
-                self._mark(t, event.session_id, event.cause_session_id, name, f"{name} ({event.force_type.value})")
+                self._mark(t, event.session_id, event.cause_session_id, name, f"{name} ({event.force_type.value})",
+                           event.why)
         elif isinstance(event, FocusDenied):
-            self._mark(t, event.session_id, event.cause_session_id, "denied", "denied")
+            self._mark(t, event.session_id, event.cause_session_id, "denied", "denied", event.why)
         elif isinstance(event, SessionExpired):
             track.state = SessionState.EXPIRED
             track.states.append((t, SessionState.EXPIRED))
@@ -223,8 +227,9 @@ class _Recording:
         app = self.apps.get(sid)
         return app if app is not None else sid.split("@", 1)[0]
 
-    def _mark(self, t: float, sid: str, cause: str | None, kind: str, text: str) -> None:
-        self.transitions.append(Transition(t, sid, cause, kind, text))
+    def _mark(self, t: float, sid: str, cause: str | None, kind: str, text: str, why: Reason | None = None) -> None:
+        rule = "" if why is None or why.released else why.label  # an undo is the same rule: said once
+        self.transitions.append(Transition(t, sid, cause, kind, text, rule))
 
     def add_meter(self, frame: MeterFrame) -> None:
         t = self._time(frame.timestamp)
@@ -331,7 +336,8 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
                               arrowprops={"arrowstyle": "-|>", "color": col, "lw": 1.8, "mutation_scale": 14,
                                           "connectionstyle": "arc3,rad=-0.35"}, zorder=6)
             late = tr.t > start + 0.8 * span
-            ax_lanes.text(rel(tr.t) + (-1 if late else 1) * 0.006 * span, (y0 + y1) / 2, tr.text, fontsize=8,
+            label = f"{tr.text}\n{tr.rule}" if tr.rule else tr.text
+            ax_lanes.text(rel(tr.t) + (-1 if late else 1) * 0.006 * span, (y0 + y1) / 2, label, fontsize=8,
                           color=col, va="center", ha="right" if late else "left", fontweight="bold",
                           bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}, zorder=7)
         else:
