@@ -80,10 +80,12 @@ def test_scenario_run_prints_transitions_and_passes(capsys):
 
 
 def test_scenario_run_json_has_transitions_and_expectations(capsys):
-    assert main(["scenario", "run", "music-call", "--policy", "windows", "--json"]) == 0
+    assert main(["scenario", "run", "windows-call-ducking", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["policy"] == "windows" and data["passed"] is True
-    assert any(t["kind"] == "Ducked" and t["cause"] == "Ring" for t in data["transitions"])
+    ducks = [t for t in data["transitions"] if t["kind"] == "Ducked"]
+    assert ducks and ducks[0]["cause"] == "Call1"
+    assert ducks[0]["why"]["rule"]["communications_device"] == "headset" and ducks[0]["why"]["rule"]["ducking"] == "mute"
     assert data["expectations"] and all({"check", "expected", "observed", "passed", "line"} <= set(e)
                                         for e in data["expectations"])
 
@@ -154,3 +156,45 @@ def test_tone_rejects_bad_arguments(capsys):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code != 0
+
+
+def test_scenario_run_json_gives_each_focus_transition_its_rule(capsys):
+    assert main(["scenario", "run", "music-call", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    focus = [t for t in data["transitions"] if t["kind"] in ("InterruptEvent", "Ducked", "Unducked", "FocusDenied")]
+    assert focus and all(t["why"] and t["why"]["kind"] == "harmonyos" and t["why"]["text"] for t in focus)
+    pause = next(t for t in focus if t["text"] == "Ring (ringtone) pauses Music")
+    assert (pause["why"]["rule"]["incoming"], pause["why"]["rule"]["existing"]) == ("STREAM_RING", "STREAM_MUSIC")
+
+
+def test_scenario_run_prints_why_under_each_transition(capsys):
+    assert main(["scenario", "run", "music-navigation"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    duck = next(i for i, line in enumerate(lines) if "ducks Music to 0.20" in line)
+    assert "why: HarmonyOS interrupt table: STREAM_NAVIGATION starting while STREAM_MUSIC plays" in lines[duck + 1]
+
+
+def test_scenario_compare_says_why_pulseaudio_left_the_music_alone(capsys):
+    assert main(["scenario", "compare", "windows-call-ducking"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.strip().startswith("Music under pulseaudio"))
+    assert "acts per device (global=0)" in line and "on headset" in line and "on speakers" in line
+    assert "Music under windows (ducked to 0.00): Windows ducks other sounds" in out
+
+
+def test_scenario_compare_json_has_the_explanations(capsys):
+    assert main(["scenario", "compare", "music-call", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    why = data["explanations"]["Music"]
+    assert why["windows"]["rule"]["incoming_device"] == "speakers" and why["windows"]["predicted_gain"] == 1.0
+    assert why["pulseaudio"]["rule"]["module"] == "module-role-cork"
+
+
+def test_watch_lines_carry_the_rule():
+    from audiolab._format import describe_event
+    from audiolab.events import Ducked
+    from audiolab.reason import Reason
+
+    why = Reason(policy="harmonyos", kind="harmonyos", text="the table says DUCK.")
+    line = describe_event(Ducked(timestamp=1.0, session_id="m", gain=0.2, cause_session_id="n", why=why))
+    assert line.endswith("why: the table says DUCK.")

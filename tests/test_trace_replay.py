@@ -149,3 +149,37 @@ def test_record_and_replay_from_the_command_line(tmp_path, capsys):
     assert header["backend"] == "sim"
     assert main(["replay", str(path), "--speed", "10"]) == 0
     assert "System Sounds" in capsys.readouterr().out
+
+
+async def test_a_trace_keeps_the_reasons_of_focus_events(tmp_path):
+    path = tmp_path / "why.jsonl"
+    await record_story(path)
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["version"] == 2
+    ducks = [e for e in read_trace(path).events if e.kind == "Ducked"]
+    assert ducks and ducks[0].why is not None
+    assert ducks[0].why.rule["incoming"] == "STREAM_NAVIGATION" and ducks[0].why.predicted_gain == pytest.approx(0.2)
+
+
+async def test_a_version_1_trace_without_reasons_still_replays(tmp_path):
+    recorded = tmp_path / "v2.jsonl"
+    await record_story(recorded)
+    old = tmp_path / "v1.jsonl"  # the same trace as version 1 wrote it: no "why" anywhere
+    lines = [json.loads(line) for line in recorded.read_text().splitlines()]
+    lines[0]["version"] = 1
+    for line in lines:
+        if "event" in line:
+            line["event"].pop("why", None)
+    old.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    trace = read_trace(old)
+    async with audiolab.open("replay", trace=trace, clock="virtual") as lab, lab.events() as events:
+        await lab.sleep(6.0)
+        replayed = []
+        while True:
+            try:
+                replayed.append(events.receive_nowait())
+            except anyio.WouldBlock:
+                break
+    ducks = [e for e in replayed if e.kind == "Ducked"]
+    assert ducks and ducks[0].gain == pytest.approx(0.2) and ducks[0].why is None
+    assert [e.kind for e in replayed] == [e.kind for e in read_trace(recorded).events]

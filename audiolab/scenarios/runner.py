@@ -119,6 +119,8 @@ class ScenarioResult:
     sample_rate: int = 48000
     requests: dict[str, FocusRequest] = field(default_factory=dict)
     """What each started player asked the focus engine (its role, device, app), to explain outcomes."""
+    events: list[Event] = field(default_factory=list)
+    """Every event the run produced, in order."""
 
     @property
     def passed(self) -> bool:
@@ -257,6 +259,7 @@ class _Run:
     deactivated: dict[str, str] = field(default_factory=dict)
     narrator: Narrator = field(default_factory=Narrator)
     requests: dict[str, FocusRequest] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
 
     @property
     def engine(self) -> Any:
@@ -368,6 +371,7 @@ class _Run:
             self._event(event)
 
     def _event(self, event: Event) -> None:
+        self.events.append(event)
         player = self.by_session.get(event.session_id)
         if player is not None:
             if isinstance(event, DuckNotification):
@@ -501,7 +505,7 @@ class _Run:
                     summary.final_gain = series[-1][1]
             summaries[pid] = summary
         return ScenarioResult(self.scenario, self.policy, self.transitions, self.checks, summaries, gains,
-                              end, wall, requests=self.requests)
+                              end, wall, requests=self.requests, events=self.events)
 
 
 def _drain(events: Any) -> list[Event]:

@@ -19,12 +19,13 @@ pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "browser"
 OUTPUTS_JS = "() => [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent)"
 MUSIC_FOCUS = ".al-session[data-session-id^='Music'] .al-focus-text"
+MUSIC_WHY = ".al-session[data-session-id^='Music'] .al-focus-why"
 # Records every text the music row's focus cell shows, as the page shows it: the dashboard sets the cell's
 # textContent on each update (a new text node each time), so a MutationObserver sees each value even when the
 # browser is too slow to paint it. The navigation prompt ducks the music for only 2.5 s, so the test checks this
 # history afterwards instead of racing to read the cell while the prompt plays.
-RECORD_MUSIC_FOCUS_JS = """(selector) => {
-  const seen = window.alMusicFocus = [];
+RECORD_MUSIC_FOCUS_JS = """([selector, name]) => {
+  const seen = window[name] = [];
   const note = (text) => { if (seen[seen.length - 1] !== text) seen.push(text); };
   new MutationObserver((records) => {
     for (const record of records) {
@@ -89,7 +90,8 @@ def test_tour_in_jupyterlab(server, page):
     page.wait_for_function(
         "() => /\\| Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent || '')")
     time.sleep(1.0)  # let the kernel's websocket settle before executing
-    page.evaluate(RECORD_MUSIC_FOCUS_JS, MUSIC_FOCUS)
+    page.evaluate(RECORD_MUSIC_FOCUS_JS, [MUSIC_FOCUS, "alMusicFocus"])
+    page.evaluate(RECORD_MUSIC_FOCUS_JS, [MUSIC_WHY, "alMusicWhy"])
 
     # Run -> Run All Cells, through the menu as a person would.
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
@@ -118,6 +120,10 @@ def test_tour_in_jupyterlab(server, page):
     assert paused and paused[0] > ducked[-1], history
     assert "\u2014" in history[ducked[-1] + 1:paused[0]], history  # not ducked any more before the call
     assert history[-1] == "\u2014", history  # nothing holds the music after the call
+    # ... and under the focus text, the rule behind it (the HarmonyOS interrupt table's entry)
+    why = page.evaluate("() => window.alMusicWhy")
+    assert any(w.startswith("why: HarmonyOS interrupt table: STREAM_NAVIGATION starting while STREAM_MUSIC") for w in why), why
+    assert any("STREAM_VOICE_COMMUNICATION starting while STREAM_MUSIC plays -> PAUSE" in w for w in why), why
 
     # The dashboard's rows, from the browser's side.
     dash.scroll_into_view_if_needed()

@@ -42,6 +42,11 @@ async def test_from_events_marks_each_transition_with_its_cause(tmp_path):
     kinds = [(t.kind, t.session_id, t.cause_id.split("@")[0]) for t in timeline.transitions]
     assert kinds == [("duck", music, "Maps"), ("unduck", music, "Maps"), ("pause", music, "Phone"),
                      ("resume", music, "Phone")]
+    # each arrow is labelled with the rule that fired; an undo is the same rule and is not labelled again
+    assert [t.rule for t in timeline.transitions] == [
+        "NAVIGATION over MUSIC: DUCK", "", "VOICE_COMMUNICATION over MUSIC: PAUSE", ""]
+    texts = [x.get_text() for ax in timeline.figure().axes for x in ax.texts]
+    assert any(x.endswith("\nNAVIGATION over MUSIC: DUCK") for x in texts)
     path = tmp_path / "timeline.png"
     timeline.save_png(path)
     data = path.read_bytes()
