@@ -28,6 +28,7 @@ from ..events import (
     UnduckNotification,
 )
 from ..model import ConcurrencyMode, DeactivationReason, Flow, ForceType, InterruptHint, Role
+from ..reason import Reason
 from . import explain
 from .policy import (
     FocusPolicy,
@@ -39,7 +40,6 @@ from .policy import (
     WirePlumberPolicy,
 )
 from .request import FocusRequest, StreamKey
-from ..reason import Reason
 
 # --- actions -------------------------------------------------------------------------------------------
 

@@ -419,6 +419,10 @@ async def test_duck_and_unduck_notifications_carry_the_communications_session_an
         assert [(d.communications_session_id, d.count) for d in ducks] == [
             (call.session_id, 1), (second.session_id, 2)]
         assert [u.communications_session_id for u in run.of(UnduckNotification)] == [call.session_id]
+        why = ducks[1].why  # each says why: Windows reported communications activity
+        assert why.kind == "windows" and why.rule["source"] == "IAudioVolumeDuckNotification"
+        assert why.rule["communications_session"] == second.session_id and why.rule["communications_sessions"] == 2
+        assert run.of(UnduckNotification)[0].why.rule["communications_session"] == call.session_id
 
 
 async def test_ducking_preference_for_own_sessions_only():

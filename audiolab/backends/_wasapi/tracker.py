@@ -28,6 +28,7 @@ from ...events import (
     VolumeChanged,
 )
 from ...model import NULL_GUID, DisconnectReason, MeterFrame, Session, SessionState, normalize_guid
+from ...reason import Reason, RuleValue
 from .mapping import ProcessTag, RawSession, disconnect_reason_of, origin_of, retag, state_of, to_session
 
 MAX_PENDING_SESSIONS = 256
@@ -97,13 +98,16 @@ class SessionTracker:
 
     def duck(self, timestamp: float, communications_session_id: str, count: int) -> None:
         if not self._closed:
+            why = _windows_reports(communications_session_id, int(count), opened=True)
             self._emit(DuckNotification(timestamp=timestamp, session_id=communications_session_id,
-                                        communications_session_id=communications_session_id, count=int(count)))
+                                        communications_session_id=communications_session_id, count=int(count),
+                                        why=why))
 
     def unduck(self, timestamp: float, communications_session_id: str) -> None:
         if not self._closed:
+            why = _windows_reports(communications_session_id, None, opened=False)
             self._emit(UnduckNotification(timestamp=timestamp, session_id=communications_session_id,
-                                          communications_session_id=communications_session_id))
+                                          communications_session_id=communications_session_id, why=why))
 
     def meters(self, peaks: dict[str, tuple[float, tuple[float, ...]]]) -> None:
         """Keep the highest peak per session since the last :meth:`read_meters`."""
@@ -226,3 +230,16 @@ class SessionTracker:
         while len(self._gone) > MAX_GONE:
             self._gone.popitem(last=False)
         self._emit(SessionRemoved(timestamp=ts, session_id=sid))
+
+
+def _windows_reports(communications_session_id: str, count: int | None, *, opened: bool) -> Reason:
+    """The reason of a duck notification from the real Windows audio service: communications activity on
+    the default communications device; how far other sounds drop is the user's Communications setting."""
+    what = "opened" if opened else "closed"
+    text = (f"Windows reports that a communications session {what} on the default communications device; "
+            "it lowers other sounds as the Sound control panel's Communications setting says")
+    rule: dict[str, RuleValue] = {"source": "IAudioVolumeDuckNotification",
+                                  "communications_session": communications_session_id,
+                                  "communications_sessions": count}
+    return Reason(policy="windows (this system)", kind="windows", text=text + ".", rule=rule,
+                  label="communications activity")
