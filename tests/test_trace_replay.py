@@ -15,6 +15,16 @@ from audiolab.tones import sine
 pytestmark = pytest.mark.anyio
 
 
+def drain(events) -> list:
+    """Every event already delivered to a subscription."""
+    out = []
+    while True:
+        try:
+            out.append(events.receive_nowait())
+        except anyio.WouldBlock:
+            return out
+
+
 async def record_story(path):
     async with audiolab.open(clock="virtual", policy="harmonyos", expire_after=2) as lab:
 
@@ -48,12 +58,7 @@ async def test_a_recorded_trace_replays_the_same_events_and_snapshots(tmp_path):
         mid = {s.app for s in lab.snapshot()}
         assert {"Music", "Maps"} <= mid
         await lab.sleep(5.0)
-        replayed = []
-        while True:
-            try:
-                replayed.append(events.receive_nowait())
-            except anyio.WouldBlock:
-                break
+        replayed = drain(events)
     assert [(e.kind, e.session_id) for e in replayed] == [(e.kind, e.session_id) for e in trace.events]
     assert [round(e.timestamp, 6) for e in replayed] == [round(e.timestamp, 6) for e in trace.events]
     assert "Music" not in {s.app for s in lab.backend.snapshot()}
@@ -174,12 +179,7 @@ async def test_a_version_1_trace_without_reasons_still_replays(tmp_path):
     trace = read_trace(old)
     async with audiolab.open("replay", trace=trace, clock="virtual") as lab, lab.events() as events:
         await lab.sleep(6.0)
-        replayed = []
-        while True:
-            try:
-                replayed.append(events.receive_nowait())
-            except anyio.WouldBlock:
-                break
+        replayed = drain(events)
     ducks = [e for e in replayed if e.kind == "Ducked"]
     assert ducks and ducks[0].gain == pytest.approx(0.2) and ducks[0].why is None
     assert [e.kind for e in replayed] == [e.kind for e in read_trace(recorded).events]
