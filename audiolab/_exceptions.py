@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 class AudiolabError(Exception):
     """Base of every audiolab error."""
 
+    code: int | None = None
+    """The platform's own error code where the error mirrors one (HarmonyOS 6800301, ...), else None."""
+
 
 class BackendUnavailable(AudiolabError):
     pass

@@ -200,6 +200,12 @@ class Lab:
     async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
         await self._live_backend().set_grouping_param(session_id, grouping_param)
 
+    async def set_ducking_preference(self, session_id: str, opt_out: bool) -> None:
+        """Windows SetDuckingPreference: ``opt_out=True`` keeps the session from being ducked by
+        communications activity (it is still notified); from its streams' next start. The simulated service
+        and wasapi (this process's own sessions) support it; other backends raise NotSupported."""
+        await self._live_backend().set_ducking_preference(session_id, opt_out)
+
     async def set_group_volume(self, device_id: str, grouping_param: str, volume: float) -> list[str]:
         """What Sndvol does for a grouped control: set the volume of every session on ``device_id`` that
         shares ``grouping_param``. Returns the ids changed."""

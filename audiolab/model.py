@@ -208,11 +208,6 @@ class SessionKey:
         if not self.cross_process and self.pid is None:
             raise ValueError("a process-specific session key needs the owning pid")
 
-    @property
-    def session_identifier(self) -> str:
-        """Like IAudioSessionControl2::GetSessionIdentifier: shared by every instance of the same session."""
-        scope = "x" if self.cross_process else "p"
-        return f"{self.device_id}|{{{self.guid}}}|{scope}"
 
 
 @dataclass(frozen=True)
@@ -266,6 +261,13 @@ class Session:
     @property
     def device_id(self) -> str:
         return self.key.device_id
+
+    @property
+    def session_identifier(self) -> str:
+        """Like IAudioSessionControl2::GetSessionIdentifier: it tells applications apart, and only instances
+        of the same application (other pids) share one; a cross-process session has one for all its processes."""
+        scope = "x" if self.key.cross_process else f"p:{self.app}"
+        return f"{self.key.device_id}|{{{self.key.guid}}}|{scope}"
 
     @property
     def label(self) -> str:

@@ -85,6 +85,9 @@ class Backend(abc.ABC):
     async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
         raise NotSupported(f"the {self.name} backend cannot set grouping parameters")
 
+    async def set_ducking_preference(self, session_id: str, opt_out: bool) -> None:
+        raise NotSupported(f"the {self.name} backend has no ducking preference")
+
     async def start_meters(self) -> None:
         """Begin measuring peaks (called when the first meter subscriber arrives)."""
         raise NotSupported(f"the {self.name} backend has no meters")

@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from .._exceptions import FocusDeniedError, StreamNotFound
+from .._exceptions import FocusDeniedError, SessionNotFound, StreamNotFound
 from ..events import (
     DuckNotification,
     Event,
@@ -301,7 +301,10 @@ class _Run:
         elif action.do == "activate":
             await lab.session_manager(p["app"]).activate(p["mode"])
         elif action.do == "deactivate":
-            await lab.session_manager(p["app"]).deactivate()
+            try:
+                await lab.session_manager(p["app"]).deactivate()
+            except SessionNotFound as exc:  # not activated (or timed out already): HarmonyOS's 6800301
+                self._row(action.at, "error", p["app"], None, str(exc))
         elif action.do == "volume":
             assert player is not None
             if player.session_id is not None and not player.denied:

@@ -9,7 +9,7 @@ from ..._exceptions import ClosedResourceError
 from ...audio.playback import Playback, PlayRequest
 from ...clock import Clock, RealClock, VirtualClock
 from ...focus import FocusPolicy, load_policy
-from ...model import Device, Flow, MeterFrame, Origin, Session
+from ...model import Device, DisconnectReason, Flow, MeterFrame, Origin, Session
 from .._base import Backend, EventSink
 from .client import SimClient
 from .engine import SimEngine, check_options
@@ -147,6 +147,9 @@ class SimBackend(Backend):
     async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
         self.engine.set_grouping_param(session_id, grouping_param, Origin.THIS_CLIENT)
 
+    async def set_ducking_preference(self, session_id: str, opt_out: bool) -> None:
+        self.engine.set_ducking_opt_out(session_id, opt_out)
+
     async def start_meters(self) -> None:
         self.engine.take_peaks()  # start fresh: peaks held from before nobody was watching are stale
 
@@ -184,6 +187,16 @@ class SimBackend(Backend):
     def restart(self) -> None:
         """Restart the service (sessions disconnect with SERVER_SHUTDOWN; persisted settings are re-read)."""
         self.engine.restart()
+
+    def remove_device(self, device_id: str) -> None:
+        """Unplug a device: its sessions are disconnected (``DisconnectReason.DEVICE_REMOVAL``) and end."""
+        self.engine.disconnect_device(device_id)
+
+    def disconnect_session(self, session_id: str, reason: DisconnectReason) -> None:
+        """Disconnect one session for ``reason`` (FORMAT_CHANGED, SESSION_LOGOFF, SESSION_DISCONNECTED or
+        EXCLUSIVE_MODE_OVERRIDE); it ends. DEVICE_REMOVAL is :meth:`remove_device`, SERVER_SHUTDOWN
+        :meth:`restart`."""
+        self.engine.disconnect_session(session_id, reason)
 
     @property
     def devices(self) -> tuple[Device, ...]:

@@ -99,8 +99,17 @@ class SimClient:
     def set_mute(self, session_id: str, muted: bool) -> None:
         self._engine.set_mute(session_id, muted, Origin.OTHER_CLIENT)
 
+    def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
+        self._engine.set_channel_volume(session_id, channel, volume, Origin.OTHER_CLIENT)
+
     def set_display_name(self, session_id: str, name: str) -> None:
         self._engine.set_display_name(session_id, name, Origin.OTHER_CLIENT)
+
+    def set_icon_path(self, session_id: str, path: str) -> None:
+        self._engine.set_icon_path(session_id, path, Origin.OTHER_CLIENT)
+
+    def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
+        self._engine.set_grouping_param(session_id, grouping_param, Origin.OTHER_CLIENT)
 
     def close(self) -> None:
         """The process exits: every stream it still holds is released."""

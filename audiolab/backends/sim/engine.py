@@ -43,6 +43,7 @@ from ...focus import (
     Deny,
     FocusEngine,
     FocusPolicy,
+    FocusRequest,
     load_policy,
 )
 from ...model import (
@@ -161,7 +162,7 @@ class SimEngine(FocusRules):
         self._block_index = math.floor(self._now / self.audio.block_seconds)
         self.focus = FocusEngine(load_policy(policy) if isinstance(policy, str) else policy)
         self.idle_timeout = float(idle_timeout)
-        self._activated_apps: dict[str, int] = {}  # app -> activation generation, for the idle timer
+        self._activated_apps: dict[str, int] = {}  # app -> its activation's number, for the idle timer
         self._app_last_run: dict[str, float] = {}
         self._advancing = False
         self.stream_listeners: list[Callable[[str], None]] = []
@@ -536,17 +537,42 @@ class SimEngine(FocusRules):
     def disconnect_device(self, device_id: str) -> None:
         """The device goes away: its sessions are disconnected (device removal) and end; what their streams
         held in focus is released; the system sounds session moves to the new default render device."""
+        if not isinstance(device_id, str):
+            raise TypeError(f"a device id is a str, not {type(device_id).__name__}")
         device = self.device(device_id)
         self._sync_time()
         sessions = [s for s in self._sessions.values() if s.key.device_id == device.id]
-        requests = [self._focus_request(self._streams[i]) for s in sessions for i in s.stream_ids]
+        requests = self._focus_requests(sessions)
         self.devices = tuple(d for d in self.devices if d.id != device.id)
-        self._drop_sessions(sessions, DisconnectReason.DEVICE_REMOVAL)
+        self._disconnect(sessions, DisconnectReason.DEVICE_REMOVAL, requests)
         self.audio.remove_device(device.id)
-        for request in requests:
-            self._apply(self.focus.stop(request, self._now))
         if any(d.flow is Flow.RENDER for d in self.devices):
             self._ensure_system_sounds()
+
+    def disconnect_session(self, session_id: str, reason: DisconnectReason) -> None:
+        """One session is disconnected for ``reason`` (a format change, a logoff, a remote desktop
+        disconnect, an exclusive-mode stream) and ends; what its streams held in focus is released. Device
+        removal and server shutdown take every session of a device or of the service: see
+        :meth:`disconnect_device` and :meth:`restart`."""
+        if not isinstance(reason, DisconnectReason):
+            raise TypeError(f"reason must be an audiolab.DisconnectReason, not {type(reason).__name__}")
+        if reason in (DisconnectReason.DEVICE_REMOVAL, DisconnectReason.SERVER_SHUTDOWN):
+            raise ValueError(f"{reason.value} disconnects every session of a device or of the service: use "
+                             "remove_device() or restart()")
+        self._sync_time()
+        session = self._session(session_id)
+        if session.is_system_sounds:
+            raise ValueError("the system sounds session always exists; it cannot be disconnected")
+        self._disconnect([session], reason, self._focus_requests([session]))
+
+    def _focus_requests(self, sessions: list[_Session]) -> list[FocusRequest]:
+        return [self._focus_request(self._streams[i]) for s in sessions for i in s.stream_ids]
+
+    def _disconnect(self, sessions: list[_Session], reason: DisconnectReason, requests: list[FocusRequest]) -> None:
+        """End ``sessions`` as disconnected, then release the focus their streams held (``requests``)."""
+        self._drop_sessions(sessions, reason)
+        for request in requests:
+            self._apply(self.focus.stop(request, self._now))
 
     def _drop_sessions(self, sessions: list[_Session], reason: DisconnectReason) -> None:
         """Disconnect and end ``sessions`` with all their streams; persist what they keep in one write."""
@@ -595,7 +621,7 @@ class SimEngine(FocusRules):
             key=key,
             flow=flow,
             app=app,
-            pid=None if key.cross_process else pid,
+            pid=pid,  # a cross-process session reports the process that created it (GetProcessId)
             role=role,
             persist_key=persist_key,
             channel_volumes=[1.0] * device.channels,

@@ -7,9 +7,11 @@ HarmonyOS-style audio sessions of apps are activated, deactivated and timed out 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING
 
+from ..._exceptions import SessionNotFound
 from ...focus import (
     DeactivateSession,
     Duck,
@@ -22,6 +24,13 @@ from ...focus import (
     load_policy,
 )
 from ...model import ConcurrencyMode, DeactivationReason, StreamState
+
+ERROR_SYSTEM = 6800301
+"""HarmonyOS's code for deactivating an audio session that does not exist or has been released."""
+
+# One number per activation, never reused: an idle timer armed during an earlier activation of the same app
+# must not match a later one (a per-app counter restarts after each deactivation, so a stale timer matched).
+_activations = itertools.count(1)
 
 if TYPE_CHECKING:
     from .engine import _Stream
@@ -84,12 +93,20 @@ class FocusRules:
             raise TypeError(f"mode must be an audiolab.ConcurrencyMode, not {type(mode).__name__}")
         self._sync_time()
         self._apply(self.focus.activate_session(app, mode, self._now))
-        self._activated_apps[app] = self._activated_apps.get(app, 0) + 1
+        self._activated_apps[app] = next(_activations)
         self._schedule_idle_check(app)
 
     def deactivate_session(self, app: str) -> None:
-        """HarmonyOS deactivateAudioSession, by the app itself (no deactivation event)."""
+        """HarmonyOS deactivateAudioSession, by the app itself (no deactivation event). With no activated
+        session, SessionNotFound with ``code`` 6800301, as HarmonyOS answers."""
+        if not isinstance(app, str) or not app:
+            raise ValueError("an app name is needed")
         self._sync_time()
+        if not self.focus.is_session_activated(app):
+            error = SessionNotFound(f"error {ERROR_SYSTEM}: {app!r} has no activated audio session "
+                                    "(it does not exist or has been released)")
+            error.code = ERROR_SYSTEM
+            raise error
         self._apply(self.focus.deactivate_session(app, self._now))
         self._activated_apps.pop(app, None)
 
@@ -101,7 +118,7 @@ class FocusRules:
             return
         if any(s.app == app and s.state is StreamState.RUNNING for s in self._streams.values()):
             return
-        generation = self._activated_apps.get(app, 0)
+        generation = self._activated_apps.get(app)
         idle_since = self._now
 
         def check() -> None:
