@@ -8,6 +8,7 @@ ones.
 
 from __future__ import annotations
 
+import numbers
 from collections import deque
 from dataclasses import dataclass
 
@@ -30,8 +31,11 @@ class EventSubscription:
     """One subscriber's view of the event stream: ``async for event in subscription``."""
 
     def __init__(self, hub: EventHub, max_buffer: int) -> None:
+        if isinstance(max_buffer, bool) or not isinstance(max_buffer, numbers.Integral):
+            raise TypeError(f"max_buffer must be an int (a number of events), not {type(max_buffer).__name__}")
+        max_buffer = int(max_buffer)
         if max_buffer < 1:
-            raise ValueError("max_buffer must be at least 1")
+            raise ValueError(f"max_buffer must be at least 1, got {max_buffer}")
         self._hub = hub
         self._buffer: deque[Event] = deque()
         self._max_buffer = max_buffer

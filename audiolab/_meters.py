@@ -53,6 +53,7 @@ class MeterSubscription:
         self._waiting: MeterFrame | None = None
         self._wakeup = anyio.Event()
         self._closed = False
+        self._end_error: BaseException | None = None
         self._on_close = on_close
         self._offered = self._delivered = self._merged = 0
 
@@ -71,15 +72,19 @@ class MeterSubscription:
     def _is_due(self, frame: MeterFrame) -> bool:
         return self._next_due is None or frame.timestamp >= self._next_due - self._slack
 
-    def close(self) -> None:
+    def close(self, error: BaseException | None = None) -> None:
+        """End the subscription: cleanly, or with ``error`` raised to its consumer (the server went away)."""
         if not self._closed:
             self._closed = True
+            self._end_error = error
             self._wake()
             self._on_close(self)  # type: ignore[operator]
 
     async def receive(self) -> MeterFrame:
         while True:
             if self._closed:
+                if self._end_error is not None:
+                    raise self._end_error
                 raise ClosedResourceError("the meter stream is closed")
             frame = self._waiting
             if frame is not None and self._is_due(frame):

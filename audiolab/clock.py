@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 import anyio
+
+from .model import is_real
 
 
 class Stepper(Protocol):
@@ -58,6 +61,9 @@ class VirtualClock(Clock):
 
     virtual = True
 
+    MAX_STEP = 1.0
+    """The most virtual seconds run between two checkpoints: a long advance stays cancellable."""
+
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
         self._sleepers: list[tuple[float, int, anyio.Event]] = []
@@ -89,18 +95,20 @@ class VirtualClock(Clock):
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, waking everything due on the way."""
-        if seconds < 0:
-            raise ValueError("virtual time cannot go backwards")
-        await self.advance_to(self._now + seconds)
+        await self.advance_to(self._now + _finite(seconds, "seconds"))
 
     async def advance_to(self, target: float) -> None:
+        """Move time forward to ``target``; a checkpoint at least every :attr:`MAX_STEP` virtual seconds."""
+        target = _finite(target, "target")
+        if target < self._now:
+            raise ValueError(f"virtual time cannot go backwards (now {self._now:g}, asked for {target:g})")
         if self._advancing:
             raise RuntimeError("the virtual clock is already being advanced by another task")
         self._advancing = True
         try:
             while True:
                 await _let_others_run()
-                next_stop = target
+                next_stop = min(target, self._now + self.MAX_STEP)
                 if self._sleepers and self._sleepers[0][0] < next_stop:
                     next_stop = self._sleepers[0][0]
                 for stepper in list(self._steppers):
@@ -117,6 +125,15 @@ class VirtualClock(Clock):
                     return
         finally:
             self._advancing = False
+
+
+def _finite(value: float, what: str) -> float:
+    if not is_real(value):
+        raise TypeError(f"{what} must be a number, not {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return value
 
 
 async def _let_others_run(rounds: int = 8) -> None:

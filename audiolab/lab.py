@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from .audio.playback import Playback, PlayRequest
 from .backends import auto_candidates, backend_class, make_backend
 from .backends._base import Backend
 from .clock import Clock, VirtualClock
-from .model import Role, Session, check_level
+from .model import Role, Session, check_bool, check_index, check_level, check_session_id, is_real
 
 if TYPE_CHECKING:
     from .audio.synth import Tone
@@ -103,7 +105,7 @@ class Lab:
             return
         self._closed = True
         for subscription in list(self._meter_subscriptions):
-            subscription.close()
+            subscription.close(self._failure)
         try:
             if self._task_group is not None:
                 # The backend's own tasks stop first, so nothing runs against a closing backend.
@@ -125,7 +127,7 @@ class Lab:
             self._failure = exc
             self._hub.close(exc)
             for subscription in list(self._meter_subscriptions):
-                subscription.close()
+                subscription.close(exc)  # like event subscribers, meter subscribers get the error
 
     @property
     def backend(self) -> Backend:
@@ -156,7 +158,7 @@ class Lab:
 
     def session(self, session_id: str) -> Session:
         """One session by id; SessionNotFound when it does not exist (any more)."""
-        return self._live_backend().session(session_id)
+        return self._live_backend().session(check_session_id(session_id))
 
     def sessions(self) -> SessionIterator:
         """``async for session in lab.sessions()``: the sessions that exist now (a snapshot taken at the
@@ -183,28 +185,30 @@ class Lab:
 
     async def set_volume(self, session_id: str, volume: float) -> None:
         """Set a session's master volume (0..1, linear taper as the backend reports it)."""
-        await self._live_backend().set_volume(session_id, volume)
+        await self._live_backend().set_volume(check_session_id(session_id), check_level(volume))
 
     async def set_mute(self, session_id: str, muted: bool) -> None:
-        await self._live_backend().set_mute(session_id, muted)
+        await self._live_backend().set_mute(check_session_id(session_id), check_bool(muted, "muted"))
 
     async def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
-        await self._live_backend().set_channel_volume(session_id, channel, volume)
+        await self._live_backend().set_channel_volume(
+            check_session_id(session_id), check_index(channel, "channel"), check_level(volume, "channel volume"))
 
     async def set_display_name(self, session_id: str, name: str) -> None:
-        await self._live_backend().set_display_name(session_id, name)
+        await self._live_backend().set_display_name(check_session_id(session_id), name)
 
     async def set_icon_path(self, session_id: str, path: str) -> None:
-        await self._live_backend().set_icon_path(session_id, path)
+        await self._live_backend().set_icon_path(check_session_id(session_id), path)
 
     async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
-        await self._live_backend().set_grouping_param(session_id, grouping_param)
+        await self._live_backend().set_grouping_param(check_session_id(session_id), grouping_param)
 
     async def set_ducking_preference(self, session_id: str, opt_out: bool) -> None:
         """Windows SetDuckingPreference: ``opt_out=True`` keeps the session from being ducked by
         communications activity (it is still notified); from its streams' next start. The simulated service
         and wasapi (this process's own sessions) support it; other backends raise NotSupported."""
-        await self._live_backend().set_ducking_preference(session_id, opt_out)
+        await self._live_backend().set_ducking_preference(check_session_id(session_id),
+                                                          check_bool(opt_out, "opt_out"))
 
     async def set_group_volume(self, device_id: str, grouping_param: str, volume: float) -> list[str]:
         """What Sndvol does for a grouped control: set the volume of every session on ``device_id`` that
@@ -222,7 +226,13 @@ class Lab:
     # --- time ----------------------------------------------------------------------------------------------
 
     async def sleep(self, seconds: float) -> None:
-        """Let ``seconds`` pass: real seconds, or on a virtual clock, advance it (everything due runs)."""
+        """Let ``seconds`` pass: real seconds, or on a virtual clock, advance it (everything due runs).
+        ``seconds`` is a finite number >= 0 (to wait for ever, use ``anyio.sleep_forever()``)."""
+        if not is_real(seconds):
+            raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+        seconds = float(seconds)
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
         clock = self._live_backend().clock
         if isinstance(clock, VirtualClock):
             await clock.advance(seconds)
@@ -236,7 +246,7 @@ class Lab:
         """``async with lab.meters(rate=30) as frames: async for frame in frames: ...``: one frame of peaks
         for every session per tick, newest-value semantics (a slow consumer sees fewer frames, never
         stale ones, and never makes the backend wait)."""
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_METER_RATE:
+        if not is_real(rate) or not 0 < rate <= MAX_METER_RATE:
             raise ValueError(f"rate must be in (0, {MAX_METER_RATE}] frames per second, got {rate!r}")
         backend = self._live_backend()
         if not self._meter_subscriptions:
@@ -357,12 +367,21 @@ class _PlayCall:
         self._lab = lab
         self._request = request
         self._playback: Playback | None = None
+        self._used = False
+
+    def __del__(self) -> None:
+        if not getattr(self, "_used", True):
+            warnings.warn(f"lab.play({self._request.tone.describe()}) was never awaited nor entered, so nothing "
+                          "played: use `await lab.play(...)` or `async with lab.play(...)`",
+                          RuntimeWarning, stacklevel=2, source=self)
 
     async def _start(self) -> Playback:
+        self._used = True
         self._playback = await self._lab._live_backend().play(self._request)
         return self._playback
 
     def __await__(self):  # type: ignore[no-untyped-def]
+        self._used = True  # a coroutine that is never run warns by itself
         return self._start().__await__()
 
     async def __aenter__(self) -> Playback:

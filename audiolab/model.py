@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 import uuid
 from dataclasses import dataclass, field
 
@@ -150,9 +151,39 @@ def normalize_guid(value: str | uuid.UUID) -> str:
         raise ValueError(f"{value!r} is not a GUID") from None
 
 
+def _is_numpy_bool(value: object) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
+
+
+def is_real(value: object) -> bool:
+    """A real number (int, float, numpy scalars), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not _is_numpy_bool(value)
+
+
+def check_bool(value: object, what: str) -> bool:
+    """A bool (numpy's included) as a plain bool; TypeError for anything else (no truthiness)."""
+    if isinstance(value, bool) or _is_numpy_bool(value):
+        return bool(value)
+    raise TypeError(f"{what} must be a bool (True or False), not {type(value).__name__} {value!r}")
+
+
+def check_index(value: object, what: str) -> int:
+    """An integer (numpy's included) as a plain int; TypeError for anything else (a bool included)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and not _is_numpy_bool(value):
+        return int(value)
+    raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+
+
+def check_session_id(value: object) -> str:
+    """A session id is a str, on every backend."""
+    if not isinstance(value, str):
+        raise TypeError(f"a session id is a str, not {type(value).__name__}")
+    return value
+
+
 def check_level(value: object, what: str = "volume") -> float:
     """Validate a linear level in 0..1 and return it as float; raise on NaN, out of range or wrong type."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_real(value):
         raise TypeError(f"{what} must be a number in 0..1, not {type(value).__name__}")
     level = float(value)
     if math.isnan(level) or not 0.0 <= level <= 1.0:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._exceptions import ClosedResourceError
-from ..model import Role, check_level, normalize_guid
+from ..model import Role, check_bool, check_level, normalize_guid
 
 if TYPE_CHECKING:
     from .synth import Tone
@@ -46,6 +46,7 @@ class PlayRequest:
             raise TypeError(f"play() takes an audiolab Tone (e.g. audiolab.tones.sine(440)), not {type(self.tone).__name__}")
         if not isinstance(self.role, Role):
             raise TypeError(f"role must be an audiolab.Role, not {type(self.role).__name__}")
+        object.__setattr__(self, "cross_process", check_bool(self.cross_process, "cross_process"))
         for name in ("app", "display_name"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} must be a str")

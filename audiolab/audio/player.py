@@ -120,7 +120,11 @@ class ToneProcess:
         on_spawn: Callable[[int], None] | None = None,
     ) -> ToneProcess:
         """Start a player and wait until its stream plays; AudiolabError if it cannot connect. ``on_spawn(pid)``
-        runs as soon as the process exists (so a caller can :func:`kill` it while it starts)."""
+        runs as soon as the process exists (so a caller can :func:`kill` it while it starts). A tone the
+        player's rate cannot carry raises ValueError before any process starts."""
+        from .sources import check_nyquist
+
+        check_nyquist(tone, RATE)
         spec: dict[str, Any] = {
             "tone": asdict(tone),
             "rate": RATE,

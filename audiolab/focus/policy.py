@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,7 +187,7 @@ class WirePlumberPolicy(FocusPolicy):
 # --- loading -------------------------------------------------------------------------------------------
 
 
-def load_policy(name_or_path: str | Path, **settings: Any) -> FocusPolicy:
+def load_policy(name_or_path: str | os.PathLike[str], **settings: Any) -> FocusPolicy:
     """Load a bundled policy by name (``"harmonyos"``, ``"windows"``, ``"pulseaudio"``,
     ``"wireplumber"``, ``"none"``) or a policy file by path, with settings overridden by keyword.
 
@@ -223,7 +224,22 @@ def load_policy(name_or_path: str | Path, **settings: Any) -> FocusPolicy:
 _ALIASES = {"pulseaudio": {"ducking_volume": "volume"}}
 
 
-def _resolve(name_or_path: str | Path) -> Path:
+def as_policy(policy: object, **settings: Any) -> FocusPolicy:
+    """What ``policy=`` and ``set_policy()`` take: a bundled name or a policy file (str or os.PathLike,
+    loaded with ``settings``), or a policy object (as it is). Anything else is a TypeError."""
+    if isinstance(policy, FocusPolicy):
+        if settings:
+            raise TypeError(f"settings {sorted(settings)} apply to a policy name or file, not to a policy object")
+        return policy
+    if isinstance(policy, (str, os.PathLike)):
+        return load_policy(policy, **settings)
+    raise TypeError(f"a focus policy is one of {list(BUILTIN)}, a .json/.toml path or a policy object, "
+                    f"not {type(policy).__name__}")
+
+
+def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"load_policy() takes a policy name or a path, not {type(name_or_path).__name__}")
     if isinstance(name_or_path, str) and name_or_path in BUILTIN:
         return datasets_dir() / f"{name_or_path}.json"
     path = Path(name_or_path)

@@ -1,4 +1,4 @@
-"""The persistence file: atomic writes; a corrupt file is reported and replaced, never a crash."""
+"""The persistence file: atomic writes; a corrupt file is reported and left as it is, never a crash."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from audiolab.backends.sim.persistence import PersistenceWarning, VolumeStore
+from audiolab.backends.sim.persistence import PersistenceWarning, Stored, VolumeStore
 
 
 def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path):
@@ -77,13 +77,15 @@ def test_a_restart_writes_the_store_once(tmp_path):
     ["{not json", "[]", '{"version": 99, "sessions": {}}', '{"version": 1, "sessions": {"k": {"volume": 7, "muted": false}}}',
      '{"version": 1, "sessions": {"k": {"volume": 0.5}}}', '{"version": 1, "sessions": []}', "\x00\x01"],
 )
-def test_a_corrupt_file_is_reported_and_replaced_by_defaults(tmp_path, content):
+def test_a_corrupt_file_is_reported_and_never_overwritten(tmp_path, content):
     path = tmp_path / "volumes.json"
     path.write_text(content)
     with pytest.warns(PersistenceWarning, match="corrupt"):
         store = VolumeStore(path)
-    assert store.keys() == []
-    assert json.loads(path.read_text()) == {"version": 1, "sessions": {}}
+    assert store.keys() == [] and store.in_memory
+    store.put("k", 0.5, False)  # runs in memory
+    assert store.get("k") == Stored(0.5, False)
+    assert path.read_text() == content
 
 
 def test_an_unreadable_file_is_reported(tmp_path):

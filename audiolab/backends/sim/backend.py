@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from ..._exceptions import ClosedResourceError
 from ...audio.playback import Playback, PlayRequest
 from ...clock import Clock, RealClock, VirtualClock
-from ...focus import FocusPolicy, load_policy
+from ...focus import FocusPolicy
+from ...focus.policy import as_policy
 from ...model import Device, DisconnectReason, Flow, MeterFrame, Origin, Session
 from .._base import Backend, EventSink
 from .client import SimClient
@@ -29,6 +31,13 @@ def make_clock(clock: str | Clock | None) -> Clock:
     if isinstance(clock, Clock):
         return clock
     raise ValueError(f"clock must be 'real', 'virtual' or an audiolab Clock, got {clock!r}")
+
+
+def _as_async(function: Callable[[], object]) -> Callable[[], Awaitable[None]]:
+    async def step() -> None:
+        function()
+
+    return step
 
 
 class SimBackend(Backend):
@@ -70,8 +79,7 @@ class SimBackend(Backend):
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or not 8000 <= sample_rate <= 192000:
             raise ValueError(f"sample_rate must be an int within 8000..192000, got {sample_rate!r}")
         block_frames = round(sample_rate * block_ms / 1000)
-        if isinstance(policy, str):
-            policy = load_policy(policy)
+        policy = as_policy(policy)
         self._options = dict(devices=devices, expire_after=expire_after, policy=policy,
                              idle_timeout=idle_timeout, sample_rate=sample_rate, block_frames=block_frames)
         self._output = output
@@ -111,17 +119,25 @@ class SimBackend(Backend):
             await self.clock.sleep(PUMP_SECONDS)
 
     async def aclose(self) -> None:
+        """Stop every tone, shut the service down, close its sinks. Every step runs even when one fails (a
+        store that cannot be written warns, and warnings may be errors); the first failure is raised last."""
         if self._closed:
             return
-        for playback in self._playbacks:
-            await playback.stop()
-        if self._engine is not None:
-            self._engine.shutdown()
-            for sink in self._engine.audio.sinks():
-                sink.close()  # type: ignore[attr-defined]
-        if self._unstep is not None:
-            self._unstep()
         self._closed = True
+        steps = [playback.stop for playback in self._playbacks]
+        if self._engine is not None:
+            steps.append(_as_async(self._engine.shutdown))
+            steps.extend(_as_async(sink.close) for sink in self._engine.audio.sinks())  # type: ignore[attr-defined]
+        if self._unstep is not None:
+            steps.append(_as_async(self._unstep))
+        failure: BaseException | None = None
+        for step in steps:
+            try:
+                await step()
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the other steps
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def snapshot(self) -> list[Session]:
         return self.engine.snapshot()

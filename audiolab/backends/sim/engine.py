@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..._exceptions import FocusDeniedError, SessionNotFound, StreamNotFound
+from ...audio.sources import check_nyquist
 from ...audio.synth import Tone
 from ...events import (
     ChannelVolumeChanged,
@@ -44,8 +45,8 @@ from ...focus import (
     FocusEngine,
     FocusPolicy,
     FocusRequest,
-    load_policy,
 )
+from ...focus.policy import as_policy
 from ...model import (
     NULL_GUID,
     Device,
@@ -160,7 +161,7 @@ class SimEngine(FocusRules):
         self.audio = SimAudio(self.devices, sample_rate=sample_rate, block_frames=block_frames,
                               on_finished=self._tone_finished)
         self._block_index = math.floor(self._now / self.audio.block_seconds)
-        self.focus = FocusEngine(load_policy(policy) if isinstance(policy, str) else policy)
+        self.focus = FocusEngine(as_policy(policy))
         self.idle_timeout = float(idle_timeout)
         self._activated_apps: dict[str, int] = {}  # app -> its activation's number, for the idle timer
         self._app_last_run: dict[str, float] = {}
@@ -329,6 +330,8 @@ class SimEngine(FocusRules):
             raise ValueError(f"a {flow.value} stream cannot open on the {device.flow.value} device {device.id!r}")
         if tone is not None and (flow is not Flow.RENDER or not isinstance(tone, Tone)):
             raise ValueError("a tone plays on a render stream and must be an audiolab Tone")
+        if tone is not None:
+            check_nyquist(tone, self.audio.sample_rate)  # before the session exists: a refused tone leaves none
         key = SessionKey(guid, bool(cross_process), None if cross_process else pid, device.id)
         session_id = self._by_identity.get((key, flow))
         created = session_id is None

@@ -21,8 +21,8 @@ from ...focus import (
     Resume,
     Stop,
     Unduck,
-    load_policy,
 )
+from ...focus.policy import as_policy
 from ...model import ConcurrencyMode, DeactivationReason, StreamState
 
 ERROR_SYSTEM = 6800301
@@ -82,7 +82,7 @@ class FocusRules:
     def set_policy(self, policy: FocusPolicy | str, **settings: object) -> None:
         """Switch the focus policy; what the old one imposed is released."""
         self._sync_time()
-        new = load_policy(policy, **settings) if isinstance(policy, str) else policy
+        new = as_policy(policy, **settings)
         self._apply(self.focus.set_policy(new, self._now))
 
     def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
