@@ -62,7 +62,7 @@ class VirtualClock(Clock):
     virtual = True
 
     MAX_STEP = 1.0
-    """The most virtual seconds run between two checkpoints: a long advance stays cancellable."""
+    """The most virtual seconds the steppers run between two checkpoints: a long advance stays cancellable."""
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
@@ -108,7 +108,9 @@ class VirtualClock(Clock):
         try:
             while True:
                 await _let_others_run()
-                next_stop = min(target, self._now + self.MAX_STEP)
+                next_stop = target
+                if self._steppers:  # they render synchronously: bound each step's work
+                    next_stop = min(target, self._now + self.MAX_STEP)
                 if self._sleepers and self._sleepers[0][0] < next_stop:
                     next_stop = self._sleepers[0][0]
                 for stepper in list(self._steppers):

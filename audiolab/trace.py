@@ -13,8 +13,10 @@ name. ``backend="replay"`` plays one back as if it were live.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,12 +25,15 @@ from typing import TextIO
 import anyio
 
 from ._exceptions import ScenarioError
-from .events import Event, event_from_dict, event_to_dict
-from .model import MeterFrame, Session
+from ._files import read_text_file
+from .events import ChannelVolumeChanged, Event, VolumeChanged, event_from_dict, event_to_dict
+from .model import MeterFrame, Session, check_level, is_real
 
 FORMAT = "audiolab-trace"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
+MAX_SECONDS = 7 * 24 * 3600.0
+"""The longest trace read (a week): a later line time is refused, since a replay would wait that long."""
 
 
 @dataclass(frozen=True)
@@ -140,9 +145,11 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
     """Load a trace; a malformed one raises :class:`ScenarioError` naming the line at fault."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text_file(path).splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read the trace: {exc}", path=str(path)) from None
+    except RecursionError:
+        raise ScenarioError("cannot read the trace: nested too deeply", path=str(path)) from None
     entries: list[TraceEntry] = []
     snapshot: list[Session] | None = None
     header: dict[str, object] = {}
@@ -159,27 +166,79 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
                     raise ValueError(f"not an {FORMAT} header of version {' or '.join(map(str, READABLE_VERSIONS))}")
                 header = obj
                 continue
-            t = obj["t"]
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or t < 0:
-                raise ValueError(f"bad time {t!r}")
+            t = _line_time(obj["t"])
             if entries and t < entries[-1].t:
-                raise ValueError("times go backwards")
+                raise ValueError(f"times go backwards ({t:g} s after {entries[-1].t:g} s)")
             if "snapshot" in obj:
+                if not isinstance(obj["snapshot"], list):
+                    raise TypeError("'snapshot' must be a list of sessions")
                 snapshot = [Session.from_dict(s) for s in obj["snapshot"]]
             elif "event" in obj:
-                entries.append(TraceEntry(float(t), event=event_from_dict(obj["event"])))
+                entries.append(TraceEntry(t, event=_checked_event(event_from_dict(obj["event"]))))
             elif "meters" in obj:
                 m = obj["meters"]
-                frame = MeterFrame(float(t), {k: float(v) for k, v in m["peaks"].items()},
-                                   {k: tuple(float(x) for x in v) for k, v in m["channel_peaks"].items()},
-                                   {k: float(v) for k, v in m.get("device_peaks", {}).items()})
-                entries.append(TraceEntry(float(t), meters=frame))
+                if not isinstance(m, dict):
+                    raise TypeError("'meters' must be an object")
+                frame = MeterFrame(t, _peaks(m["peaks"], "peaks"),
+                                   {k: tuple(v) for k, v in _peaks(m["channel_peaks"], "channel_peaks").items()},
+                                   _peaks(m.get("device_peaks", {}), "device_peaks"))
+                entries.append(TraceEntry(t, meters=frame))
             else:
                 raise ValueError("a line needs 'snapshot', 'event' or 'meters'")
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ScenarioError(f"malformed trace line: {exc}", path=str(path), line=number) from None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise ScenarioError(f"malformed trace line: {_why(exc)}", path=str(path), line=number) from None
     if not header:
         raise ScenarioError("empty trace", path=str(path))
     if snapshot is None:
         raise ScenarioError("the trace has no snapshot line", path=str(path))
     return Trace(str(header.get("backend", "?")), snapshot, entries)
+
+
+def _line_time(value: object) -> float:
+    if not is_real(value):
+        raise TypeError(f"bad time {value!r}: 't' must be a number of seconds")
+    t = float(value)  # type: ignore[arg-type]
+    if not (math.isfinite(t) and 0 <= t <= MAX_SECONDS):
+        raise ValueError(f"bad time {value!r}: 't' must be within 0..{MAX_SECONDS:g} seconds")
+    return t
+
+
+def _checked_event(event: Event) -> Event:
+    """Refuse what no backend reports: a non-finite number, a volume outside 0..1, a negative gain or count."""
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{event.kind}.{f.name} must be a finite number, got {item!r}")
+            if f.name in ("gain", "fade_seconds", "count") and is_real(item) and item < 0:
+                raise ValueError(f"{event.kind}.{f.name} must be >= 0, got {item!r}")
+    if isinstance(event, VolumeChanged):
+        check_level(event.volume)
+    if isinstance(event, ChannelVolumeChanged):
+        for level in event.channel_volumes:
+            check_level(level, "channel volume")
+    return event
+
+
+def _peaks(mapping: object, what: str) -> dict[str, float | list[float]]:
+    """Meter peaks by id: finite levels >= 0 (a device's mix may exceed 1), or lists of them per channel."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"'{what}' must be an object")
+    out: dict[str, float | list[float]] = {}
+    for key, value in mapping.items():
+        levels = value if isinstance(value, list) else [value]
+        for level in levels:
+            if not is_real(level) or not (math.isfinite(level) and level >= 0):
+                raise ValueError(f"{what}[{key!r}] must be a finite level >= 0, got {level!r}")
+        out[key] = [float(v) for v in levels] if isinstance(value, list) else float(value)
+    return out
+
+
+def _why(exc: BaseException) -> str:
+    """A readable reason: a KeyError's message alone is just the key."""
+    if isinstance(exc, KeyError):
+        key = exc.args[0] if exc.args else "?"
+        return key if isinstance(key, str) and " " in key else f"missing key {key!r}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)

@@ -24,6 +24,7 @@ from typing import Any
 from .._toml import tomllib
 
 from .._exceptions import PolicyError
+from .._files import read_regular_file
 from ..model import ForceType, Role
 
 FORMAT = "audiolab.focus/1"
@@ -200,7 +201,7 @@ def load_policy(name_or_path: str | os.PathLike[str], **settings: Any) -> FocusP
     if data.get("format") != FORMAT:
         raise PolicyError(f"{where}: 'format' must be {FORMAT!r}, got {data.get('format')!r}")
     kind = data.get("kind")
-    if kind not in _BUILDERS:
+    if not isinstance(kind, str) or kind not in _BUILDERS:
         raise PolicyError(f"{where}: 'kind' must be one of {sorted(_BUILDERS)}, got {kind!r}")
     base = data.get("settings", {})
     if not isinstance(base, dict):
@@ -250,17 +251,21 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
 
 def _read(path: Path) -> Any:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror or exc}") from None
+        raw = read_regular_file(path)
+        if raw is None:
+            raise FileNotFoundError(f"no such file: {path}")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise PolicyError(f"cannot read policy file {path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         if path.suffix == ".toml":
             return tomllib.loads(raw.decode("utf-8"))
         return json.loads(raw)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
     except json.JSONDecodeError as exc:
         raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
+    except RecursionError:
+        raise PolicyError(f"{path}: nested too deeply") from None
 
 
 def _level(value: Any, what: str) -> float:
@@ -326,10 +331,20 @@ def _build_harmonyos(name: str, settings: dict, data: dict) -> HarmonyOSPolicy:
     usage_map = data.get("usage_to_focus_type")
     if not isinstance(usage_map, dict):
         raise PolicyError("'usage_to_focus_type' must be an object")
+    for usage, focus_type in usage_map.items():
+        if not isinstance(focus_type, str) or not focus_type:
+            raise PolicyError(f"usage_to_focus_type[{usage!r}] must be a stream type name, got {focus_type!r}")
     role_to_usage = _roles(data.get("role_to_usage"), "'role_to_usage'")
     for role, usage in role_to_usage.items():
-        if usage not in usage_map:
+        if not isinstance(usage, str) or usage not in usage_map:
             raise PolicyError(f"role_to_usage[{role.value!r}] = {usage!r} is not in usage_to_focus_type")
+    if len(role_to_usage) < len(Role) and "STREAM_USAGE_UNKNOWN" not in usage_map:
+        unmapped = sorted(r.value for r in Role if r not in role_to_usage)
+        raise PolicyError(f"roles {unmapped} have no usage, and STREAM_USAGE_UNKNOWN (their fallback) is not in "
+                          "usage_to_focus_type")
+    session_types = data.get("session_types", {})
+    if not isinstance(session_types, dict) or not all(isinstance(v, str) for v in session_types.values()):
+        raise PolicyError("'session_types' must be an object of type names")
     return HarmonyOSPolicy(
         name=name,
         settings=settings,
@@ -337,7 +352,7 @@ def _build_harmonyos(name: str, settings: dict, data: dict) -> HarmonyOSPolicy:
         table=rules,
         role_to_usage=role_to_usage,
         usage_to_focus_type=dict(usage_map),
-        session_types=dict(data.get("session_types", {})),
+        session_types=dict(session_types),
         duck_gain=_level(settings.get("duck_gain", 0.2), "duck_gain"),
     )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ScenarioError
+from .._files import read_text_file
 from .._toml import tomllib
 from ..model import ConcurrencyMode, Role
 
@@ -23,6 +24,8 @@ ACTIONS = ("start", "stop", "pause", "resume", "activate", "deactivate", "volume
 STATES = ("playing", "paused", "stopped", "denied")
 REASONS = ("timeout", "lower_priority")
 DEFAULT_TOLERANCE = 0.03
+MAX_SECONDS = 600.0
+"""The longest scenario: 10 minutes of virtual time (it runs at about 66x real time, so ~10 s)."""
 
 _SCENARIO_KEYS = {"name", "description", "policy", "duration", "settings", "policies"}
 _COMMON = {"at", "do", "policy"}
@@ -160,7 +163,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file. Raises ScenarioError (file and line) on anything malformed."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read scenario file: {exc}", path=str(path)) from None
     return parse_scenario(text, path=str(path), default_name=path.stem)
@@ -168,11 +171,15 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def parse_scenario(text: str, *, path: str = "<string>", default_name: str = "scenario") -> Scenario:
     """Parse scenario TOML text (``path`` only names it in errors)."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse_scenario() takes the TOML text as a str, not {type(text).__name__}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise ScenarioError(f"not valid TOML: {exc}", path=path, line=int(match.group(1)) if match else None) from None
+    except RecursionError:
+        raise ScenarioError("not valid TOML: nested too deeply", path=path) from None
     lines = _Lines(text)
     top = _Where(path, lines, "scenario", None)
     unknown = sorted(set(data) - {"scenario", "action", "expect"})
@@ -197,6 +204,8 @@ def parse_scenario(text: str, *, path: str = "<string>", default_name: str = "sc
         raise top.error("'policies' must be a non-empty list of policy names", "policies")
     for p in policies:
         _check_policy(p, top, "policies")
+    for name, values in settings.items():
+        _check_settings(name, values, path, lines)
 
     raw_actions = data.get("action", [])
     raw_expects = data.get("expect", [])
@@ -213,9 +222,9 @@ def parse_scenario(text: str, *, path: str = "<string>", default_name: str = "sc
                     for i, raw in enumerate(raw_expects)]
     last = max([a.at for a in actions] + [e.at for e in expectations])
     duration = head.get("duration", last + 1.0)
-    if not _number(duration) or duration <= 0 or duration < last:
-        raise top.error(f"'duration' must be a number of seconds >= the last action/expectation ({last:g})",
-                        "duration")
+    if not _number(duration) or duration <= 0 or duration < last or duration > MAX_SECONDS:
+        raise top.error(f"'duration' must be a number of seconds >= the last action/expectation ({last:g}) "
+                        f"and <= {MAX_SECONDS:g}", "duration")
     return Scenario(
         name=str(head.get("name", default_name)),
         description=description.strip(),
@@ -265,8 +274,8 @@ def _time(table: dict, where: _Where) -> float:
     if "at" not in table:
         raise where.error("'at' (seconds from the start) is required")
     at = table["at"]
-    if not _number(at) or at < 0:
-        raise where.error(f"'at' must be a number of seconds >= 0, got {at!r}", "at")
+    if not _number(at) or not 0 <= at <= MAX_SECONDS:
+        raise where.error(f"'at' must be a number of seconds >= 0 and <= {MAX_SECONDS:g}, got {at!r}", "at")
     return float(at)
 
 
@@ -286,7 +295,7 @@ def _level(value: Any, where: _Where, key: str) -> float:
             db = float(value.strip()[:-2])
         except ValueError:
             raise where.error(f"{key} {value!r} is not a level like '-14dB'", key) from None
-        if db > 0:
+        if math.isnan(db) or db > 0:
             raise where.error(f"{key} must be <= 0dB, got {value!r}", key)
         return 10 ** (db / 20)
     if not _number(value) or not 0 <= value <= 1:
@@ -392,6 +401,17 @@ def _action(raw: Any, where: _Where) -> Action:
         _validate_policy_settings(use, settings, where)
     return Action(at=at, do=do, params=params, policies=scope, line=where.lines.header("action", where.index),
                   index=where.index or 0)
+
+
+def _check_settings(policy: str, values: dict, path: str, lines: _Lines) -> None:
+    """[scenario.settings.<policy>] is checked when the file is read, with the line of its table."""
+    from ..focus import PolicyError, load_policy
+
+    try:
+        load_policy(policy, **values)
+    except PolicyError as exc:
+        line = lines.header(f"scenario.settings.{policy}") or lines.key("scenario", None, "settings")
+        raise ScenarioError(f"[scenario.settings.{policy}]: {exc}", path=path, line=line) from None
 
 
 def _validate_policy_settings(use: str | None, settings: dict, where: _Where) -> None:

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..._files import read_regular_file
+
 try:
     import fcntl
 except ImportError:  # Windows: abandoned temporaries are told by their age alone
@@ -63,7 +65,7 @@ class VolumeStore:
             return
         self._sweep_abandoned()
         try:
-            raw = _read_regular_file(self.path)
+            raw = read_regular_file(self.path, MAX_BYTES)
         except OSError as exc:
             self._refuse(f"cannot read {self.path}: {exc.strerror or exc}")
             return
@@ -161,22 +163,6 @@ def _abandoned(name: str) -> bool:
         return True
     finally:
         os.close(fd)
-
-
-def _read_regular_file(path: Path) -> bytes | None:
-    """The bytes of ``path``, or None when it does not exist. OSError when it is not a regular file (a
-    FIFO is refused without blocking) or is too large."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path} is not a regular file")
-        if info.st_size > MAX_BYTES:
-            raise OSError(f"{path} is larger than {MAX_BYTES} bytes")
-        return f.read(MAX_BYTES + 1)
 
 
 def _reason(exc: BaseException) -> str:
