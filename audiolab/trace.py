@@ -20,7 +20,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import anyio
 
@@ -179,8 +179,7 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
                 m = obj["meters"]
                 if not isinstance(m, dict):
                     raise TypeError("'meters' must be an object")
-                frame = MeterFrame(t, _peaks(m["peaks"], "peaks"),
-                                   {k: tuple(v) for k, v in _peaks(m["channel_peaks"], "channel_peaks").items()},
+                frame = MeterFrame(t, _peaks(m["peaks"], "peaks"), _peaks(m["channel_peaks"], "channel_peaks", True),
                                    _peaks(m.get("device_peaks", {}), "device_peaks"))
                 entries.append(TraceEntry(t, meters=frame))
             else:
@@ -220,17 +219,19 @@ def _checked_event(event: Event) -> Event:
     return event
 
 
-def _peaks(mapping: object, what: str) -> dict[str, float | list[float]]:
-    """Meter peaks by id: finite levels >= 0 (a device's mix may exceed 1), or lists of them per channel."""
+def _peaks(mapping: object, what: str, per_channel: bool = False) -> dict[str, Any]:
+    """Meter peaks by id: finite levels >= 0 (a device's mix may exceed 1); per channel, lists of them."""
     if not isinstance(mapping, dict):
         raise TypeError(f"'{what}' must be an object")
-    out: dict[str, float | list[float]] = {}
+    out: dict[str, Any] = {}
     for key, value in mapping.items():
-        levels = value if isinstance(value, list) else [value]
+        if per_channel and not isinstance(value, list):
+            raise TypeError(f"{what}[{key!r}] must be a list of levels, got {value!r}")
+        levels = value if per_channel else [value]
         for level in levels:
             if not is_real(level) or not (math.isfinite(level) and level >= 0):
                 raise ValueError(f"{what}[{key!r}] must be a finite level >= 0, got {level!r}")
-        out[key] = [float(v) for v in levels] if isinstance(value, list) else float(value)
+        out[key] = tuple(float(v) for v in levels) if per_channel else float(value)
     return out
 
 

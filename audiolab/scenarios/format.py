@@ -16,7 +16,7 @@ from typing import Any
 from .._exceptions import ScenarioError
 from .._files import read_text_file
 from .._toml import tomllib
-from ..model import ConcurrencyMode, Role
+from ..model import ConcurrencyMode, Flow, Role
 
 POLICIES = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
 TONES = ("sine", "square", "triangle", "sawtooth", "ring", "beeps")
@@ -359,6 +359,12 @@ def _action(raw: Any, where: _Where) -> Action:
             raise where.error(f"'duration' must be > 0 seconds, got {duration!r}", "duration")
         params["duration"] = None if duration is None else float(duration)
         params["device"] = _name(raw, "device", where, required=False)
+        from ..backends.sim.devices import default_devices  # noqa: PLC0415 - keep the format module light
+
+        render = [d.id for d in default_devices() if d.flow is Flow.RENDER]
+        if params["device"] is not None and params["device"] not in render:
+            raise where.error(f"'device' must be a render device of the simulated service ({', '.join(render)}), "
+                              f"got {params['device']!r}", "device")
     elif do in ("stop", "pause", "resume", "opt_out"):
         params["id"] = _name(raw, "id", where)
         if do == "opt_out":
