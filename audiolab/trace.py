@@ -6,7 +6,10 @@
     {"t": 0.133, "meters": {"peaks": {...}, "channel_peaks": {...}, "device_peaks": {...}}}
 
 Version 2 adds ``why`` (the :class:`~audiolab.reason.Reason`) to focus events; version 1 traces, which have
-none, are still read (their focus events get ``why = None``). Times are seconds since the recording started; a line's time never goes backwards. A trace is written to
+none, are still read (their focus events get ``why = None``). Times are seconds since the recording started; a
+line's time never goes backwards and stays within a week. The reader checks values too (finite numbers,
+volumes in 0..1, peaks >= 0): what it refuses is a :class:`ScenarioError` naming the line, so a trace that
+loads also replays. A trace is written to
 ``FILE.part`` and renamed when the recording ends, so a crash never leaves a half-written file under the final
 name. ``backend="replay"`` plays one back as if it were live.
 """

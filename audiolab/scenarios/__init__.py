@@ -11,12 +11,12 @@ The format (TOML, ``datasets/scenarios/*.toml``)::
     description = "one line: what it shows"      # required
     policy = "harmonyos"        # the policy it runs under by default (harmonyos|windows|pulseaudio|wireplumber|none)
     policies = ["harmonyos", "windows", "pulseaudio", "wireplumber"]   # what `compare` runs by default
-    duration = 12               # seconds; default: the last action or expectation + 1
+    duration = 12               # seconds (at most 600); default: the last action or expectation + 1
     [scenario.settings.windows] # settings for a policy, whenever it runs (here Windows' ducking level)
     ducking = "reduce_50"
 
     [[action]]                  # actions run in time order (file order within one instant)
-    at = 0                      # seconds from the start
+    at = 0                      # seconds from the start (0..600: a scenario is 10 minutes at the most)
     do = "start"                # start | stop | pause | resume | activate | deactivate | volume | set_policy | opt_out
     id = "Music"                # start: names the player (a tone in a session of its own)
     app = "Music"               #   the app (default: the id); one app's players share HarmonyOS focus
@@ -24,7 +24,7 @@ The format (TOML, ``datasets/scenarios/*.toml``)::
     tone = "sine"               #   sine | square | triangle | sawtooth | ring | beeps
     frequency = 440             #   Hz;  amplitude = 0.5 (linear peak) or level_db = -6
     duration = 3                #   optional: it stops by itself
-    device = "speakers"         #   optional: default is the default device for its role
+    device = "speakers"         #   optional (speakers | headset): default is the default device for its role
     policy = "windows"          # any action or expectation: only under this policy (or a list)
 
     # stop/pause/resume: id.   activate: app, mode = default|mix_with_others|duck_others|pause_others.
