@@ -36,9 +36,9 @@ T = TypeVar("T")
 EXAMPLES = {"scenario": 70, "trace": 250, "policy": 300, "store": 300}
 WATCHDOG_SECONDS = 20.0
 
-BUDGET = dict(deadline=None, derandomize=True, database=None, print_blob=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                     HealthCheck.data_too_large])
+BUDGET = {"deadline": None, "derandomize": True, "database": None, "print_blob": True,
+          "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                    HealthCheck.data_too_large]}
 
 
 @contextlib.contextmanager
@@ -176,9 +176,9 @@ def _base_trace() -> list[str]:
     music.stop()
     lines = [json.dumps({"format": "audiolab-trace", "version": 1, "backend": "sim"}),
              json.dumps({"t": 0.0, "snapshot": snapshot})]
-    for event in events:
-        lines.append(json.dumps({"t": event.timestamp, "event": event_to_dict(event)}))  # type: ignore[attr-defined]
-        lines.append(json.dumps({"t": event.timestamp, "meters": {  # type: ignore[attr-defined]
+    for happened in events:
+        lines.append(json.dumps({"t": happened.timestamp, "event": event_to_dict(happened)}))  # type: ignore[attr-defined]
+        lines.append(json.dumps({"t": happened.timestamp, "meters": {  # type: ignore[attr-defined]
             "peaks": {music.session_id: 0.5}, "channel_peaks": {music.session_id: [0.5, 0.25]},
             "device_peaks": {"speakers": 0.6}}}))
     return lines

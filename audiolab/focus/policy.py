@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._toml import tomllib
-
 from .._exceptions import PolicyError
 from .._files import read_regular_file
+from .._toml import tomllib
 from ..model import ForceType, Role
 
 FORMAT = "audiolab.focus/1"

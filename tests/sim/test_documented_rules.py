@@ -8,7 +8,14 @@ import anyio
 import pytest
 
 import audiolab
-from audiolab import ConcurrencyMode, DeactivationReason, DisconnectReason, Origin, Role, SessionNotFound
+from audiolab import (
+    ConcurrencyMode,
+    DeactivationReason,
+    DisconnectReason,
+    Origin,
+    Role,
+    SessionNotFound,
+)
 from audiolab.events import (
     ChannelVolumeChanged,
     GroupingParamChanged,
@@ -17,7 +24,6 @@ from audiolab.events import (
     SessionDisconnected,
 )
 from audiolab.tones import sine
-
 from tests.scenarios.helpers import drain
 
 pytestmark = pytest.mark.anyio

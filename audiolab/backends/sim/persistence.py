@@ -176,7 +176,7 @@ def _reason(exc: BaseException) -> str:
 def _parse(raw: str) -> dict[str, Stored]:
     data = json.loads(raw)
     if not isinstance(data, dict):
-        raise ValueError("the top level must be an object")
+        raise TypeError("the top level must be an object")
     if data.get("version") != FORMAT_VERSION:
         raise ValueError(f"version {data.get('version')!r} is not {FORMAT_VERSION}, the one this service knows")
     sessions = data["sessions"]
