@@ -225,6 +225,7 @@ def test_scenario_values_are_checked_when_the_file_is_read_with_its_line(values,
     ({"role_to_usage": {"music": "STREAM_USAGE_MUSIC"}, "usage_to_focus_type": {"STREAM_USAGE_MUSIC": "MUSIC"}},
      "STREAM_USAGE_UNKNOWN"),
     ({"session_types": {"MUSIC": 3}}, "session_types"),
+    ({"source": 1.5}, "'source'"),
 ])
 def test_a_policy_that_would_fail_at_play_time_is_refused_when_loaded(tmp_path, change, message):
     path = tmp_path / "p.json"

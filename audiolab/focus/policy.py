@@ -205,6 +205,8 @@ def load_policy(name_or_path: str | os.PathLike[str], **settings: Any) -> FocusP
     base = data.get("settings", {})
     if not isinstance(base, dict):
         raise PolicyError(f"{where}: 'settings' must be an object")
+    if not isinstance(data.get("source", {}), dict):
+        raise PolicyError(f"{where}: 'source' (the provenance of the data) must be an object")
     settings = {("global" if k == "global_" else k): v for k, v in settings.items()}
     unknown = sorted(set(settings) - set(base) - _ALIASES.get(kind, {}).keys())
     if unknown:
