@@ -219,6 +219,41 @@ def test_scenario_values_are_checked_when_the_file_is_read_with_its_line(values,
     assert info.value.line == line
 
 
+SWITCH = '''[scenario]
+description = "music, then a switch of settings"
+policy = "harmonyos"
+policies = ["harmonyos", "windows"]
+
+[[action]]
+at = 0.0
+do = "start"
+id = "music"
+
+[[action]]
+at = 1.0
+do = "set_policy"
+settings = { ducking = "mute" }
+'''
+
+
+def test_settings_alone_in_set_policy_are_checked_against_the_policy_in_force_with_their_line():
+    with pytest.raises(ScenarioError, match=r"under harmonyos .*unknown setting\(s\) \['ducking'\]") as info:
+        parse_scenario(SWITCH, path="s.toml")
+    assert info.value.line == 14
+    scoped = SWITCH.replace('do = "set_policy"', 'do = "set_policy"\npolicy = "windows"')
+    assert parse_scenario(scoped).actions[1].params["settings"] == {"ducking": "mute"}
+
+
+async def test_settings_that_do_not_fit_the_policy_of_a_run_fail_it_with_the_file_and_line():
+    from audiolab.scenarios import run_scenario_async
+
+    windows_only = SWITCH.replace('policy = "harmonyos"', 'policy = "windows"').replace(
+        'policies = ["harmonyos", "windows"]', 'policies = ["windows"]')
+    scenario = parse_scenario(windows_only, path="s.toml")  # checked against windows, where it fits
+    with pytest.raises(ScenarioError, match=r"s\.toml:11: \[\[action\]\] #2: under pulseaudio"):
+        await run_scenario_async(scenario, "pulseaudio")
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"kind": []}, "'kind' must be one of"),
     ({"usage_to_focus_type": {"STREAM_USAGE_MUSIC": ["x"]}}, "must be a stream type name"),

@@ -216,6 +216,8 @@ def parse_scenario(text: str, *, path: str = "<string>", default_name: str = "sc
         raise ScenarioError("a scenario needs at least one [[action]]", path=path, line=lines.header("scenario"))
     actions = sorted(actions, key=lambda a: a.at)  # stable: file order within one instant
     _check_references(actions, lines, path)
+    for run in dict.fromkeys([policy, *policies]):
+        _check_policy_switches(actions, run, path, lines)
     players = {a.params["id"]: a for a in actions if a.do == "start"}
     apps = {a.params["app"] for a in actions if "app" in a.params}
     expectations = [_expectation(raw, _Where(path, lines, "expect", i), players, apps)
@@ -429,6 +431,25 @@ def _validate_policy_settings(use: str | None, settings: dict, where: _Where) ->
         load_policy(use, **settings)
     except PolicyError as exc:
         raise where.error(str(exc), "settings") from None
+
+
+def _check_policy_switches(actions: list[Action], run: str, path: str, lines: _Lines) -> None:
+    """A set_policy with settings alone changes the policy in force at that point: check them against it,
+    for a run under ``run`` (the policy a run starts with; earlier switches with ``use`` change it)."""
+    from ..focus import PolicyError, load_policy
+
+    current = run
+    for action in actions:
+        if action.do != "set_policy" or not action.applies_to(run):
+            continue
+        if action.params["use"] is not None:
+            current = action.params["use"]
+            continue
+        try:
+            load_policy(current, **action.params["settings"])
+        except PolicyError as exc:
+            where = _Where(path, lines, "action", action.index)
+            raise where.error(f"under {run} (then {current}): {exc}", "settings") from None
 
 
 def _check_references(actions: list[Action], lines: _Lines, path: str) -> None:

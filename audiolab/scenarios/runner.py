@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from .._exceptions import FocusDeniedError, SessionNotFound, StreamNotFound
+from .._exceptions import FocusDeniedError, PolicyError, ScenarioError, SessionNotFound, StreamNotFound
 from ..events import (
     DuckNotification,
     Event,
@@ -178,15 +178,23 @@ async def run_scenario_async(
             [(a.at, 0, a) for a in scenario.actions if a.applies_to(policy)]
             + [(e.at, 1, e) for e in scenario.expectations if e.applies_to(policy)]
         )
+        failure: ScenarioError | None = None
         for at, _, item in sorted(timeline, key=lambda x: (x[0], x[1])):
             await run.advance_to(at, events)
             if isinstance(item, Action):
-                await run.apply(item, events)
+                try:
+                    await run.apply(item, events)
+                except ScenarioError as exc:  # raised below, not from inside the Lab's task group
+                    failure = exc
+                    break
             else:
                 run.check(item)
-        await run.advance_to(scenario.duration, events)
-        result = run.result(time.perf_counter() - started)
-        result.sample_rate = lab.sim.engine.audio.sample_rate
+        if failure is None:
+            await run.advance_to(scenario.duration, events)
+            result = run.result(time.perf_counter() - started)
+            result.sample_rate = lab.sim.engine.audio.sample_rate
+    if failure is not None:
+        raise failure
     if sink is not None:
         result.audio = sink.mix()
     return result
@@ -316,7 +324,11 @@ class _Run:
             current = lab.sim.policy
             name = p["use"] or current.name
             settings = dict(p["settings"]) if p["use"] else {**current.settings, **p["settings"]}
-            await lab.set_policy(name, **settings)
+            try:
+                await lab.set_policy(name, **settings)
+            except PolicyError as exc:  # under a policy the file was not checked against (run --policy)
+                raise ScenarioError(f"[[action]] #{action.index + 1}: under {self.policy}: {exc}",
+                                    path=self.scenario.path, line=action.line) from None
         elif action.do == "opt_out":
             assert player is not None
             if player.session_id is not None and not player.denied:
