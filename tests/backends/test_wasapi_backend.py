@@ -441,6 +441,19 @@ async def test_ducking_preference_for_own_sessions_only():
         assert fake.session(other.session_id).ducking_opt_out is False
 
 
+async def test_ducking_preference_is_a_documented_lab_call_on_wasapi():
+    fake = FakeCom()
+    async with running(fake) as run:
+        own = fake.process("python", pid=os.getpid()).open_stream(start=True)
+        other = fake.process("Player").open_stream(start=True)
+        await run.settle()
+        await run.lab.set_ducking_preference(own.session_id, True)
+        assert fake.session(own.session_id).ducking_opt_out is True
+        with pytest.raises(NotSupported, match="own sessions"):
+            await run.lab.set_ducking_preference(other.session_id, True)
+        assert fake.session(other.session_id).ducking_opt_out is False
+
+
 async def test_a_removed_device_disconnects_its_sessions():
     fake = FakeCom()
     headset = fake.default_endpoint_id(Flow.RENDER, DeviceRole.COMMUNICATIONS)
