@@ -471,7 +471,8 @@ class WasapiBackend(Backend):
         next_refresh = anyio.current_time() + REFRESH_EVERY
         while True:
             for session in self.tracker.snapshot():
-                if session.pid == pid and (endpoint_id is None or session.device_id == endpoint_id):
+                if (session.pid == pid and not session.key.cross_process
+                        and (endpoint_id is None or session.device_id == endpoint_id)):
                     return session.id
             now = anyio.current_time()
             if now > deadline:

@@ -299,15 +299,17 @@ async def test_system_sounds_session():
         assert all(not s.is_system_sounds for s in others)
 
 
-async def test_a_cross_process_session_has_no_pid_and_keeps_its_guid():
+async def test_a_cross_process_session_reports_its_creators_pid_not_in_its_key_and_keeps_its_guid():
     fake = FakeCom()
     guid = str(uuid.uuid4())
     async with running(fake) as run:
-        shared = fake.process("Suite").open_stream(session_guid=guid, cross_process=True, start=True)
+        creator = fake.process("Suite")
+        shared = creator.open_stream(session_guid=guid, cross_process=True, start=True)
         own = fake.process("Suite").open_stream(start=True)
         await run.settle()
         cross = run.lab.session(shared.session_id)
-        assert cross.pid is None and cross.key.cross_process and cross.key.guid == guid
+        assert cross.pid == creator.pid and cross.key.pid is None  # GetProcessId: the process that created it
+        assert cross.key.cross_process and cross.key.guid == guid
         single = run.lab.session(own.session_id)
         assert single.pid is not None and not single.key.cross_process and single.app == "Suite"
 

@@ -110,6 +110,7 @@ def test_session_guid_is_read_from_the_identifier():
 
 def test_pid_and_origin_mapping():
     assert pid_of(AUDCLNT_S_NO_SINGLE_PROCESS, 0) is None
+    assert pid_of(AUDCLNT_S_NO_SINGLE_PROCESS, 4242) == 4242  # a cross-process session: its creator
     assert pid_of(S_OK, 0) is None
     assert pid_of(S_OK, 1234) == 1234
     assert origin_of(OURS.upper(), OURS) is Origin.THIS_CLIENT

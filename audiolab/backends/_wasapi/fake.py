@@ -216,7 +216,7 @@ class _Control(_Owned, SessionControl):
         if self._s.system_sounds:
             return S_OK, 0
         if self._s.cross_process:
-            return AUDCLNT_S_NO_SINGLE_PROCESS, 0
+            return AUDCLNT_S_NO_SINGLE_PROCESS, self._s.pid  # the process that created it
         return S_OK, self._s.pid
 
     def is_system_sounds_session(self) -> int:

@@ -52,6 +52,8 @@ class RawSession:
     muted: bool
     channel_volumes: tuple[float, ...]
     is_system_sounds: bool
+    cross_process: bool = False
+    """GetProcessId said AUDCLNT_S_NO_SINGLE_PROCESS; ``pid`` is then the process that created the session."""
 
 
 def state_of(value: int) -> SessionState:
@@ -69,11 +71,9 @@ def disconnect_reason_of(value: int) -> DisconnectReason:
 
 
 def pid_of(hresult: int, pid: int) -> int | None:
-    """GetProcessId's result: None for a cross-process session (AUDCLNT_S_NO_SINGLE_PROCESS) and for pid 0
-    (what the system sounds session reports)."""
-    if hresult == AUDCLNT_S_NO_SINGLE_PROCESS or not pid:
-        return None
-    return pid
+    """GetProcessId's pid: the owner's, or for a cross-process session (AUDCLNT_S_NO_SINGLE_PROCESS) the id
+    of the process that created it; None for pid 0 (what the system sounds session reports)."""
+    return pid or None
 
 
 def session_guid_of(identifier: str) -> str:
@@ -98,6 +98,7 @@ def read_session(
     """Every property of a session through its getters (COM thread only); ``name_of`` names a pid."""
     hresult, raw_pid = control.process_id()
     pid = pid_of(hresult, raw_pid)
+    cross_process = hresult == AUDCLNT_S_NO_SINGLE_PROCESS
     return RawSession(
         instance_id=control.instance_identifier(),
         session_identifier=control.session_identifier(),
@@ -112,6 +113,7 @@ def read_session(
         muted=bool(control.mute()),
         channel_volumes=tuple(float(v) for v in control.channel_volumes()),
         is_system_sounds=control.is_system_sounds_session() == S_OK,
+        cross_process=cross_process,
     )
 
 
@@ -133,8 +135,8 @@ class ProcessTag:
 def to_session(raw: RawSession, tag: ProcessTag | None = None) -> Session:
     """The model's Session for a raw read. ``Session.id`` is the session instance identifier."""
     tag = tag or ProcessTag()
-    cross = raw.pid is None
-    key = SessionKey(session_guid_of(raw.session_identifier), cross, raw.pid, raw.endpoint.id)
+    cross = raw.cross_process or raw.pid is None
+    key = SessionKey(session_guid_of(raw.session_identifier), cross, None if cross else raw.pid, raw.endpoint.id)
     if raw.is_system_sounds:
         app, role = "System Sounds", Role.SYSTEM
     else:
