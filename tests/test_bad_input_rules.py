@@ -361,3 +361,29 @@ async def test_a_play_call_never_awaited_warns():
         with pytest.warns(RuntimeWarning, match="was never awaited"):
             lab.play(sine(440), role=Role.MUSIC, app="Music")  # dropped at once: nothing refers to it
         assert [s for s in lab.snapshot() if s.state is SessionState.ACTIVE] == []
+
+
+@pytest.mark.parametrize("reader", ["scenario", "trace", "policy"])
+def test_a_fifo_in_place_of_a_file_is_refused_at_once_not_waited_on(tmp_path, reader):
+    import os
+    import threading
+
+    from audiolab.scenarios import load_scenario
+
+    path = tmp_path / ("x.json" if reader == "policy" else "x.toml")
+    os.mkfifo(path)
+    load = {"scenario": load_scenario, "trace": read_trace, "policy": load_policy}[reader]
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            load(path)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            errors.append(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(timeout=5)
+    assert not thread.is_alive(), f"the {reader} reader waits on a FIFO"
+    assert len(errors) == 1 and isinstance(errors[0], (ScenarioError, PolicyError))
+    assert "not a regular file" in str(errors[0])
