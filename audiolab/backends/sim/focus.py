@@ -21,6 +21,8 @@ from ...focus import (
     Unduck,
     load_policy,
 )
+from ...events import PolicyChanged
+from ...focus.in_force import simulated
 from ...model import ConcurrencyMode, DeactivationReason, StreamState
 
 if TYPE_CHECKING:
@@ -75,6 +77,7 @@ class FocusRules:
         self._sync_time()
         new = load_policy(policy, **settings) if isinstance(policy, str) else policy
         self._apply(self.focus.set_policy(new, self._now))
+        self._emit(PolicyChanged(timestamp=self._now, session_id="", policy=simulated(new)))
 
     def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
         """HarmonyOS AudioSessionManager.activateAudioSession for ``app``."""
