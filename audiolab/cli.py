@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import anyio
 
-from . import _cli_tone
+from . import _cli_explain, _cli_tone
 from . import open as open_lab
 from ._exceptions import AudiolabError
 from ._format import describe_event, session_table
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--png", default="artifacts/demo-timeline.png",
                       help="where to write the focus story's timeline (default artifacts/demo-timeline.png)")
     _cli_tone.add_parser(commands, BACKEND_CHOICES)
+    _cli_explain.add_parser(commands, BACKEND_CHOICES)
 
     record = commands.add_parser("record", help="record what a backend reports into a trace file")
     record.add_argument("file", help="the trace to write (JSON Lines)")
@@ -157,7 +158,7 @@ async def _scenario(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"sessions": _sessions, "watch": _watch, "demo": _demo, "scenario": _scenario,
-               "tone": _cli_tone.run, "record": _record, "replay": _replay}[args.command]
+               "tone": _cli_tone.run, "record": _record, "replay": _replay, "explain": _cli_explain.run}[args.command]
     try:
         return anyio.run(command, args)
     except AudiolabError as exc:

@@ -151,6 +151,11 @@ def module_name(policy: FocusPolicy, module: str) -> str:
     return f"{module} #{index}" if index is not None else module
 
 
+def _group_volume(policy: PulseAudioPolicy, group: int) -> str:
+    volumes = str(policy.settings.get("volume", "")).split("/")
+    return volumes[group] if group < len(volumes) else volumes[-1]
+
+
 def _pa_value(value: object) -> str:
     return ("1" if value else "0") if isinstance(value, bool) else str(value)
 
@@ -177,7 +182,8 @@ def pulse(
         "device": target.device_id,
         "global": is_global,
     }
-    return reason(policy, text + ".", data, 0.0 if is_cork else gain, f"{module} group {group}")
+    volume = "" if is_cork else f" (volume={_group_volume(policy, group)})"
+    return reason(policy, text + ".", data, 0.0 if is_cork else gain, f"{module_name(policy, module)}{volume}")
 
 
 # --- WirePlumber ---------------------------------------------------------------------------------------

@@ -75,9 +75,14 @@ class PolicyInForce:
     def describe(self) -> list[str]:
         """The policy in a few lines a person reads."""
         lines = [f"server: {self.server}"]
+        policy = self.policy
+        version = f", from {policy.version}" if policy.version else ""
+        settings = ", ".join(f"{k}={v}" for k, v in policy.settings.items())
+        lines.append(f"  focus policy: {policy.name} ({policy.kind}{version})" + (f": {settings}" if settings and
+                                                                                      not self.modules else ""))
         if self.modules:
             lines += [f"  {m.describe()}" for m in self.modules]
-        else:
+        elif policy.kind != "none" and self.server != "audiolab simulated service":
             lines.append("  no module that ducks, corks or restores volumes")
         if self.role_endpoints:
             lines.append(f"  WirePlumber role endpoints: {', '.join(self.role_endpoints)}")
