@@ -2,6 +2,7 @@
 
     {"format": "audiolab-trace", "version": 2, "backend": "pulse", "recorded": "2026-11-22T18:00:00+00:00"}
     {"t": 0.0, "snapshot": [<session>, ...]}
+    {"t": 0.0, "policy": <the focus policy in force, when the backend knows it>}
     {"t": 0.125, "event": {"kind": "VolumeChanged", "timestamp": 0.125, "session_id": "...", ...}}
     {"t": 0.133, "meters": {"peaks": {...}, "channel_peaks": {...}, "device_peaks": {...}}}
 
@@ -22,8 +23,9 @@ from typing import TextIO
 
 import anyio
 
-from ._exceptions import ScenarioError
+from ._exceptions import NotSupported, ScenarioError
 from .events import Event, event_from_dict, event_to_dict
+from .focus.in_force import PolicyInForce
 from .model import MeterFrame, Session
 
 FORMAT = "audiolab-trace"
@@ -40,9 +42,15 @@ class TraceEntry:
 
 @dataclass(frozen=True)
 class Trace:
+    """A recorded trace: the backend, the sessions at the start, what happened, and when it was recorded."""
+
     backend: str
     snapshot: list[Session]
     entries: list[TraceEntry] = field(default_factory=list)
+    policy: PolicyInForce | None = None
+    """The focus policy in force when the recording started (later changes are PolicyChanged events)."""
+    recorded: datetime.datetime | None = None
+    """When the recording started (its t = 0), if the trace says."""
 
     @property
     def duration(self) -> float:
@@ -60,7 +68,14 @@ class Trace:
 class TraceWriter:
     """Writes a trace line by line; :meth:`close` publishes it under its final name."""
 
-    def __init__(self, path: str | os.PathLike[str], backend: str, snapshot: list[Session], t0: float) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        backend: str,
+        snapshot: list[Session],
+        t0: float,
+        policy: PolicyInForce | None = None,
+    ) -> None:
         self.path = Path(path)
         self._partial = self.path.with_name(self.path.name + ".part")
         self._t0 = t0
@@ -69,6 +84,8 @@ class TraceWriter:
         recorded = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         self._line({"format": FORMAT, "version": VERSION, "backend": backend, "recorded": recorded})
         self._line({"t": 0.0, "snapshot": [s.to_dict() for s in snapshot]})
+        if policy is not None:
+            self._line({"t": 0.0, "policy": policy.to_dict()})
         self.events = 0
         self.frames = 0
 
@@ -111,7 +128,11 @@ async def record(lab, path: str | os.PathLike[str], duration: float, *, meter_ra
     if not duration > 0:
         raise ValueError("duration must be > 0 seconds")
     clock = lab.clock
-    writer = TraceWriter(path, lab.backend_name, lab.snapshot(), clock.now())
+    try:
+        policy = lab.policy_in_force()
+    except NotSupported:
+        policy = None
+    writer = TraceWriter(path, lab.backend_name, lab.snapshot(), clock.now(), policy)
     try:
         async with lab.events() as events, anyio.create_task_group() as tg:
 
@@ -145,6 +166,7 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
         raise ScenarioError(f"cannot read the trace: {exc}", path=str(path)) from None
     entries: list[TraceEntry] = []
     snapshot: list[Session] | None = None
+    policy: PolicyInForce | None = None
     header: dict[str, object] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -166,6 +188,8 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
                 raise ValueError("times go backwards")
             if "snapshot" in obj:
                 snapshot = [Session.from_dict(s) for s in obj["snapshot"]]
+            elif "policy" in obj:
+                policy = PolicyInForce.from_dict(obj["policy"])
             elif "event" in obj:
                 entries.append(TraceEntry(float(t), event=event_from_dict(obj["event"])))
             elif "meters" in obj:
@@ -182,4 +206,14 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
         raise ScenarioError("empty trace", path=str(path))
     if snapshot is None:
         raise ScenarioError("the trace has no snapshot line", path=str(path))
-    return Trace(str(header.get("backend", "?")), snapshot, entries)
+    return Trace(str(header.get("backend", "?")), snapshot, entries, policy, _recorded(header.get("recorded")))
+
+
+def _recorded(value: object) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.timezone.utc)

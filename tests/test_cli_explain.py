@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import queue
@@ -231,3 +232,45 @@ class _Lines:
             if line is None:
                 raise AssertionError(f"the output ended before {text!r}; got {self.seen}")
             self.seen.append(line)
+
+
+@pytest.mark.pulse
+def test_a_recorded_real_duck_keeps_the_policy_and_draws_the_measured_gain(tmp_path):
+    from audiolab.trace import read_trace
+    from audiolab.widgets.timeline import FocusTimeline, measured_gains
+
+    path, png = tmp_path / "duck.jsonl", tmp_path / "duck.png"
+    with pulseaudio_server(modules=[DUCKING]) as server:
+        music = server.play_tone(0.5, client_name="Spotify", role="music")
+        server.wait_sink_input("Spotify")
+        recorder = subprocess.Popen([sys.executable, "-m", "audiolab.cli", "record", str(path), "--backend", "pulse",
+                                     "--duration", "5"], env=server.env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_connected(server)
+            time.sleep(1.5)
+            phone = server.play_tone(0.5, client_name="Zoom", role="phone")
+            time.sleep(1.5)
+            phone.stop()
+            assert recorder.wait(timeout=30) == 0, _finish(recorder)
+        finally:
+            recorder.kill()
+            _finish(recorder)
+            music.stop()
+    trace = read_trace(path)
+    assert trace.policy is not None and trace.policy.modules[0].name == "module-role-ducking"
+    assert trace.recorded is not None
+    spotify = next(s.id for s in trace.snapshot if s.app == "Spotify")
+    timeline = FocusTimeline.from_events(trace.events, sessions=trace.snapshot)
+    for entry in trace.entries:
+        if entry.meters is not None:
+            timeline.add_meter_frame(entry.meters)
+    measured = measured_gains(timeline._rec.tracks[spotify])
+    deepest = min(g for _, g in measured)
+    assert 20 * math.log10(deepest) == pytest.approx(-31.4, abs=1.5)  # the gain panel shows the real duck
+    out = audiolab_cli("replay", str(path), "--png", str(png), env={**os.environ})
+    assert out.returncode == 0, out.stderr
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 20_000
+    replayed = audiolab_cli("replay", str(path), "--speed", "20", env={**os.environ})
+    assert replayed.returncode == 0, replayed.stderr
+    assert any(CLOCK.match(line) and "SessionCreated" in line for line in replayed.stdout.splitlines())
