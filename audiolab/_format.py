@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .events import (
     ChannelVolumeChanged,
     DisplayNameChanged,
@@ -12,6 +14,7 @@ from .events import (
     GroupingParamChanged,
     IconPathChanged,
     InterruptEvent,
+    PolicyChanged,
     SessionCreated,
     SessionDeactivated,
     SessionDisconnected,
@@ -22,6 +25,9 @@ from .events import (
     VolumeChanged,
 )
 from .model import Session
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 COLUMNS = ("id", "app", "display name", "role", "flow", "device", "state", "volume", "muted")
 
@@ -49,11 +55,13 @@ def session_table(sessions: list[Session]) -> str:
     return "\n".join(lines)
 
 
-def describe_event(event: Event) -> str:
-    """One readable line: time, kind, session, what changed, and for a focus event the rule behind it."""
+def describe_event(event: Event, when: Callable[[float], str] | None = None) -> str:
+    """One readable line: time (``when(timestamp)``, e.g. the wall-clock time; else the backend clock's
+    seconds), kind, session, what changed, and for a focus event the rule behind it."""
     why = getattr(event, "why", None)
     rule = f"  why: {why}" if why is not None else ""
-    return f"{event.timestamp:9.3f}s  {event.kind:<20} {event.session_id:<24} {_details(event)}{rule}".rstrip()
+    stamp = when(event.timestamp) if when is not None else f"{event.timestamp:9.3f}s"
+    return f"{stamp}  {event.kind:<20} {event.session_id:<24} {_details(event)}{rule}".rstrip()
 
 
 def _cause(event: Event) -> str:
@@ -96,4 +104,7 @@ def _details(event: Event) -> str:  # noqa: PLR0911 - one branch per event kind
         return f"communications session {event.communications_session_id} ended"
     if isinstance(event, SessionDeactivated):
         return f"reason={event.reason.value}{_cause(event)}"
+    if isinstance(event, PolicyChanged):
+        modules = "; ".join(m.describe() for m in event.policy.modules) or "no role module"
+        return f"policy in force: {event.policy.policy.name} ({modules})"
     return ""

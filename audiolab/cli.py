@@ -7,10 +7,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 
-from . import _cli_tone
+from . import _cli_explain, _cli_tone
 from . import open as open_lab
 from ._exceptions import AudiolabError
 from ._format import describe_event, session_table
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--png", default="artifacts/demo-timeline.png",
                       help="where to write the focus story's timeline (default artifacts/demo-timeline.png)")
     _cli_tone.add_parser(commands, BACKEND_CHOICES)
+    _cli_explain.add_parser(commands, BACKEND_CHOICES)
 
     record = commands.add_parser("record", help="record what a backend reports into a trace file")
     record.add_argument("file", help="the trace to write (JSON Lines)")
@@ -48,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="a trace written by `audiolab record`")
     replay.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1: real time)")
     replay.add_argument("--json", action="store_true", help="print one JSON object per line")
+    replay.add_argument("--png", default=None, metavar="PATH",
+                        help="instead of playing it back, draw the trace's timeline into a PNG file")
 
     scenario = commands.add_parser("scenario", help="run scripted focus scenarios on virtual time")
     sub = scenario.add_subparsers(dest="scenario_command", required=True)
@@ -89,13 +93,17 @@ async def _sessions(args: argparse.Namespace) -> int:
 async def _watch(args: argparse.Namespace) -> int:
     if args.duration is not None and not args.duration > 0:
         raise SystemExit("audiolab watch: --duration must be a positive number of seconds")
+    from .explain import wall_clock
+
     async with open_lab(args.backend) as lab, lab.events() as events:
+        when = wall_clock(lab)
         if not args.json:
             print(f"backend: {lab.backend_name} ({lab.picked_because}); watching, Ctrl-C to stop")
             print(session_table(lab.snapshot()))
         with anyio.move_on_after(args.duration if args.duration is not None else float("inf")):
             async for event in events:
-                line = json.dumps(event_to_dict(event)) if args.json else describe_event(event)
+                line = json.dumps({"time": when(event.timestamp), **event_to_dict(event)}) if args.json \
+                    else describe_event(event, when)
                 print(line, flush=True)
     return 0
 
@@ -116,16 +124,43 @@ async def _record(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace) -> int:
     if not args.speed > 0:
         raise SystemExit("audiolab replay: --speed must be > 0")
+    if args.png is not None:
+        return _replay_png(args.file, args.png)
     async with open_lab("replay", trace=args.file, speed=args.speed) as lab, lab.events() as events:
+        trace = lab.backend.trace
+        when = lab.backend.recorded_clock()
         if not args.json:
-            print(f"replaying {args.file} (recorded on {lab.backend.trace.backend}) at {args.speed:g}x")
+            started = f", started {trace.recorded.astimezone():%Y-%m-%d %H:%M:%S}" if trace.recorded else ""
+            print(f"replaying {args.file} (recorded on {trace.backend}{started}) at {args.speed:g}x")
             print(session_table(lab.snapshot()))
-        remaining = len(lab.backend.trace.events)
-        with anyio.move_on_after(lab.backend.trace.duration / args.speed + 1.0):
+        remaining = len(trace.events)
+        with anyio.move_on_after(trace.duration / args.speed + 1.0):
             while remaining:
                 event = await events.receive()
                 remaining -= 1
-                print(json.dumps(event_to_dict(event)) if args.json else describe_event(event), flush=True)
+                line = json.dumps({"time": when(event.timestamp), **event_to_dict(event)}) if args.json \
+                    else describe_event(event, when)
+                print(line, flush=True)
+    return 0
+
+
+def _replay_png(path: str, png: str) -> int:
+    """Draw a recorded trace's timeline (events, and the meters when it has them) into a PNG."""
+    from .trace import read_trace
+
+    trace = read_trace(path)
+    try:
+        from .widgets.timeline import FocusTimeline
+    except ImportError as exc:
+        raise SystemExit(f"audiolab replay: --png needs matplotlib ({exc.name} is missing): "
+                         "pip install 'audiolab-focus[widgets]'") from None
+    timeline = FocusTimeline.from_events(trace.events, sessions=trace.snapshot, start=0.0,
+                                         title=f"{Path(path).name} (recorded on {trace.backend})")
+    for entry in trace.entries:
+        if entry.meters is not None:
+            timeline.add_meter_frame(entry.meters)
+    timeline.save_png(png)
+    print(f"wrote the timeline of {path} to {png}")
     return 0
 
 
@@ -157,7 +192,7 @@ async def _scenario(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"sessions": _sessions, "watch": _watch, "demo": _demo, "scenario": _scenario,
-               "tone": _cli_tone.run, "record": _record, "replay": _replay}[args.command]
+               "tone": _cli_tone.run, "record": _record, "replay": _replay, "explain": _cli_explain.run}[args.command]
     try:
         return anyio.run(command, args)
     except AudiolabError as exc:

@@ -27,6 +27,9 @@ from .model import (
 )
 from .reason import Reason
 
+if typing.TYPE_CHECKING:
+    from .focus.in_force import PolicyInForce
+
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
@@ -183,6 +186,14 @@ class SessionDeactivated(Event):
     why: Reason | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class PolicyChanged(Event):
+    """The focus policy in force changed: a module that ducks or corks was loaded or unloaded, a stream-restore
+    entry changed, or the simulated service's policy was switched. ``session_id`` is "" (no session)."""
+
+    policy: PolicyInForce
+
+
 FOCUS_EVENT_TYPES: tuple[type[Event], ...] = (
     InterruptEvent,
     FocusDenied,
@@ -208,8 +219,8 @@ def _jsonable(value: object) -> object:
         return value.to_dict()
     if isinstance(value, Stream):
         return value.to_dict()
-    if isinstance(value, Reason):
-        return value.to_dict()
+    if isinstance(value, Reason) or type(value).__name__ == "PolicyInForce":
+        return value.to_dict()  # type: ignore[union-attr]
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple):
@@ -241,7 +252,9 @@ def event_from_dict(data: dict[str, object]) -> Event:
     cls = event_types().get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValueError(f"unknown event kind {kind!r}")
-    hints = typing.get_type_hints(cls)
+    from .focus.in_force import PolicyInForce  # noqa: PLC0415 - the focus package imports this module
+
+    hints = typing.get_type_hints(cls, localns={"PolicyInForce": PolicyInForce})
     values = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
@@ -268,6 +281,8 @@ def _from_json(hint: object, value: object, name: str) -> object:
         return Stream.from_dict(value)  # type: ignore[arg-type]
     if hint is Reason:
         return Reason.from_dict(value)
+    if getattr(hint, "__name__", "") == "PolicyInForce":
+        return hint.from_dict(value)  # type: ignore[union-attr]
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
     if hint is float:

@@ -23,6 +23,7 @@ from .clock import Clock, VirtualClock
 from .model import Role, Session, check_bool, check_index, check_level, check_session_id, is_real
 
 if TYPE_CHECKING:
+    from .focus.in_force import PolicyInForce
     from .audio.synth import Tone
     from .focus.session_manager import AudioSessionManager
 
@@ -159,6 +160,16 @@ class Lab:
     def session(self, session_id: str) -> Session:
         """One session by id; SessionNotFound when it does not exist (any more)."""
         return self._live_backend().session(check_session_id(session_id))
+
+    def policy_in_force(self) -> PolicyInForce:
+        """The focus policy in force: on the simulated service the policy it runs, on PulseAudio what the
+        server's modules amount to (read live; a change is a :class:`~audiolab.events.PolicyChanged` event).
+        NotSupported on a backend that cannot know it."""
+        backend = self._live_backend()
+        found = backend.policy_in_force()
+        if found is None:
+            raise NotSupported(f"the {backend.name} backend cannot read the focus policy in force")
+        return found
 
     def sessions(self) -> SessionIterator:
         """``async for session in lab.sessions()``: the sessions that exist now (a snapshot taken at the

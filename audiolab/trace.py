@@ -2,6 +2,7 @@
 
     {"format": "audiolab-trace", "version": 2, "backend": "pulse", "recorded": "2026-11-22T18:00:00+00:00"}
     {"t": 0.0, "snapshot": [<session>, ...]}
+    {"t": 0.0, "policy": <the focus policy in force, when the backend knows it>}
     {"t": 0.125, "event": {"kind": "VolumeChanged", "timestamp": 0.125, "session_id": "...", ...}}
     {"t": 0.133, "meters": {"peaks": {...}, "channel_peaks": {...}, "device_peaks": {...}}}
 
@@ -27,9 +28,10 @@ from typing import Any, TextIO
 
 import anyio
 
-from ._exceptions import ScenarioError
+from ._exceptions import NotSupported, ScenarioError
 from ._files import read_text_file
 from .events import ChannelVolumeChanged, Event, VolumeChanged, event_from_dict, event_to_dict
+from .focus.in_force import PolicyInForce
 from .model import MeterFrame, Session, check_level, is_real
 
 FORMAT = "audiolab-trace"
@@ -48,9 +50,15 @@ class TraceEntry:
 
 @dataclass(frozen=True)
 class Trace:
+    """A recorded trace: the backend, the sessions at the start, what happened, and when it was recorded."""
+
     backend: str
     snapshot: list[Session]
     entries: list[TraceEntry] = field(default_factory=list)
+    policy: PolicyInForce | None = None
+    """The focus policy in force when the recording started (later changes are PolicyChanged events)."""
+    recorded: datetime.datetime | None = None
+    """When the recording started (its t = 0), if the trace says."""
 
     @property
     def duration(self) -> float:
@@ -68,7 +76,14 @@ class Trace:
 class TraceWriter:
     """Writes a trace line by line; :meth:`close` publishes it under its final name."""
 
-    def __init__(self, path: str | os.PathLike[str], backend: str, snapshot: list[Session], t0: float) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        backend: str,
+        snapshot: list[Session],
+        t0: float,
+        policy: PolicyInForce | None = None,
+    ) -> None:
         self.path = Path(path)
         self._partial = self.path.with_name(self.path.name + ".part")
         self._t0 = t0
@@ -77,6 +92,8 @@ class TraceWriter:
         recorded = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         self._line({"format": FORMAT, "version": VERSION, "backend": backend, "recorded": recorded})
         self._line({"t": 0.0, "snapshot": [s.to_dict() for s in snapshot]})
+        if policy is not None:
+            self._line({"t": 0.0, "policy": policy.to_dict()})
         self.events = 0
         self.frames = 0
 
@@ -119,7 +136,11 @@ async def record(lab, path: str | os.PathLike[str], duration: float, *, meter_ra
     if not duration > 0:
         raise ValueError("duration must be > 0 seconds")
     clock = lab.clock
-    writer = TraceWriter(path, lab.backend_name, lab.snapshot(), clock.now())
+    try:
+        policy = lab.policy_in_force()
+    except NotSupported:
+        policy = None
+    writer = TraceWriter(path, lab.backend_name, lab.snapshot(), clock.now(), policy)
     try:
         async with lab.events() as events, anyio.create_task_group() as tg:
 
@@ -155,6 +176,7 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
         raise ScenarioError("cannot read the trace: nested too deeply", path=str(path)) from None
     entries: list[TraceEntry] = []
     snapshot: list[Session] | None = None
+    policy: PolicyInForce | None = None
     header: dict[str, object] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -176,6 +198,8 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
                 if not isinstance(obj["snapshot"], list):
                     raise TypeError("'snapshot' must be a list of sessions")
                 snapshot = [Session.from_dict(s) for s in obj["snapshot"]]
+            elif "policy" in obj:
+                policy = PolicyInForce.from_dict(obj["policy"])
             elif "event" in obj:
                 entries.append(TraceEntry(t, event=_checked_event(event_from_dict(obj["event"]))))
             elif "meters" in obj:
@@ -186,14 +210,14 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
                                    _peaks(m.get("device_peaks", {}), "device_peaks"))
                 entries.append(TraceEntry(t, meters=frame))
             else:
-                raise ValueError("a line needs 'snapshot', 'event' or 'meters'")
+                raise ValueError("a line needs 'snapshot', 'policy', 'event' or 'meters'")
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise ScenarioError(f"malformed trace line: {_why(exc)}", path=str(path), line=number) from None
     if not header:
         raise ScenarioError("empty trace", path=str(path))
     if snapshot is None:
         raise ScenarioError("the trace has no snapshot line", path=str(path))
-    return Trace(str(header.get("backend", "?")), snapshot, entries)
+    return Trace(str(header.get("backend", "?")), snapshot, entries, policy, _recorded(header.get("recorded")))
 
 
 def _line_time(value: object) -> float:
@@ -246,3 +270,13 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     return str(exc)
+
+
+def _recorded(value: object) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.timezone.utc)

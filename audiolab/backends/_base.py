@@ -19,6 +19,7 @@ from ..model import MeterFrame, Session
 
 if TYPE_CHECKING:
     from ..audio.playback import Playback, PlayRequest
+    from ..focus.in_force import PolicyInForce
 
 EventSink = Callable[[Event], None]
 
@@ -98,6 +99,11 @@ class Backend(abc.ABC):
     def read_meters(self) -> MeterFrame:
         """The newest peaks of every session, since the previous read. Cheap, never blocks."""
         raise NotSupported(f"the {self.name} backend has no meters")
+
+    def policy_in_force(self) -> PolicyInForce | None:
+        """The focus policy in force on the server (what can duck, cork or restore volumes), or None when this
+        backend cannot know it. A backend that can see it change emits :class:`~audiolab.events.PolicyChanged`."""
+        return None
 
     async def play(self, request: PlayRequest) -> Playback:
         """Play a tone through a session of its own (or the one the request names)."""

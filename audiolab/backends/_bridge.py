@@ -19,7 +19,7 @@ import threading
 import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -31,6 +31,9 @@ from ..events import Event
 from ..model import MeterFrame, Session
 from ..session_table import SessionTable
 from ._base import Backend, EventSink
+
+if TYPE_CHECKING:
+    from ..focus.in_force import PolicyInForce
 
 T = TypeVar("T")
 
@@ -205,6 +208,9 @@ class BridgedBackend(Backend):
 
     def snapshot(self) -> list[Session]:
         return self._table.snapshot()
+
+    def policy_in_force(self) -> PolicyInForce | None:
+        return self._inner.policy_in_force()  # an immutable value, replaced whole over there
 
     def session(self, session_id: str) -> Session:
         return self._table.enumerable(session_id)

@@ -45,12 +45,14 @@ from ..audio.playback import Playback, PlayRequest
 from ..audio.player import ToneProcess
 from ..audio.player import kill as kill_tone_process
 from ..clock import Clock
-from ..events import ChannelVolumeChanged, Ducked, Event, SessionCreated, Unducked, VolumeChanged
+from ..events import ChannelVolumeChanged, Ducked, Event, PolicyChanged, SessionCreated, Unducked, VolumeChanged
+from ..focus.in_force import PolicyInForce
 from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
 from ._base import Backend, EventSink
 from ._pulse.connection import (
     pulsectl,
     FACILITY_CLIENT,
+    FACILITY_MODULE,
     FACILITY_SINK,
     FACILITY_SINK_INPUT,
     FACILITY_SOURCE,
@@ -81,6 +83,7 @@ from ._pulse.ducking import (
 )
 from ._pulse.meters import MeterTarget, PeakMeters
 from ._pulse.playback import PulsePlayback
+from ._pulse.policy import read_policy
 from ._pulse.volume import same_volume, scaled_to
 
 __all__ = ("PulseBackend", "PulseStatistics")
@@ -194,6 +197,7 @@ class PulseBackend(Backend):
         self._measure_task: asyncio.Task[None] | None = None
         self._duck_meters: PeakMeters | None = None
         self._causes: Causes | None = None
+        self._policy: PolicyInForce | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -235,6 +239,7 @@ class PulseBackend(Backend):
             self._conn = conn
             self._lost = False
             await self._load_everything()
+            self._policy = await read_policy(conn)
         except BaseException:
             self._conn = None
             conn.close()
@@ -384,7 +389,20 @@ class PulseBackend(Backend):
         self._flushes += 1
         await self._refresh(dirty)
         await self._fill_missing()
-        return self._rebuild()
+        events = self._rebuild()
+        if FACILITY_MODULE in dirty or (self._pipewire and FACILITY_SINK in dirty):
+            await self._refresh_policy()
+        return events
+
+    async def _refresh_policy(self) -> None:
+        """Re-read the policy in force (a module was loaded or unloaded); report it when it changed."""
+        policy = await read_policy(self._require())
+        if policy != self._policy:
+            self._policy = policy
+            self._send([PolicyChanged(timestamp=self.clock.now(), session_id="", policy=policy)])
+
+    def policy_in_force(self) -> PolicyInForce | None:
+        return self._policy
 
     async def _refresh(self, dirty: dict[int, set[int]]) -> None:
         conn = self._require()

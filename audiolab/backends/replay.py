@@ -7,14 +7,17 @@ clock advances). A replay cannot be changed: control calls raise :class:`NotSupp
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .._exceptions import NotSupported
 from .._meters import merge_frames
 from ..clock import Clock
-from ..events import Event
+from ..events import Event, PolicyChanged
+from ..focus.in_force import PolicyInForce
 from ..model import MeterFrame, Session
 from ..session_table import SessionTable
 from ..trace import Trace, read_trace
@@ -42,6 +45,7 @@ class ReplayBackend(Backend):
         self._emit: EventSink | None = None
         self._t0 = 0.0
         self._frame: MeterFrame | None = None
+        self._policy = self.trace.policy
         self.position = 0
         """How many trace entries have been played."""
 
@@ -67,6 +71,8 @@ class ReplayBackend(Backend):
             if entry.event is not None and self._emit is not None:
                 # Stamped when it happened (a line's time may be a little later: see TraceWriter._t).
                 event = _retimed(entry.event, self._t0 + entry.event.timestamp / self.speed)
+                if isinstance(event, PolicyChanged):
+                    self._policy = event.policy
                 self._table.apply(event)
                 self._emit(event)
             elif entry.meters is not None:
@@ -76,6 +82,23 @@ class ReplayBackend(Backend):
 
     async def aclose(self) -> None:
         self._emit = None
+
+    def recorded_clock(self) -> Callable[[float], str]:
+        """Turn a replayed event's timestamp into the wall-clock time it was recorded at (``HH:MM:SS.mmm``),
+        or into seconds since the recording started when the trace does not say when that was."""
+
+        def when(timestamp: float) -> str:
+            since = (timestamp - self._t0) * self.speed
+            if self.trace.recorded is None:
+                return f"+{since:9.3f}s"
+            moment = self.trace.recorded + datetime.timedelta(seconds=since)
+            return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
+
+        return when
+
+    def policy_in_force(self) -> PolicyInForce | None:
+        """The policy in force as recorded, up to the point the replay has reached."""
+        return self._policy
 
     def snapshot(self) -> list[Session]:
         return self._table.snapshot()

@@ -144,6 +144,18 @@ def pulse_arguments(policy: PulseAudioPolicy, module: str) -> str:
     return " ".join(f"{k}={_pa_value(v)}" for k, v in args.items() if v is not None)
 
 
+def module_name(policy: FocusPolicy, module: str) -> str:
+    """``module-role-ducking #12`` when the policy was read from a server (it knows the module's index)."""
+    modules = policy.source.get("modules")
+    index = modules.get(module) if isinstance(modules, dict) else None
+    return f"{module} #{index}" if index is not None else module
+
+
+def _group_volume(policy: PulseAudioPolicy, group: int) -> str:
+    volumes = str(policy.settings.get("volume", "")).split("/")
+    return volumes[group] if group < len(volumes) else volumes[-1]
+
+
 def _pa_value(value: object) -> str:
     return ("1" if value else "0") if isinstance(value, bool) else str(value)
 
@@ -160,7 +172,7 @@ def pulse(
         effect = f"corks {pulse_role(target)} (muted, and the client is asked to pause)"
     else:
         effect = f"ducks {pulse_role(target)} to volume={policy.settings.get('volume')} (gain {gain:.3g})"
-    text = f"{module} ({pulse_arguments(policy, module)}): a {pulse_role(trigger)} stream {where} {effect}"
+    text = f"{module_name(policy, module)} ({pulse_arguments(policy, module)}): a {pulse_role(trigger)} stream {where} {effect}"
     data: dict[str, RuleValue] = {
         "module": module,
         "arguments": pulse_arguments(policy, module),
@@ -170,7 +182,8 @@ def pulse(
         "device": target.device_id,
         "global": is_global,
     }
-    return reason(policy, text + ".", data, 0.0 if is_cork else gain, f"{module} group {group}")
+    volume = "" if is_cork else f" (volume={_group_volume(policy, group)})"
+    return reason(policy, text + ".", data, 0.0 if is_cork else gain, f"{module_name(policy, module)}{volume}")
 
 
 # --- WirePlumber ---------------------------------------------------------------------------------------
@@ -242,7 +255,7 @@ def _pulse_nothing(policy: PulseAudioPolicy, existing: FocusRequest, incoming: F
         for group in groups:
             if trig in group.trigger_roles and (tgt in group.roles or "any_role" in group.roles):
                 if not is_global and existing.device_id != incoming.device_id:
-                    text = (f"{module} ({pulse_arguments(policy, module)}) acts per device (global=0): the "
+                    text = (f"{module_name(policy, module)} ({pulse_arguments(policy, module)}) acts per device (global=0): the "
                             f"{trig} stream plays on {incoming.device_id}, the {tgt} stream on "
                             f"{existing.device_id}")
                     data: dict[str, RuleValue] = {
@@ -251,7 +264,7 @@ def _pulse_nothing(policy: PulseAudioPolicy, existing: FocusRequest, incoming: F
                         "device": existing.device_id,
                     }
                     return reason(policy, text + ".", data, 1.0)
-    names = " and ".join(f"{m} ({pulse_arguments(policy, m)})" for m, _, _ in loaded)
+    names = " and ".join(f"{module_name(policy, m)} ({pulse_arguments(policy, m)})" for m, _, _ in loaded)
     text = f"{names}: a {trig} stream is not a trigger for a {tgt} stream"
     data = {"modules": tuple(m for m, _, _ in loaded), "trigger_role": trig, "target_role": tgt}
     return reason(policy, text + ".", data, 1.0)

@@ -267,6 +267,18 @@ def _gain_at(points: list[tuple[float, float]], t: float) -> float:
     return value
 
 
+def measured_gains(track: _Track) -> list[tuple[float, float]]:
+    """The session's gain as its meter measured it: each peak over the session's own level when nothing acts
+    on it (the 90th percentile of peak / the gain the events give, where they give full gain). Empty without
+    peaks or without a moment at full gain."""
+    ratios = sorted(p / g for t, p in track.peaks if (g := _gain_at(track.gains, t)) >= 0.999 and p > 0)
+    if not ratios:
+        return []
+    reference = ratios[min(len(ratios) - 1, int(0.9 * len(ratios)))]
+    first = next(i for i, (_, p) in enumerate(track.peaks) if p > 0)  # before it, the meter was still starting
+    return [(t, p / reference) for t, p in list(track.peaks)[first:]]
+
+
 def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figure:
     """The timeline as a matplotlib Figure (no pyplot: safe in any thread)."""
     from matplotlib.figure import Figure
@@ -292,6 +304,8 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
     def rel(t: float) -> float:
         return t - t0
 
+    any_measured = False
+
     for sid in shown:
         track = recording.tracks[sid]
         end = track.end if track.end is not None else t_end
@@ -316,8 +330,15 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
         if has_meter and track.peaks:
             axes[2].plot([rel(t) for t, _ in track.peaks], [to_db(p) for _, p in track.peaks], color=colour[sid],
                          lw=1.0, alpha=0.85)
+            measured = measured_gains(track)
+            if measured:  # what the meter says, beside what the events say (a real server ducks without an event)
+                ax_gain.plot([rel(t) for t, _ in measured], [to_db(g) for _, g in measured], color=colour[sid],
+                             lw=1.0, alpha=0.7, ls="--")
+                any_measured = True
 
     kinds_seen: set[str] = set()
+    if any_measured:
+        ax_gain.plot([], [], color="#64748b", lw=1.0, ls="--", label="measured by the meter")
     for tr in recording.transitions:
         if tr.session_id not in lane:
             continue
@@ -407,12 +428,13 @@ class FocusTimeline:
 
     @classmethod
     def from_events(cls, events: Iterable[Event], *, sessions: Iterable[Session] = (),
-                    title: str = "Audio focus timeline") -> FocusTimeline:
-        """A timeline of recorded events (``sessions`` that existed before the first event may be given)."""
+                    title: str = "Audio focus timeline", start: float | None = None) -> FocusTimeline:
+        """A timeline of recorded events (``sessions`` that existed before the first event may be given, as
+        they were at ``start``, by default the first event's time)."""
         timeline = cls(title=title)
         events = list(events)
         if sessions:
-            timeline._rec.seed(sessions, events[0].timestamp if events else 0.0)
+            timeline._rec.seed(sessions, start if start is not None else events[0].timestamp if events else 0.0)
         for event in events:
             timeline.add(event)
         return timeline

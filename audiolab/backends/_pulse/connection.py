@@ -136,7 +136,7 @@ class Connection:
         self._pulse.on_event = on_event
         self._pulse.on_lost = self._lost_then(on_lost)
         with translated(self):
-            await self._pulse._event_mask_set("sink", "source", "sink_input", "source_output", "client")
+            await self._pulse._event_mask_set("sink", "source", "sink_input", "source_output", "client", "module")
 
     def _lost_then(self, callback: Callable[[], None]) -> Callable[[], None]:
         def lost() -> None:

@@ -10,6 +10,7 @@ from ..._exceptions import ClosedResourceError
 from ...audio.playback import Playback, PlayRequest
 from ...clock import Clock, RealClock, VirtualClock
 from ...focus import FocusPolicy
+from ...focus.in_force import PolicyInForce, simulated
 from ...focus.policy import as_policy
 from ...model import Device, DisconnectReason, Flow, MeterFrame, Origin, Session
 from .._base import Backend, EventSink
@@ -191,6 +192,9 @@ class SimBackend(Backend):
     def client(self, app: str, pid: int | None = None) -> SimClient:
         """A new app of the simulated service (a process with its own pid)."""
         return SimClient(self.engine, app, pid)
+
+    def policy_in_force(self) -> PolicyInForce:
+        return simulated(self.engine.focus.policy)
 
     def set_policy(self, policy: str | FocusPolicy, **settings: Any) -> None:
         """Switch the focus policy ("harmonyos", "windows", "pulseaudio", "wireplumber", "none" or a policy)."""

@@ -22,6 +22,8 @@ from ...focus import (
     Stop,
     Unduck,
 )
+from ...events import PolicyChanged
+from ...focus.in_force import simulated
 from ...focus.policy import as_policy
 from ...model import ConcurrencyMode, DeactivationReason, StreamState
 
@@ -84,6 +86,7 @@ class FocusRules:
         self._sync_time()
         new = as_policy(policy, **settings)
         self._apply(self.focus.set_policy(new, self._now))
+        self._emit(PolicyChanged(timestamp=self._now, session_id="", policy=simulated(new)))
 
     def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
         """HarmonyOS AudioSessionManager.activateAudioSession for ``app``."""
