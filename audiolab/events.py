@@ -143,6 +143,8 @@ class Ducked(Event):
     cause_session_id: str | None = None
     fade_seconds: float = 0.0
     why: Reason | None = None
+    measured_db: float | None = None
+    """The change its meter measured (dB, ``-inf`` for silenced), when the duck was measured on a real server."""
 
     @property
     def attenuation_db(self) -> float:
@@ -155,6 +157,8 @@ class Unducked(Event):
     cause_session_id: str | None = None
     fade_seconds: float = 0.0
     why: Reason | None = None
+    measured_db: float | None = None
+    """The change its meter measured (dB), when the unduck was measured on a real server."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,7 @@ from .events import (
     SessionRemoved,
     StateChanged,
 )
+from .detect import Predicted
 from .focus.engine import FocusAction, FocusEngine
 from .focus.in_force import PolicyInForce
 from .focus.policy import FocusPolicy, HarmonyOSPolicy, PulseAudioPolicy, WindowsPolicy, WirePlumberPolicy
@@ -385,3 +386,19 @@ def _gain_text(gain: float | None) -> str:
 
 def _dbfs(level: float) -> str:
     return "silent" if level <= 0 else f"{20 * math.log10(level):.1f} dBFS"
+
+
+def predict_trigger(policy: FocusPolicy, playing: list[Session], trigger: Session, started: bool) -> dict[str, Predicted]:
+    """What ``policy`` says ``trigger`` starting (or, ``started`` False, stopping: what it had imposed) does to
+    each of the ``playing`` sessions: the detector's predictor."""
+    if started:
+        found = _effects(policy, playing, _request(trigger))
+    else:
+        found = [p for p in _effects(policy, [*playing, trigger], None) if p.cause == trigger.id]
+    out: dict[str, Predicted] = {}
+    for p in found:
+        if p.action == "duck" and p.gain is not None:
+            out[p.target] = Predicted("duck", p.gain, p.why)
+        elif p.action in ("pause", "stop"):
+            out.setdefault(p.target, Predicted("pause", 0.0, p.why))
+    return out

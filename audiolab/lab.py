@@ -45,7 +45,9 @@ def open(backend: str = "sim", **options: Any) -> Lab:  # noqa: A001 - mirrors i
 
     ``backend`` is "sim" (the built-in simulated service), "pulse", "pipewire", "wasapi", "replay", or "auto"
     (a real backend when one answers here, else "sim"; ``lab.backend_name`` and ``lab.picked_because`` say
-    which and why). Options go to the backend.
+    which and why). ``detect_ducking=True`` meters every session and reports the ducks and corks of any app,
+    measured around each stream that starts or stops (see :mod:`audiolab.detect`). Other options go to the
+    backend.
     """
     if not isinstance(backend, str):
         raise TypeError("backend must be a backend name")
@@ -84,7 +86,11 @@ class Lab:
                 name, self.picked_because = "sim", "no real audio server answered here"
             log.info("audiolab: backend=auto picked %s (%s)", name, self.picked_because)
         self.backend_name = name
-        self._backend = make_backend(name, self._options)
+        options = dict(self._options)
+        detect = options.pop("detect_ducking", False)
+        if not isinstance(detect, bool):
+            raise TypeError(f"detect_ducking must be True or False, not {detect!r}")
+        self._backend = make_backend(name, options)
         try:
             await self._backend.start(self._hub.publish)
         except BaseException:
@@ -94,6 +100,10 @@ class Lab:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         self._task_group.start_soon(self._run_backend)
+        if detect:
+            from ._detecting import run_detector  # noqa: PLC0415 - only when asked for
+
+            self._task_group.start_soon(run_detector, self, self._hub.publish)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

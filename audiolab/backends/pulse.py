@@ -404,6 +404,15 @@ class PulseBackend(Backend):
     def policy_in_force(self) -> PolicyInForce | None:
         return self._policy
 
+    def measures_itself(self, session_id: str) -> bool:
+        """True for the session of a tone this backend plays: it measures that tone's gain itself, knowing
+        its amplitude (a Lab's duck detector leaves it alone)."""
+        for index in self._playbacks:
+            stream = self._streams.get((Flow.RENDER, index))
+            if stream is not None and session_id_of(stream) == session_id:
+                return True
+        return False
+
     async def _refresh(self, dirty: dict[int, set[int]]) -> None:
         conn = self._require()
         jobs = []
