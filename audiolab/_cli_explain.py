@@ -28,6 +28,8 @@ def add_parser(commands: argparse._SubParsersAction, backends: tuple[str, ...]) 
     explain.add_argument("--watch", action="store_true",
                          help="after the report, narrate every change live, one line each, with wall-clock time")
     explain.add_argument("--duration", type=float, default=None, help="with --watch: stop after S seconds")
+    explain.add_argument("--no-detect", action="store_true",
+                         help="with --watch: do not meter every session to measure the ducks and corks of other apps")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -37,7 +39,8 @@ async def run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
         raise SystemExit("audiolab explain: --duration must be a positive number of seconds")
-    async with open_lab(args.backend) as lab, lab.events() as events:
+    async with open_lab(args.backend, detect_ducking=args.watch and not args.no_detect) as lab, \
+            lab.events() as events:
         found = await explain(lab)
         if args.json and not args.watch:
             print(json.dumps(found.to_dict(), indent=2))

@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
     watch.add_argument("--json", action="store_true", help="print one JSON object per line")
     watch.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    watch.add_argument("--no-detect", action="store_true", help="do not meter every session to detect the ducks and corks of other apps on a real server")
 
     demo = commands.add_parser("demo", help="tell the demo stories on the simulated service")
     demo.add_argument("--png", default="artifacts/demo-timeline.png",
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--backend", default="auto", choices=[b for b in BACKEND_CHOICES if b != "replay"])
     record.add_argument("--duration", type=float, default=10.0, help="seconds to record (default 10)")
     record.add_argument("--meter-rate", type=float, default=30.0, help="meter frames per second; 0 for none")
+    record.add_argument("--no-detect", action="store_true", help="do not meter every session to detect the ducks and corks of other apps on a real server")
 
     replay = commands.add_parser("replay", help="play a recorded trace back as a live event log")
     replay.add_argument("file", help="a trace written by `audiolab record`")
@@ -95,7 +97,7 @@ async def _watch(args: argparse.Namespace) -> int:
         raise SystemExit("audiolab watch: --duration must be a positive number of seconds")
     from .explain import wall_clock
 
-    async with open_lab(args.backend) as lab, lab.events() as events:
+    async with open_lab(args.backend, detect_ducking=not args.no_detect) as lab, lab.events() as events:
         when = wall_clock(lab)
         if not args.json:
             print(f"backend: {lab.backend_name} ({lab.picked_because}); watching, Ctrl-C to stop")
@@ -113,7 +115,7 @@ async def _record(args: argparse.Namespace) -> int:
 
     if not args.duration > 0 or args.meter_rate < 0:
         raise SystemExit("audiolab record: --duration must be > 0 and --meter-rate >= 0")
-    async with open_lab(args.backend) as lab:
+    async with open_lab(args.backend, detect_ducking=not args.no_detect) as lab:
         print(f"recording the {lab.backend_name} backend for {args.duration:g} s into {args.file}")
         trace = await record(lab, args.file, args.duration, meter_rate=args.meter_rate or None)
     print(f"wrote {args.file}: {len(trace.snapshot)} sessions, {len(trace.events)} events, "

@@ -9,8 +9,9 @@ average or a single peak is not. Then:
 
 - the policy predicts a duck or a silence: ``Ducked`` with the measured change (``measured_db``) and the rule;
   a predicted silence reads as "silenced" (the gain 0.0) when the level fell below the meter's floor;
-- nothing predicts it but the level stepped down by :attr:`DetectorSettings.unexplained_db` or more: ``Ducked``
-  whose reason has kind ``"unexplained"`` (for a debugger, the most valuable line of all);
+- nothing predicts it but the level stepped down by :attr:`DetectorSettings.unexplained_db` or more, and stayed
+  down over a second after-window (so a pause in speech is not taken for a duck): ``Ducked`` whose reason has
+  kind ``"unexplained"`` (for a debugger, the most valuable line of all);
 - the trigger stops and a session it had ducked comes back: ``Unducked`` with the measured change;
 - a window before or after is silent (the session was not audible), or the session's own volume or mute
   changed meanwhile (that change has an event and an origin of its own): not measurable, nothing is guessed.
@@ -62,7 +63,7 @@ class Predicted:
 class DetectorSettings:
     """Windows and thresholds of the detector (seconds, dB). The defaults are documented in the README."""
 
-    before: float = 1.5
+    before: float = 2.0
     """Seconds of level taken before a trigger."""
     guard: float = 0.15
     """Seconds skipped just before a trigger (the meter lags the server)."""
@@ -89,6 +90,8 @@ class _Pending:
     """Each session that was playing: its prediction, or None (watched for an unexplained step)."""
     corked: set[str] = field(default_factory=set)
     """Sessions predicted paused that the server did pause (reported at once)."""
+    judged: bool = False
+    """Its predicted changes are judged; what is left waits for a second window."""
 
 
 @dataclass
@@ -110,8 +113,8 @@ class DuckDetector:
         self._sessions: dict[str, Session] = {}
         self._levels: dict[str, _Session] = {}
         self._pending: list[_Pending] = []
-        self._ducked: dict[str, tuple[str, Reason | None]] = {}
-        """Sessions this detector reported ducked, with the trigger and the reason."""
+        self._ducked: dict[str, tuple[str, Reason | None, float]] = {}
+        """Sessions this detector reported ducked, with the trigger, the reason and when the duck began."""
         self._paused: dict[str, tuple[str, Reason]] = {}
         """Sessions this detector reported paused (corked) by a trigger, with the reason."""
         self._out: list[Event] = []
@@ -217,11 +220,15 @@ class DuckDetector:
             track.peaks.append((frame.timestamp, peak))
             while track.peaks and track.peaks[0][0] < keep:
                 track.peaks.popleft()
-        due = [p for p in self._pending if frame.timestamp >= p.at + self.settings.settle + self.settings.after]
-        self._pending = [p for p in self._pending if p not in due]
+        s = self.settings
         out = self.take()
-        for pending in due:
-            out += self._judge(pending, frame.timestamp)
+        for pending in list(self._pending):
+            if not pending.judged and frame.timestamp >= pending.at + s.settle + s.after:
+                pending.judged = True
+                out += self._judge(pending, frame.timestamp, predicted_only=True)
+            if frame.timestamp >= pending.at + s.settle + 2 * s.after:
+                self._pending.remove(pending)
+                out += self._judge(pending, frame.timestamp, predicted_only=False)
         return out
 
     # --- judging --------------------------------------------------------------------------------------------
@@ -246,10 +253,14 @@ class DuckDetector:
                 if guess is not None and guess.action == "pause" and sid not in self._paused:
                     self._cork(pending, sid, guess, recent_at=self._silenced[sid][0])
 
-    def _judge(self, pending: _Pending, now: float) -> list[Event]:
+    def _judge(self, pending: _Pending, now: float, *, predicted_only: bool) -> list[Event]:
+        """Predicted changes (and unducks) once the first after-window is complete; unpredicted steps once a
+        second one confirms the level stayed down (a pause in speech or a quiet bar is not a duck)."""
         s = self.settings
         out: list[Event] = []
         for sid, predicted in pending.targets.items():
+            if predicted_only != (predicted is not None or not pending.started):
+                continue
             track = self._levels.get(sid)
             if track is None or sid not in self._sessions or sid in pending.corked:
                 continue
@@ -257,10 +268,19 @@ class DuckDetector:
                 continue  # a cork shows as a state change (above), not as a level
             if pending.at - s.before - s.guard <= track.changed_at <= pending.at + s.settle + s.after:
                 continue  # its own volume changed: that has an event and an origin of its own
-            before = self._level(track, pending.at - s.guard - s.before, pending.at - s.guard)
+            start = pending.at - s.guard - s.before
+            held = self._ducked.get(sid)
+            if not pending.started and held is not None and held[0] == pending.trigger:
+                start = max(start, held[2] + s.settle)  # an unduck is measured against the ducked level
+            before = self._level(track, start, pending.at - s.guard)
             after = self._level(track, pending.at + s.settle, pending.at + s.settle + s.after)
             if before is None or after is None:
                 continue
+            if not predicted_only:  # the step must hold over a second window too
+                later = self._level(track, pending.at + s.settle + s.after, pending.at + s.settle + 2 * s.after)
+                if later is None:
+                    continue
+                after = max(after, later)
             event = self._verdict(pending, sid, predicted, before, after, now)
             if event is not None:
                 out.append(event)
@@ -281,7 +301,7 @@ class DuckDetector:
                         return None  # silent after, though the rule leaves sound: not measurable (paused?)
                 else:
                     measured = after / before
-                self._ducked[sid] = (pending.trigger, why)
+                self._ducked[sid] = (pending.trigger, why, pending.at)
                 return Ducked(timestamp=now, session_id=sid, gain=measured, cause_session_id=pending.trigger,
                               why=why, measured_db=_db(measured))
             if not (audible_before and audible_after):
@@ -290,7 +310,7 @@ class DuckDetector:
             if change > -s.unexplained_db:
                 return None
             why = unexplained(self._sessions, pending, sid, change)
-            self._ducked[sid] = (pending.trigger, why)
+            self._ducked[sid] = (pending.trigger, why, pending.at)
             return Ducked(timestamp=now, session_id=sid, gain=after / before, cause_session_id=pending.trigger,
                           why=why, measured_db=change)
         held = self._ducked.get(sid)

@@ -20,11 +20,14 @@ import anyio
 
 from .events import (
     FOCUS_EVENT_TYPES,
+    Ducked,
     Event,
+    InterruptEvent,
     PolicyChanged,
     SessionCreated,
     SessionRemoved,
     StateChanged,
+    Unducked,
 )
 from .detect import Predicted
 from .focus.engine import FocusAction, FocusEngine
@@ -306,7 +309,7 @@ class Narrator:
             cause = getattr(event, "cause_session_id", None)
             by = f" by {self._name(cause)}" if cause else ""
             detail = f": {why}" if why is not None else ""
-            return [f"{when} {self._name(event.session_id)}: {event.kind}{by}{detail}"]
+            return [f"{when} {self._name(event.session_id)} {_focus_words(event)}{by}{detail}"]
         return []
 
     def _started(self, when: str, session: Session) -> list[str]:
@@ -339,6 +342,27 @@ class Narrator:
         if session_id is None:
             return "?"
         return self._names.get(session_id, session_id)
+
+
+def _focus_words(event: Event) -> str:
+    """"ducked -31.2 dB (measured; predicted -31.4 dB)", "silenced", "paused", ..."""
+    if isinstance(event, (Ducked, Unducked)):
+        verb = "ducked" if isinstance(event, Ducked) else "back"
+        measured = event.measured_db
+        predicted = event.why.predicted_db if event.why is not None and isinstance(event, Ducked) else None
+        guess = f"; predicted {_db_text(predicted)}" if predicted is not None else ""
+        if measured is None:
+            return f"{verb} to {_gain_text(event.gain)}"
+        if isinstance(event, Ducked) and measured == -math.inf:
+            return f"silenced (below the meter's floor{guess})"
+        return f"{verb} {measured:+.1f} dB (measured{guess})"
+    if isinstance(event, InterruptEvent):
+        return {"pause": "paused", "resume": "resumed", "stop": "stopped"}.get(event.hint.value, event.hint.value)
+    return event.kind
+
+
+def _db_text(db: float) -> str:
+    return "silence" if db == -math.inf else f"{db:.1f} dB"
 
 
 def wall_clock(lab: Lab) -> Callable[[float], str]:

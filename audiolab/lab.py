@@ -100,7 +100,8 @@ class Lab:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         self._task_group.start_soon(self._run_backend)
-        if detect:
+        if detect and "focus" not in self._backend.capabilities and "meters" in self._backend.capabilities:
+            # (a backend with its own focus engine, the simulated service, reports its ducks itself)
             from ._detecting import run_detector  # noqa: PLC0415 - only when asked for
 
             self._task_group.start_soon(run_detector, self, self._hub.publish)
