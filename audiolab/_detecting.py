@@ -42,10 +42,16 @@ async def run_detector(lab: Lab, publish: Callable[[Event], None], settings: Det
             anyio.create_task_group() as tg:
 
         async def observe() -> None:
-            async for event in events:
-                detector.observe(event)
+            try:
+                async for event in events:
+                    detector.observe(event)
+            except AudiolabError:  # the server went away: the Lab tells its own subscribers
+                tg.cancel_scope.cancel()
 
         tg.start_soon(observe)
-        async for frame in frames:
-            for found in detector.feed(frame):
-                publish(found)
+        try:
+            async for frame in frames:
+                for found in detector.feed(frame):
+                    publish(found)
+        except AudiolabError:
+            tg.cancel_scope.cancel()

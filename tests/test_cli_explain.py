@@ -148,9 +148,14 @@ def test_explain_watch_narrates_a_call_and_a_module_loaded_and_unloaded():
             started = lines.wait_for("Zoom (phone) started")
             assert CLOCK.match(started), started
             assert re.search(r"module-role-ducking #\d+ \(volume=30%\) ducks music: Spotify predicted -31.4 dB", started)
+            measured = lines.wait_for("Spotify ducked")  # then the meter's measurement, with the rule
+            found = re.search(r"Spotify ducked (-\d+\.\d) dB \(measured; predicted -31.4 dB\) by Zoom: module-role-ducking",
+                              measured)
+            assert found and float(found.group(1)) == pytest.approx(-31.4, abs=1.5), measured
             phone.stop()
             back = lines.wait_for("Spotify (music) comes back")
             assert "Zoom (phone)" in back and "no longer applies" in back
+            assert "(measured)" in lines.wait_for("Spotify back +")
             index = server.pactl("load-module", "module-role-cork").strip()
             assert f"module-role-cork #{index} (default arguments) loaded" in lines.wait_for("loaded")
             server.pactl("unload-module", index)
