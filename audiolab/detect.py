@@ -63,13 +63,13 @@ class Predicted:
 class DetectorSettings:
     """Windows and thresholds of the detector (seconds, dB). The defaults are documented in the README."""
 
-    before: float = 2.0
+    before: float = 2.5
     """Seconds of level taken before a trigger."""
     guard: float = 0.15
     """Seconds skipped just before a trigger (the meter lags the server)."""
     settle: float = 0.35
     """Seconds skipped after a trigger (fades, buffers, the meter's lag)."""
-    after: float = 1.2
+    after: float = 1.5
     """Seconds of level taken after the settling time."""
     percentile: float = 0.9
     """Which percentile of a window's peaks is its level."""

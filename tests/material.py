@@ -28,7 +28,7 @@ def pink_noise(seconds: float, peak: float = 0.5, seed: int = 7) -> np.ndarray:
 
 def music_like(seconds: float, peak: float = 0.5, seed: int = 3) -> np.ndarray:
     """A music-like clip: a chord every half second with a plucked envelope, a bass line, a hi-hat on the
-    off-beats, and a phrase-long swell of +-3 dB (16 s), so its peaks move like music's."""
+    off-beats, and a phrase-long swell of +-2 dB (16 s), so its peaks move like music's."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * RATE)) / RATE
     out = np.zeros_like(t)
@@ -44,7 +44,7 @@ def music_like(seconds: float, peak: float = 0.5, seed: int = 3) -> np.ndarray:
         out[mask] += 0.3 * np.exp(-local * 3.0) * np.sin(2 * np.pi * chords[(i // 2) % 4][0] / 2 * t[mask])
         hat = (local >= beat / 2) & (local < beat / 2 + 0.03)
         out[np.flatnonzero(mask)[hat]] += 0.15 * rng.normal(size=int(hat.sum()))
-    swell = 10 ** ((3.0 * np.sin(2 * np.pi * t / 16.0)) / 20)
+    swell = 10 ** ((2.0 * np.sin(2 * np.pi * t / 16.0)) / 20)
     out *= swell
     return (out / np.abs(out).max() * peak).astype(np.float32)
 
@@ -54,8 +54,9 @@ def speech(seconds: float, directory: Path, peak: float = 0.5) -> np.ndarray:
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng is not installed (make test installs it)")
-    text = ("The quick brown fox jumps over the lazy dog while the music plays on, and the navigation says "
-            "turn left in three hundred metres, then keep right at the fork and follow the signs. ") * 6
+    # one long breath of speech (no punctuation, so no sentence pauses): what a voice prompt or a podcast is
+    text = ("the quick brown fox jumps over the lazy dog while the music plays on and the navigation says "
+            "turn left in three hundred metres then keep right at the fork and follow the signs ") * 6
     path = directory / "speech-22k.wav"
     subprocess.run([espeak, "-s", "165", "-w", str(path), text], check=True, capture_output=True, timeout=60)
     with wave.open(str(path)) as f:

@@ -21,6 +21,8 @@ import pytest
 import audiolab
 from audiolab.events import Ducked, Event, InterruptEvent, Unducked
 from audiolab.model import InterruptHint
+from audiolab.widgets._board import Board
+from audiolab.widgets.timeline import FocusTimeline
 from tests import material
 from tests.servers import AudioServer, pulseaudio_server, require_binary
 
@@ -67,6 +69,7 @@ def external_clients(server: AudioServer, tmp: Path, seconds: float = 40.0) -> I
 
 
 NAMES: dict[str, str] = {}
+SNAPSHOT: list = []
 
 
 async def watch(server: AudioServer, script) -> list[Event]:  # type: ignore[no-untyped-def]
@@ -74,6 +77,7 @@ async def watch(server: AudioServer, script) -> list[Event]:  # type: ignore[no-
     seen: list[Event] = []
     async with audiolab.open("pulse", server=server.address, detect_ducking=True) as lab, lab.events() as events:
         NAMES.update({s.id: s.app for s in lab.snapshot()})
+        SNAPSHOT[:] = lab.snapshot()
         async def collect() -> None:
             async for event in events:
                 seen.append(event)
@@ -118,6 +122,16 @@ async def test_role_ducking_of_apps_audiolab_did_not_start_is_measured_and_expla
         assert duck.why.rule["module"] == "module-role-ducking" and duck.why.predicted_gain == pytest.approx(gain)
         assert abs(duck.measured_db - expected) <= bound, (app, duck.measured_db, expected)
         assert unducks[app].why.released and unducks[app].measured_db == pytest.approx(-expected, abs=2 * bound)
+    # the dashboard's rows and the timeline show the same, from the same events
+    tone = next(sid for sid, app in NAMES.items() if app == "tone")
+    board = Board([s for s in SNAPSHOT if s.id in NAMES])
+    for event in events[: events.index(ducks["tone"]) + 1]:
+        board.apply(event)
+    text, kind = board.focus(tone)
+    assert kind == "ducked" and text.startswith(f"ducked to {gain:.0%}") and text.endswith("by Zoom")
+    assert board.row_dict(tone)["why"].startswith("module-role-ducking #")
+    marks = FocusTimeline.from_events(events, sessions=SNAPSHOT).transitions
+    assert ("duck", "unduck") == tuple(m.kind for m in marks if m.session_id == tone)
 
 
 async def test_a_duck_to_zero_reads_silenced(tmp_path):
@@ -185,7 +199,7 @@ async def test_a_duck_no_loaded_rule_predicts_is_reported_unexplained(tmp_path):
                             break
                 await anyio.sleep(step_at - (time.monotonic() - heard))
                 server.play_tone(0.3, client_name="Beeper", role="event")
-                await anyio.sleep(3.5)  # an unpredicted step is confirmed over two windows after the trigger
+                await anyio.sleep(4.0)  # an unpredicted step is confirmed over two windows after the trigger
 
             events = await watch(server, beep)
         finally:
