@@ -61,6 +61,7 @@ def external_clients(server: AudioServer, tmp: Path, seconds: float = 40.0) -> I
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         for name in ("tone", "pink", "speech", "music-like"):
             server.wait_sink_input(name, timeout=10)
+        server.wait_sink_input(f"ALSA plug-in [{Path(sys.executable).resolve().name}]", timeout=15)  # sounddevice
         yield processes
     finally:
         for process in processes:
@@ -115,7 +116,8 @@ async def test_role_ducking_of_apps_audiolab_did_not_start_is_measured_and_expla
     ducks = {app_of(events, e.session_id): e for e in events if isinstance(e, Ducked)}
     unducks = {app_of(events, e.session_id): e for e in events if isinstance(e, Unducked)}
     expected = 20 * math.log10(gain)
-    assert set(ducks) == set(BOUNDS) and set(unducks) == set(BOUNDS), sorted(ducks)
+    sd = [(e.kind, round(e.timestamp, 2)) for e in events if app_of(events, e.session_id) == "sounddevice"]
+    assert set(ducks) == set(BOUNDS) and set(unducks) == set(BOUNDS), (sorted(ducks), sorted(unducks), sd)
     for app, bound in BOUNDS.items():
         duck = ducks[app]
         assert app_of(events, duck.cause_session_id) == "Zoom"
