@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and benchmarks use (real PulseAudio and PipeWire servers, PortAudio,
 # the ALSA pulse plugin, headless Chromium), when they are missing. Only on Debian/Ubuntu; needs root there.
 set -eu
-PACKAGES="pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus libportaudio2 libasound2-plugins chromium"
+PACKAGES="pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus libportaudio2 libasound2-plugins chromium espeak-ng"
 
 [ "$(uname -s)" = Linux ] || { echo "system-deps: not Linux, nothing to install"; exit 0; }
 command -v dpkg-query >/dev/null 2>&1 || { echo "system-deps: no dpkg; install by hand: $PACKAGES" >&2; exit 0; }
