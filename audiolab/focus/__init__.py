@@ -3,24 +3,27 @@
     policy = load_policy("windows", ducking="reduce_50")
     engine = FocusEngine(policy)
     actions = engine.start(FocusRequest("call", "s1", Role.VOICE_COMMUNICATION), now=0.0)
+
+One module per focus system (harmonyos, windows, pulseaudio, wireplumber, ...) behind the interface of
+:mod:`audiolab.focus.system`; the engine keeps what they share, :mod:`audiolab.focus.actions` the action types.
 """
 
-from .engine import (
+from . import harmonyos, pulseaudio, windows, wireplumber  # noqa: F401 - each registers its system
+from .actions import (
     DeactivateSession,
     Deny,
     Duck,
     DuckNotify,
     FocusAction,
-    FocusEngine,
-    FocusRequest,
     Interrupt,
     Pause,
     Resume,
     Stop,
-    StreamFocus,
     Unduck,
     UnduckNotify,
 )
+from .engine import FocusEngine, StreamFocus
+from .request import FocusRequest
 from .policy import (
     BUILTIN,
     DuckGroup,

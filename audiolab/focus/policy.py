@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -492,10 +492,15 @@ def _build_none(name: str, settings: dict, data: dict) -> NoPolicy:
     return NoPolicy(name=name, settings=settings, source=data.get("source", {}))
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[[str, dict, dict], FocusPolicy]] = {
     "harmonyos": _build_harmonyos,
     "windows": _build_windows,
     "pulseaudio": _build_pulseaudio,
     "wireplumber": _build_wireplumber,
     "none": _build_none,
 }
+
+
+def register_builder(kind: str, builder: Callable[[str, dict, dict], FocusPolicy]) -> None:
+    """Let :func:`load_policy` read files of ``kind`` with ``builder(name, settings, data)``."""
+    _BUILDERS[kind] = builder
