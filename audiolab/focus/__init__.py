@@ -8,7 +8,7 @@ One module per focus system (harmonyos, windows, pulseaudio, wireplumber, ...) b
 :mod:`audiolab.focus.system`; the engine keeps what they share, :mod:`audiolab.focus.actions` the action types.
 """
 
-from . import harmonyos, pulseaudio, windows, wireplumber  # noqa: F401 - each registers its system
+from . import android, harmonyos, ios, pulseaudio, windows, wireplumber  # noqa: F401 - each registers its system
 from .actions import (
     DeactivateSession,
     Deny,
@@ -23,7 +23,7 @@ from .actions import (
     UnduckNotify,
 )
 from .engine import FocusEngine, StreamFocus
-from .request import FocusRequest
+from .request import FocusAttributes, FocusRequest
 from .policy import (
     BUILTIN,
     DuckGroup,
@@ -48,6 +48,7 @@ __all__ = (
     "DuckGroup",
     "DuckNotify",
     "FocusAction",
+    "FocusAttributes",
     "FocusEngine",
     "FocusPolicy",
     "FocusRequest",

@@ -125,6 +125,8 @@ class Interrupt(FocusAction):
 
     force_type: ForceType
     hint: InterruptHint
+    native: str = ""
+    """The system's own name for the callback, where it has one ("AUDIOFOCUS_LOSS_TRANSIENT", ...)."""
 
     def to_event(self) -> Event:
         return InterruptEvent(
@@ -132,6 +134,7 @@ class Interrupt(FocusAction):
             session_id=self.session_id,
             force_type=self.force_type,
             hint=self.hint,
+            native=self.native,
             cause_session_id=self.cause_session_id,
             why=self.reason,
         )

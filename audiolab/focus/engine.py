@@ -215,28 +215,32 @@ class FocusEngine:
             old = self._shown.setdefault(key, _Shown())
             if pause_effect is not None and old.pause_effect is None:
                 e = pause_effect
-                out.append(Pause(mechanism=e.mechanism, **head(now, key, e.cause, e.reason)))
+                out.append(Pause(mechanism=e.mechanism, force_type=e.force, **head(now, key, e.cause, e.reason)))
                 # HarmonyOS says so with an InterruptEvent; a cork or a cut link is reported the same way
-                out.append(Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.PAUSE, **head(now, key, e.cause, e.reason)))
+                out.append(Interrupt(force_type=e.force, hint=InterruptHint.PAUSE, native=e.native,
+                                     **head(now, key, e.cause, e.reason)))
             if gain != old.gain:
                 if gain_effect is not None:
                     e = gain_effect
-                    out.append(Duck(gain=gain, fade_seconds=e.fade, **head(now, key, e.cause, e.reason)))
-                    if system.duck_hints and old.gain == 1.0:
-                        out.append(Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.DUCK, **head(now, key, e.cause, e.reason)))
+                    out.append(Duck(gain=gain, fade_seconds=e.fade, force_type=e.force, **head(now, key, e.cause, e.reason)))
+                    if (system.duck_hints and old.gain == 1.0) or (e.native and e is not old.gain_effect):
+                        out.append(Interrupt(force_type=e.force, hint=InterruptHint.DUCK, native=e.native,
+                                             **head(now, key, e.cause, e.reason)))
                 else:
                     e = old.gain_effect
                     assert e is not None
                     why = e.reason.release()
                     out.append(Unduck(fade_seconds=e.fade, **head(now, key, e.cause, why)))
-                    if system.duck_hints:
-                        out.append(Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.UNDUCK, **head(now, key, e.cause, why)))
+                    if system.duck_hints or e.regain:
+                        out.append(Interrupt(force_type=e.force, hint=InterruptHint.UNDUCK, native=e.regain,
+                                             **head(now, key, e.cause, why)))
             if pause_effect is None and old.pause_effect is not None:
                 e = old.pause_effect
                 why = e.reason.release()
                 force = system.resume_force
                 out.append(Resume(force_type=force, mechanism=e.mechanism, **head(now, key, e.cause, why)))
-                out.append(Interrupt(force_type=force, hint=InterruptHint.RESUME, **head(now, key, e.cause, why)))
+                out.append(Interrupt(force_type=force, hint=InterruptHint.RESUME, native=e.regain,
+                                     **head(now, key, e.cause, why)))
             old.gain, old.gain_effect, old.pause_effect = gain, gain_effect, pause_effect
         return out
 

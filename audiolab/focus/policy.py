@@ -27,7 +27,7 @@ from .._toml import tomllib
 from ..model import ForceType, Role
 
 FORMAT = "audiolab.focus/1"
-BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
+BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "android", "ios", "none")
 PA_VOLUME_NORM = 0x10000
 
 
@@ -504,3 +504,9 @@ _BUILDERS: dict[str, Callable[[str, dict, dict], FocusPolicy]] = {
 def register_builder(kind: str, builder: Callable[[str, dict, dict], FocusPolicy]) -> None:
     """Let :func:`load_policy` read files of ``kind`` with ``builder(name, settings, data)``."""
     _BUILDERS[kind] = builder
+
+
+level = _level
+"""A setting that is a linear gain in 0..1 (PolicyError otherwise), for the systems' own builders."""
+role_table = _roles
+"""An object keyed by role names -> {Role: value} (PolicyError for an unknown role)."""

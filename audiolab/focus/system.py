@@ -41,6 +41,12 @@ class Effect:
     fade: float = 0.0
     mechanism: str = "pause"
     seq: int = 0
+    force: ForceType = ForceType.FORCE
+    """FORCE: the system imposes it; SHARE: the app is told and acts (Android's callbacks, iOS's interruptions)."""
+    native: str = ""
+    """What the app is told when it starts, in the system's own words (an Android focus change, ...)."""
+    regain: str = ""
+    """What the app is told when it ends ("AUDIOFOCUS_GAIN"); empty: nothing beyond the engine's own hint."""
 
 
 @dataclass

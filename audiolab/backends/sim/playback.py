@@ -34,6 +34,7 @@ class SimPlayback(Playback):
             role=request.role,
             display_name=request.display_name or request.app_name,
             tone=tone,
+            focus=request.focus,
         )
         self._stream_id = stream_id
         super().__init__(request, engine.stream_session_id(stream_id))
