@@ -18,6 +18,15 @@ pulseaudio     ``module`` (module-role-ducking or module-role-cork), ``arguments
                ``device``, ``global``
 wireplumber    ``winner``/``loser`` (the role sinks), ``winner_priority``/``loser_priority``,
                ``winner_roles``/``loser_roles``, ``action`` (mix, duck, cork), ``duck_level``
+android        ``source`` (the AOSP file), ``rule`` (focusLossForGainRequest, handleFocusLoss,
+               canReassignAudioFocus, requestAudioFocus), ``gain`` (the request's gain type),
+               ``requester_usage``/``holder_usage``, ``previous_loss``/``loss`` (none, loss, loss_transient,
+               loss_transient_can_duck), ``handled_by`` (framework or app), ``why_app``, ``duck_gain``,
+               ``ramp_seconds``; a locked stack: ``owner_usage`` and ``result`` (failed or delayed)
+ios            ``rule`` (nonmixable, call, duckOthers, interruptSpokenAudioAndMixWithOthers, setActive, silent
+               switch, mixes), ``category``/``options``/``mode`` of the acting session, ``other_category``/
+               ``other_options``/``other_mode``, ``page`` (Apple's page), ``authoritative`` (False where Apple
+               does not write the rule down)
 none           (empty: everything mixes)
 =============  ==========================================================================================
 
@@ -44,7 +53,7 @@ class Reason:
     policy: str
     """The policy's name ("harmonyos", "pulseaudio", or a file path for a custom policy)."""
     kind: str
-    """The policy family: harmonyos, windows, pulseaudio, wireplumber or none."""
+    """The policy family: harmonyos, windows, pulseaudio, wireplumber, android, ios or none."""
     text: str
     """One sentence a student can read."""
     rule: Mapping[str, RuleValue] = field(default_factory=dict, hash=False)
