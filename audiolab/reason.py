@@ -22,11 +22,12 @@ android        ``source`` (the AOSP file), ``rule`` (focusLossForGainRequest, ha
                canReassignAudioFocus, requestAudioFocus), ``gain`` (the request's gain type),
                ``requester_usage``/``holder_usage``, ``previous_loss``/``loss`` (none, loss, loss_transient,
                loss_transient_can_duck), ``handled_by`` (framework or app), ``why_app``, ``duck_gain``,
-               ``ramp_seconds``; a locked stack: ``owner_usage`` and ``result`` (failed or delayed)
+               ``ramp_seconds``; a locked stack: ``owner_usage``, ``result`` (failed or delayed) and ``action``
+               (DENY or DELAY)
 ios            ``rule`` (nonmixable, call, duckOthers, interruptSpokenAudioAndMixWithOthers, setActive, silent
                switch, mixes), ``category``/``options``/``mode`` of the acting session, ``other_category``/
                ``other_options``/``other_mode``, ``page`` (Apple's page), ``authoritative`` (False where Apple
-               does not write the rule down)
+               does not write the rule down); a failed activation: ``action`` DENY
 none           (empty: everything mixes)
 =============  ==========================================================================================
 

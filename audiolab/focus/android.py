@@ -254,7 +254,8 @@ class AndroidSystem(FocusSystem):
                 f"ring or call); an AUDIOFOCUS_{ask.gain.upper()} request ({ask.usage}) {outcome}")
         data: dict[str, RuleValue] = {"source": MEDIA_FOCUS_CONTROL, "rule": "canReassignAudioFocus",
                                       "gain": ask.gain, "requester_usage": ask.usage, "owner_usage": held.usage,
-                                      "result": "delayed" if delayed else "failed"}
+                                      "result": "delayed" if delayed else "failed",
+                                      "action": "DELAY" if delayed else "DENY"}
         return reason(policy, text + ".", data, 0.0, "focus locked: " + ("delayed" if delayed else "failed"))
 
     def removed(self, req: FocusRequest, now: float) -> list[FocusAction]:

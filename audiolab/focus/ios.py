@@ -248,7 +248,8 @@ class IOSSystem(FocusSystem):
                "(AVAudioSessionErrorInsufficientPriority)") if record else (
             "a call has higher priority and neither session mixes")
         text = f"iOS: setActive(true) of a {config.category}{_opts(config)} session fails: {why}"
-        return self._reason(text, self._data("setActive", config, call.config), 0.0, "activation fails",
+        data = {**self._data("setActive", config, call.config), "action": "DENY"}
+        return self._reason(text, data, 0.0, "activation fails",
                             page="setActive")
 
     def _data(self, rule: str, config: IOSConfig, other: IOSConfig, authoritative: bool = True) -> dict[str, RuleValue]:
