@@ -167,6 +167,22 @@ class AndroidSystem(FocusSystem):
         super().__init__(engine, policy)
         self._stack: list[_Holder] = []
 
+    def adopt(self, previous: FocusSystem) -> None:
+        # Same system with other settings: the stack carries over. Otherwise the playing streams hold focus,
+        # the earliest at the bottom.
+        if isinstance(previous, AndroidSystem):
+            self._stack = previous._stack
+            return
+        for req in self.ledger.streams.values():
+            ask = self.policy.usage_of(req)
+            client = self._client(req)
+            holder = next((h for h in self._stack if h.client == client), None)
+            if holder is not None:
+                holder.streams.append(req)
+            elif ask.gain != "none" and req.flow is Flow.RENDER:
+                locked = client[0] == "telephony" or "lock" in req.attributes.flags
+                self._stack.append(_Holder(client, req.app_id, [req], ask, req.attributes.flags, locked))
+
     def stack(self) -> tuple[tuple[str, str], ...]:
         """The focus stack, bottom first: (app, loss) of each holder ("delayed" for a delayed request)."""
         return tuple((h.app, "delayed" if h.delayed_by else h.loss) for h in self._stack)

@@ -135,8 +135,9 @@ class FocusEngine:
         now = _check_time(now)
         self._policy = policy
         self.ledger.effects.clear()
+        previous = self._system
         self._system = system_for(policy)(self, policy)
-        self._system.adopt()
+        self._system.adopt(previous)
         return self._settle(now)
 
     # -- for the focus systems --

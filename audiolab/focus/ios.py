@@ -155,6 +155,13 @@ class IOSSystem(FocusSystem):
         super().__init__(engine, policy)
         self._active: dict[str, _Session] = {}
 
+    def adopt(self, previous: FocusSystem) -> None:
+        # Every app with a playing stream has an active session; what the old policy imposed is released.
+        for req in self.ledger.streams.values():
+            if req.app_id not in self._active and req.flow is Flow.RENDER:
+                self._active[req.app_id] = _Session(req.app_id, self.policy.config(req), req,
+                                                    req.role in self.policy.call_roles)
+
     def active(self) -> dict[str, str]:
         """The active sessions: app -> category."""
         return {app: s.config.category for app, s in self._active.items()}
@@ -182,7 +189,7 @@ class IOSSystem(FocusSystem):
             why = self._interrupts(session, other)
             if why is not None:
                 self._interrupt(other, session, why)
-            elif "duckOthers" in config.options:
+            elif "duckOthers" in config.options and not other.call:
                 self._effect(other, session, "duck", self._ducks(session, other), ("ios-duck", app))
             elif "duckOthers" in other.config.options and not session.call:
                 self._effect(session, other, "duck", self._ducks(other, session), ("ios-duck", other.app))

@@ -27,7 +27,7 @@ from .._toml import tomllib
 from ..model import ForceType, Role
 
 FORMAT = "audiolab.focus/1"
-BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "android", "ios", "none")
+BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "android", "android-automotive", "ios", "none")
 PA_VOLUME_NORM = 0x10000
 
 

@@ -118,8 +118,9 @@ class FocusSystem:
     def reconcile(self) -> None:
         """Recompute the effects of a stateful system from the streams that play now."""
 
-    def adopt(self) -> None:
-        """The engine switched to this system while streams play (set_policy): rebuild its own state."""
+    def adopt(self, previous: FocusSystem) -> None:
+        """The engine switched to this system while streams play (set_policy): rebuild its own state, or take
+        over ``previous``'s when it is the same system (only the settings changed)."""
 
     @classmethod
     def why_nothing(cls, policy: FocusPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:

@@ -30,7 +30,7 @@ class WindowsSystem(FocusSystem):
         # A communications stream is one opened on the default communications device, whatever its role.
         return req.on_communications_device
 
-    def adopt(self) -> None:
+    def adopt(self, previous: FocusSystem) -> None:
         for req in self.ledger.streams.values():
             if self._is_comm(req):
                 self._comm.setdefault(req.session_id, set()).add(req.key)
