@@ -338,7 +338,8 @@ class Lab:
 
     async def set_policy(self, policy: str | Any, **settings: Any) -> None:
         """Switch the simulated service's focus policy: "harmonyos", "windows", "pulseaudio",
-        "wireplumber", "none", a policy file, or a policy object; ``settings`` go to the policy
+        "wireplumber", "wireplumber-0.4", "android", "android-automotive", "ios", "none", a policy file, or a
+        policy object; ``settings`` go to the policy
         (e.g. ``ducking="reduce_50"`` for windows)."""
         self.sim.set_policy(policy, **settings)
 

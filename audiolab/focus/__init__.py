@@ -8,7 +8,7 @@ One module per focus system (harmonyos, windows, pulseaudio, wireplumber, ...) b
 :mod:`audiolab.focus.system`; the engine keeps what they share, :mod:`audiolab.focus.actions` the action types.
 """
 
-from . import android, automotive, harmonyos, ios, pulseaudio, windows, wireplumber  # noqa: F401 - each registers its system
+from . import android, automotive, harmonyos, ios, pulseaudio, windows, wireplumber, wireplumber04  # noqa: F401 - each registers its system
 from .actions import (
     DeactivateSession,
     Deny,

@@ -27,7 +27,8 @@ from .._toml import tomllib
 from ..model import ForceType, Role
 
 FORMAT = "audiolab.focus/1"
-BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "android", "android-automotive", "ios", "none")
+BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "wireplumber-0.4", "android", "android-automotive", "ios",
+           "none")
 PA_VOLUME_NORM = 0x10000
 
 
@@ -188,8 +189,9 @@ class WirePlumberPolicy(FocusPolicy):
 
 
 def load_policy(name_or_path: str | os.PathLike[str], **settings: Any) -> FocusPolicy:
-    """Load a bundled policy by name (``"harmonyos"``, ``"windows"``, ``"pulseaudio"``,
-    ``"wireplumber"``, ``"none"``) or a policy file by path, with settings overridden by keyword.
+    """Load a bundled policy by name (one of :data:`BUILTIN`: ``"harmonyos"``, ``"windows"``, ``"pulseaudio"``,
+    ``"wireplumber"``, ``"wireplumber-0.4"``, ``"android"``, ``"android-automotive"``, ``"ios"``, ``"none"``) or a
+    policy file by path, with settings overridden by keyword.
 
     Raises PolicyError for an unknown name, a malformed file or an invalid setting."""
     path = _resolve(name_or_path)

@@ -26,8 +26,9 @@ class FocusAttributes:
 
     Android: ``gain`` (one of :data:`ANDROID_GAINS`), ``flags`` (of :data:`ANDROID_FLAGS`) and
     ``target_sdk``. iOS: ``category`` (:data:`IOS_CATEGORIES`), ``options`` (:data:`IOS_OPTIONS`), ``mode``
-    (:data:`IOS_MODES`) and ``notify_others_on_deactivation`` (setActive(false, options:)). Unknown names raise
-    ValueError."""
+    (:data:`IOS_MODES`) and ``notify_others_on_deactivation`` (setActive(false, options:)). Linux: ``media_role``,
+    the ``media.role`` property as the stream sets it (WirePlumber 0.4's endpoints policy reads it; case matters).
+    Unknown names raise ValueError."""
 
     gain: str | None = None
     flags: frozenset[str] = field(default_factory=frozenset)
@@ -36,6 +37,7 @@ class FocusAttributes:
     options: frozenset[str] | None = None
     mode: str | None = None
     notify_others_on_deactivation: bool | None = None
+    media_role: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flags", frozenset(self.flags))
@@ -51,6 +53,8 @@ class FocusAttributes:
         sdk = self.target_sdk
         if sdk is not None and (isinstance(sdk, bool) or not isinstance(sdk, int) or not 1 <= sdk <= 100):
             raise ValueError(f"target_sdk must be an Android API level (1..100), got {sdk!r}")
+        if self.media_role is not None and (not isinstance(self.media_role, str) or not self.media_role.strip()):
+            raise ValueError(f"media_role must be a non-empty string, got {self.media_role!r}")
         notify = self.notify_others_on_deactivation
         if notify is not None and not isinstance(notify, bool):
             raise ValueError("notify_others_on_deactivation must be true or false")

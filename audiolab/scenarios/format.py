@@ -33,7 +33,7 @@ _SCENARIO_KEYS = {"name", "description", "policy", "duration", "settings", "poli
 _COMMON = {"at", "do", "policy"}
 _ACTION_KEYS = {
     "start": {"id", "app", "role", "usage", "tone", "frequency", "amplitude", "level_db", "duration", "device",
-              "gain", "flags", "target_sdk", "category", "options", "mode", "notify_others"},
+              "gain", "flags", "target_sdk", "category", "options", "mode", "notify_others", "media_role"},
     "stop": {"id"},
     "pause": {"id"},
     "resume": {"id"},
@@ -427,7 +427,8 @@ def _check_settings(policy: str, values: dict, path: str, lines: _Lines) -> None
 
 
 _ATTRIBUTE_KEYS = {"gain": "gain", "flags": "flags", "target_sdk": "target_sdk", "category": "category",
-                   "options": "options", "mode": "mode", "notify_others": "notify_others_on_deactivation"}
+                   "options": "options", "mode": "mode", "notify_others": "notify_others_on_deactivation",
+                   "media_role": "media_role"}
 
 
 def _attributes(raw: dict, where: _Where) -> FocusAttributes | None:
