@@ -97,6 +97,8 @@ def _build(name: str, settings: dict, data: dict) -> IOSPolicy:
     cats = data.get("categories")
     if not isinstance(cats, dict) or set(cats) != set(IOS_CATEGORIES) or not isinstance(pages, dict):
         raise PolicyError(f"'categories' must describe exactly {IOS_CATEGORIES}, and 'pages' name Apple's pages")
+    if not all(isinstance(v, str) for v in pages.values()):
+        raise PolicyError("'pages' must map rule names to page addresses (strings)")
     categories = {}
     for cat, spec in cats.items():
         try:

@@ -94,12 +94,15 @@ def _build(name: str, settings: dict, data: dict) -> WirePlumber04Policy:
                                         str(spec.get("media.class", "Audio/Sink")))
     if not any(r.media_class == "Audio/Sink" for r in roles.values()):
         raise PolicyError("no role of media.class Audio/Sink")
+    media_roles = role_table(data.get("role_to_media_role", {}), "'role_to_media_role'")
+    if not all(v is None or (isinstance(v, str) and v) for v in media_roles.values()):
+        raise PolicyError("'role_to_media_role' values must be media.role strings or null")
     return WirePlumber04Policy(
         name=name,
         settings=settings,
         source=data.get("source", {}),
         roles=roles,
-        role_to_media_role=role_table(data.get("role_to_media_role", {}), "'role_to_media_role'"),
+        role_to_media_role=media_roles,
         duck_level=level(settings.get("duck_level", 0.3), "duck_level"),
     )
 
