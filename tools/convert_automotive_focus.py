@@ -23,8 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_JAVA = REPO.parent / "shared" / "reference" / "automotive" / "FocusInteraction.java"
 DEFAULT_OUT = REPO / "datasets" / "focus" / "android-automotive.json"
 
-_ROW = re.compile(r"INTERACTION_MATRIX\.append\(\s*(?:/\*\s*(\w+)=\s*\*/\s*0|(\w+))\s*,\s*new SparseArray")
-_CELL = re.compile(r"^\s*append\(\s*(?:/\*\s*(\w+)=\s*\*/\s*0|(\w+))\s*,\s*INTERACTION_(REJECT|EXCLUSIVE|CONCURRENT)\s*\)")
+_CONTEXT = r"(?:/\*\s*(\w+)=\s*\*/\s*0|(\w+))"  # a context constant, or `/* INVALID= */ 0`
+_ROW = re.compile(rf"INTERACTION_MATRIX\.append\(\s*{_CONTEXT}\s*,\s*new SparseArray")
+_CELL = re.compile(rf"^\s*append\(\s*{_CONTEXT}\s*,\s*INTERACTION_(REJECT|EXCLUSIVE|CONCURRENT)\s*\)")
 _END = re.compile(r"^\s*\}\);")
 
 

@@ -20,7 +20,17 @@ from dataclasses import dataclass, field
 
 from ..model import ConcurrencyMode, DeactivationReason, ForceType, InterruptHint
 from . import explain
-from .actions import DeactivateSession, Duck, FocusAction, Interrupt, Pause, Resume, Stop, Unduck, head
+from .actions import (
+    DeactivateSession,
+    Duck,
+    FocusAction,
+    Interrupt,
+    Pause,
+    Resume,
+    Stop,
+    Unduck,
+    head,
+)
 from .policy import FocusPolicy, NoPolicy
 from .request import FocusRequest, StreamKey
 from .system import RECONCILE, Effect, FocusSystem, Ledger, system_for

@@ -25,6 +25,9 @@ from .policy import FocusPolicy, PolicyError, level, role_table
 from .request import FocusRequest
 from .system import RECONCILE, FocusSystem, register
 
+Link = tuple[FocusRequest, "EndpointRole", bool]
+"""A stream's link: the stream, the endpoint role it links to, and whether its media.role fell back to it."""
+
 LINKS_SCRIPT = "policy-endpoint-client-links.lua"
 CLIENT_SCRIPT = "policy-endpoint-client.lua"
 ACTIONS = ("cork", "duck", "mix")
@@ -120,12 +123,14 @@ class WirePlumber04System(FocusSystem):
                  if r.flow is Flow.RENDER]
         if not links:
             return
-        top, top_role, top_fallback = max(links, key=lambda link: (link[1].priority, ledger.order[link[0].key]))
-        for req, role, fallback in links:
+        first = max(links, key=lambda link: (link[1].priority, ledger.order[link[0].key]))
+        top = first[0]
+        for link in links:
+            req, role = link[0], link[1]
             if req.key == top.key:
                 continue
-            action, key = top_role.action_for(role.name)
-            why = links_reason(policy, top, top_role, top_fallback, req, role, fallback, action, key)
+            action, key = first[1].action_for(role.name)
+            why = links_reason(policy, first, link, action, key)
             if action == "duck":
                 ledger.impose(owner=RECONCILE, target=req.key, kind="duck", cause=top, reason=why, gain=policy.duck_level)
             elif action == "cork":
@@ -134,16 +139,14 @@ class WirePlumber04System(FocusSystem):
     @classmethod
     def why_nothing(cls, policy: FocusPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
         assert isinstance(policy, WirePlumber04Policy)
-        mine, mine_fb = policy.endpoint_role(policy.media_role(existing))
-        theirs, theirs_fb = policy.endpoint_role(policy.media_role(incoming))
-        if theirs.priority < mine.priority:
-            action, key = mine.action_for(theirs.name)
-            return links_reason(policy, existing, mine, mine_fb, incoming, theirs, theirs_fb, action, key)
-        action, key = theirs.action_for(mine.name)
-        return links_reason(policy, incoming, theirs, theirs_fb, existing, mine, mine_fb, action, key)
+        mine: Link = (existing, *policy.endpoint_role(policy.media_role(existing)))
+        theirs: Link = (incoming, *policy.endpoint_role(policy.media_role(incoming)))
+        winner, loser = (mine, theirs) if theirs[1].priority < mine[1].priority else (theirs, mine)
+        return links_reason(policy, winner, loser, *winner[1].action_for(loser[1].name))
 
 
-def _said(policy: WirePlumber04Policy, req: FocusRequest, role: EndpointRole, fallback: bool) -> str:
+def _said(policy: WirePlumber04Policy, link: Link) -> str:
+    req, role, fallback = link
     raw = policy.media_role(req)
     shown = f"media.role {raw!r}" if raw else "no media.role"
     if fallback:
@@ -151,18 +154,16 @@ def _said(policy: WirePlumber04Policy, req: FocusRequest, role: EndpointRole, fa
     return f"a {role.name} stream ({shown})"
 
 
-def links_reason(
-    policy: WirePlumber04Policy, winner: FocusRequest, winner_role: EndpointRole, winner_fallback: bool,
-    loser: FocusRequest, loser_role: EndpointRole, loser_fallback: bool, action: str, key: str,
-) -> Reason:
-    """The first link's role acting on another link."""
+def links_reason(policy: WirePlumber04Policy, first: Link, other: Link, action: str, key: str) -> Reason:
+    """The first link's role acting on another link: ``action``, taken from the role's ``key``."""
+    winner, winner_role, winner_fallback = first
+    loser, loser_role, loser_fallback = other
     effect = {"cork": "corks it (its link is deactivated: corked, on no sink)",
               "duck": (f"ducks it: the {loser_role.name} endpoint's monitor volume goes to {policy.duck_level:g} "
                        f"(the stream's own volume stays 100 %)"),
               "mix": "mixes with it"}[action]
-    text = (f"WirePlumber 0.4 endpoints policy: {_said(policy, winner, winner_role, winner_fallback)}, priority "
-            f"{winner_role.priority}, holds the first link; its {key} = {action} for "
-            f"{_said(policy, loser, loser_role, loser_fallback)}, priority {loser_role.priority}: it {effect}")
+    text = (f"WirePlumber 0.4 endpoints policy: {_said(policy, first)}, priority {winner_role.priority}, holds the "
+            f"first link; its {key} = {action} for {_said(policy, other)}, priority {loser_role.priority}: it {effect}")
     data: dict[str, RuleValue] = {
         "script": LINKS_SCRIPT, "winner_role": winner_role.name, "winner_priority": winner_role.priority,
         "winner_media_role": policy.media_role(winner), "loser_role": loser_role.name,

@@ -10,6 +10,7 @@ import audiolab
 from audiolab import Role
 from audiolab.events import InterruptEvent
 from audiolab.focus import FocusAttributes, FocusEngine, PolicyError, load_policy
+from audiolab.focus.explain import why_nothing
 from audiolab.model import ForceType
 from audiolab.tones import sine
 
@@ -209,8 +210,6 @@ def test_a_stream_without_a_focus_request_is_left_out(engine):
     # no requestAudioFocus() (system sounds): nobody loses focus, and why_nothing says so
     engine.start(asks("music"), 0)
     assert engine.start(asks("click", Role.SYSTEM), 1) == []
-    from audiolab.focus.explain import why_nothing
-
     why = why_nothing(engine.policy, asks("music"), asks("click", Role.SYSTEM))
     assert why.rule["rule"] == "requestAudioFocus" and "without requesting audio focus" in why.text
 
