@@ -8,7 +8,16 @@ One module per focus system (harmonyos, windows, pulseaudio, wireplumber, ...) b
 :mod:`audiolab.focus.system`; the engine keeps what they share, :mod:`audiolab.focus.actions` the action types.
 """
 
-from . import android, automotive, harmonyos, ios, pulseaudio, windows, wireplumber, wireplumber04  # noqa: F401 - each registers its system
+from . import (  # noqa: F401 - each registers its system
+    android,
+    automotive,
+    harmonyos,
+    ios,
+    pulseaudio,
+    windows,
+    wireplumber,
+    wireplumber04,
+)
 from .actions import (
     DeactivateSession,
     Deny,
@@ -23,7 +32,6 @@ from .actions import (
     UnduckNotify,
 )
 from .engine import FocusEngine, StreamFocus
-from .request import FocusAttributes, FocusRequest
 from .policy import (
     BUILTIN,
     DuckGroup,
@@ -39,6 +47,7 @@ from .policy import (
     load_policy,
     pulse_volume_to_gain,
 )
+from .request import FocusAttributes, FocusRequest
 
 __all__ = (
     "BUILTIN",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import Flow, ForceType, InterruptHint, Role
 from ..reason import Reason, RuleValue
@@ -33,6 +34,9 @@ from .explain import reason
 from .policy import FocusPolicy, PolicyError, level, role_table
 from .request import ANDROID_GAINS, FocusRequest
 from .system import RECONCILE, FocusSystem, register
+
+if TYPE_CHECKING:
+    from .engine import FocusEngine
 
 FOCUS_REQUESTER = "FocusRequester.java"
 MEDIA_FOCUS_CONTROL = "MediaFocusControl.java"
@@ -163,7 +167,7 @@ class AndroidSystem(FocusSystem):
     resume_force = ForceType.SHARE
     policy: AndroidPolicy
 
-    def __init__(self, engine, policy: FocusPolicy) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: FocusEngine, policy: FocusPolicy) -> None:
         super().__init__(engine, policy)
         self._stack: list[_Holder] = []
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import Flow, ForceType, InterruptHint, Role
 from ..reason import Reason, RuleValue
@@ -28,6 +29,9 @@ from .explain import reason
 from .policy import FocusPolicy, PolicyError, role_table
 from .request import ANDROID_GAINS, FocusRequest
 from .system import RECONCILE, FocusSystem, register
+
+if TYPE_CHECKING:
+    from .engine import FocusEngine
 
 INTERACTION = "FocusInteraction.java"
 CAR_FOCUS = "CarAudioFocus.java"
@@ -127,7 +131,7 @@ class AutomotiveSystem(FocusSystem):
     resume_force = ForceType.SHARE
     policy: AutomotivePolicy
 
-    def __init__(self, engine, policy: FocusPolicy) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: FocusEngine, policy: FocusPolicy) -> None:
         super().__init__(engine, policy)
         self._entries: list[_Entry] = []
 

@@ -212,7 +212,7 @@ def wireplumber(policy: WirePlumberPolicy, winner: RoleSink, loser: RoleSink, ac
 def why_nothing(policy: FocusPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
     """Why ``policy`` leaves ``existing`` alone when ``incoming`` starts: the rule that could have fired
     and what it lacked (a device, a role, a setting). Each focus system answers for its own policies."""
-    from .system import system_for  # noqa: PLC0415 - the systems import this module
+    from .system import system_for  # here, not at the top: the systems import this module
 
     return system_for(policy).why_nothing(policy, existing, incoming)
 

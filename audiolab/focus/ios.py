@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import Flow, ForceType, Role
 from ..reason import Reason, RuleValue
@@ -31,6 +32,9 @@ from .explain import reason
 from .policy import FocusPolicy, PolicyError, level, role_table
 from .request import IOS_CATEGORIES, IOS_MODES, IOS_OPTIONS, FocusRequest
 from .system import FocusSystem, register
+
+if TYPE_CHECKING:
+    from .engine import FocusEngine
 
 MIX_OPTIONS = ("mixWithOthers", "duckOthers", "interruptSpokenAudioAndMixWithOthers")
 BEGAN, ENDED = "began", "ended shouldResume"
@@ -153,7 +157,7 @@ class IOSSystem(FocusSystem):
     resume_force = ForceType.SHARE
     policy: IOSPolicy
 
-    def __init__(self, engine, policy: FocusPolicy) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: FocusEngine, policy: FocusPolicy) -> None:
         super().__init__(engine, policy)
         self._active: dict[str, _Session] = {}
 

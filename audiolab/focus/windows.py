@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..model import Flow
 from ..reason import Reason
 from . import explain
@@ -9,6 +11,9 @@ from .actions import DuckNotify, FocusAction, UnduckNotify, head
 from .policy import FocusPolicy, WindowsPolicy
 from .request import FocusRequest, StreamKey
 from .system import FocusSystem, register
+
+if TYPE_CHECKING:
+    from .engine import FocusEngine
 
 _WINDOWS = ("windows",)
 
@@ -21,7 +26,7 @@ class WindowsSystem(FocusSystem):
     kind = "windows"
     policy: WindowsPolicy
 
-    def __init__(self, engine, policy: FocusPolicy) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: FocusEngine, policy: FocusPolicy) -> None:
         super().__init__(engine, policy)
         self._comm: dict[str, set[StreamKey]] = {}
 

@@ -248,3 +248,25 @@ def test_the_simulated_service_delivers_focus_changes():
                 return seen
 
     assert anyio.run(main) == [("pause", "AUDIOFOCUS_LOSS_TRANSIENT"), ("resume", "AUDIOFOCUS_GAIN")]
+
+
+def test_a_scripted_app_asks_with_a_gain_type_and_is_delayed_then_granted():
+    # lab.sim.client(app).open_stream(focus=...): AUDIOFOCUS_FLAG_DELAY_OK during a call, then AUDIOFOCUS_GAIN
+    async def main() -> list[str]:
+        async with audiolab.open(clock="virtual") as lab:
+            await lab.set_policy("android")
+            call = lab.sim.client("Phone").open_stream(role=Role.VOICE_COMMUNICATION, start=True)
+            async with lab.events() as events:
+                pod = lab.sim.client("Podcast").open_stream(role=Role.AUDIOBOOK, start=True,
+                                                            focus=FocusAttributes(flags=frozenset({"delay_ok"})))
+                call.stop()
+                told = []
+                with anyio.move_on_after(1):
+                    async for event in events:
+                        if isinstance(event, InterruptEvent) and event.session_id == pod.session_id:
+                            told.append(event.native)
+                        if len(told) == 2:
+                            break
+                return told
+
+    assert anyio.run(main) == ["AUDIOFOCUS_REQUEST_DELAYED", "AUDIOFOCUS_GAIN"]
