@@ -370,7 +370,7 @@ def _action(raw: Any, where: _Where) -> Action:
         if params["device"] is not None and params["device"] not in render:
             raise where.error(f"'device' must be a render device of the simulated service ({', '.join(render)}), "
                               f"got {params['device']!r}", "device")
-        params["focus"] = _attributes(raw, where)
+        params["focus"] = _attributes(raw, where, params["role"])
     elif do in ("stop", "pause", "resume", "opt_out"):
         params["id"] = _name(raw, "id", where)
         if do == "opt_out":
@@ -431,7 +431,7 @@ _ATTRIBUTE_KEYS = {"gain": "gain", "flags": "flags", "target_sdk": "target_sdk",
                    "media_role": "media_role"}
 
 
-def _attributes(raw: dict, where: _Where) -> FocusAttributes | None:
+def _attributes(raw: dict, where: _Where, role: Role) -> FocusAttributes | None:
     """How the player asks for focus in Android's terms (gain, flags, target_sdk) or iOS's (category,
     options, mode, notify_others); None when the role's defaults apply."""
     given = {field: raw[key] for key, field in _ATTRIBUTE_KEYS.items() if key in raw}
@@ -441,10 +441,18 @@ def _attributes(raw: dict, where: _Where) -> FocusAttributes | None:
         if key in given and not (isinstance(given[key], list) and all(isinstance(v, str) for v in given[key])):
             raise where.error(f"'{key}' must be a list of names", key)
     try:
-        return FocusAttributes(**given)
+        attributes = FocusAttributes(**given)
     except ValueError as exc:
         bad = next((k for k in _ATTRIBUTE_KEYS if k in raw and k in str(exc)), None)
         raise where.error(str(exc), bad) from None
+    if "category" in raw or "options" in raw:
+        from ..focus import FocusRequest, PolicyError, load_policy  # noqa: PLC0415 - keep the format module light
+
+        try:  # an option its category does not allow, checked now rather than when iOS runs the start
+            load_policy("ios").config(FocusRequest("check", "check", role, attributes=attributes))  # type: ignore[attr-defined]
+        except PolicyError as exc:
+            raise where.error(str(exc), "options" if "options" in raw else "category") from None
+    return attributes
 
 
 def _validate_policy_settings(use: str | None, settings: dict, where: _Where) -> None:

@@ -3,11 +3,14 @@ datasets/focus/ios.json); rules Apple does not write down are marked not authori
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
+import audiolab
 from audiolab import Role
 from audiolab.focus import FocusAttributes, FocusEngine, PolicyError, load_policy
 from audiolab.focus.explain import why_nothing
+from audiolab.tones import sine
 
 from .conftest import kinds, req
 
@@ -164,3 +167,17 @@ def test_bad_attributes_are_refused():
         FocusAttributes(options={"duck"})
     with pytest.raises(PolicyError, match="silent_switch"):
         load_policy("ios", silent_switch="on")
+
+
+def test_playing_with_an_option_the_category_refuses_raises_and_leaves_nothing():
+    # lab.play(..., focus=...) under iOS: a clear PolicyError, and no session or stream is left behind
+    async def main() -> int:
+        async with audiolab.open(clock="virtual") as lab:
+            await lab.set_policy("ios")
+            with pytest.raises(PolicyError, match="only with playback"):
+                await lab.play(sine(440, 0.5), role=Role.RECORDING, app="Memo",
+                               focus=FocusAttributes(category="record", options=frozenset({"duckOthers"})))
+            await lab.sleep(0.1)
+            return len([s for s in lab.snapshot() if s.app == "Memo" and s.streams])
+
+    assert anyio.run(main) == 0
