@@ -16,8 +16,9 @@ from typing import Any
 from .._exceptions import ScenarioError
 from .._files import read_text_file
 from .._toml import tomllib
-from ..focus.policy import BUILTIN
-from ..focus.request import FocusAttributes
+from ..focus.ios import IOSPolicy
+from ..focus.policy import BUILTIN, PolicyError, load_policy
+from ..focus.request import FocusAttributes, FocusRequest
 from ..model import ConcurrencyMode, Flow, Role
 
 POLICIES = BUILTIN
@@ -446,10 +447,10 @@ def _attributes(raw: dict, where: _Where, role: Role) -> FocusAttributes | None:
         bad = next((k for k in _ATTRIBUTE_KEYS if k in raw and k in str(exc)), None)
         raise where.error(str(exc), bad) from None
     if "category" in raw or "options" in raw:
-        from ..focus import FocusRequest, PolicyError, load_policy  # noqa: PLC0415 - keep the format module light
-
+        ios = load_policy("ios")
+        assert isinstance(ios, IOSPolicy)
         try:  # an option its category does not allow, checked now rather than when iOS runs the start
-            load_policy("ios").config(FocusRequest("check", "check", role, attributes=attributes))  # type: ignore[attr-defined]
+            ios.config(FocusRequest("check", "check", role, attributes=attributes))
         except PolicyError as exc:
             raise where.error(str(exc), "options" if "options" in raw else "category") from None
     return attributes
