@@ -17,6 +17,7 @@ from ._exceptions import AudiolabError
 from ._format import describe_event, session_table
 from .backends import BACKEND_NAMES
 from .events import event_to_dict
+from .focus.policy import BUILTIN
 
 BACKEND_CHOICES = ("auto", *BACKEND_NAMES)
 
@@ -64,16 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="what each system would do, side by side")
     compare.add_argument("file", help="a shipped scenario's name or a .toml path")
     compare.add_argument("--policies", type=_policy_list, default=None,
-                         help="comma-separated, e.g. harmonyos,windows,pulseaudio,wireplumber")
+                         help="comma-separated, e.g. harmonyos,windows,pulseaudio,wireplumber, or all")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     sub.add_parser("list", help="list the shipped scenarios")
     return parser
 
 
-POLICY_CHOICES = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
+POLICY_CHOICES = BUILTIN
 
 
 def _policy_list(text: str) -> list[str]:
+    if text.strip() == "all":
+        return list(POLICY_CHOICES)
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in POLICY_CHOICES]
     if not names or unknown:

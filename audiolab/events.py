@@ -125,6 +125,9 @@ class InterruptEvent(Event):
     hint: InterruptHint
     cause_session_id: str | None = None
     why: Reason | None = None
+    native: str = ""
+    """The system's own name for what the app was told, where it has one: Android's focus change
+    ("AUDIOFOCUS_LOSS_TRANSIENT", "AUDIOFOCUS_GAIN", ...), iOS's interruption ("began", "ended shouldResume")."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,6 +25,7 @@ from .model import Role, Session, check_bool, check_index, check_level, check_se
 if TYPE_CHECKING:
     from .focus.in_force import PolicyInForce
     from .audio.synth import Tone
+    from .focus.request import FocusAttributes
     from .focus.session_manager import AudioSessionManager
 
 log = logging.getLogger("audiolab")
@@ -326,13 +327,15 @@ class Lab:
         cross_process: bool = False,
         device: str | None = None,
         duration: float | None = None,
+        focus: FocusAttributes | None = None,
     ) -> _PlayCall:
         """Play ``tone`` through a session of its own (a separate process on real backends), as ``app`` with
         ``role``. Use ``async with lab.play(...) as playback:`` (stopped on leaving, on cancellation or on an
         exception) or ``playback = await lab.play(...)`` (stopped when the Lab closes). Sessions are shared
         only when asked: the same ``session_guid`` with ``cross_process=True``. A start the focus policy
-        refuses raises :class:`FocusDeniedError`."""
-        request = PlayRequest(tone, role, app, display_name, session_guid, cross_process, device, duration)
+        refuses raises :class:`FocusDeniedError`. ``focus`` says how the stream asks for focus in Android's or iOS's
+        terms (a gain type and flags, a category and options), for the simulated service's policies."""
+        request = PlayRequest(tone, role, app, display_name, session_guid, cross_process, device, duration, focus)
         return _PlayCall(self, request)
 
     # --- focus ---------------------------------------------------------------------------------------------
@@ -346,7 +349,8 @@ class Lab:
 
     async def set_policy(self, policy: str | Any, **settings: Any) -> None:
         """Switch the simulated service's focus policy: "harmonyos", "windows", "pulseaudio",
-        "wireplumber", "none", a policy file, or a policy object; ``settings`` go to the policy
+        "wireplumber", "wireplumber-0.4", "android", "android-automotive", "ios", "none", a policy file, or a
+        policy object; ``settings`` go to the policy
         (e.g. ``ducking="reduce_50"`` for windows)."""
         self.sim.set_policy(policy, **settings)
 

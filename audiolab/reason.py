@@ -18,6 +18,24 @@ pulseaudio     ``module`` (module-role-ducking or module-role-cork), ``arguments
                ``device``, ``global``
 wireplumber    ``winner``/``loser`` (the role sinks), ``winner_priority``/``loser_priority``,
                ``winner_roles``/``loser_roles``, ``action`` (mix, duck, cork), ``duck_level``
+android        ``source`` (the AOSP file), ``rule`` (focusLossForGainRequest, handleFocusLoss,
+               canReassignAudioFocus, requestAudioFocus), ``gain`` (the request's gain type),
+               ``requester_usage``/``holder_usage``, ``previous_loss``/``loss`` (none, loss, loss_transient,
+               loss_transient_can_duck), ``handled_by`` (framework or app), ``why_app``, ``duck_gain``,
+               ``ramp_seconds``; a locked stack: ``owner_usage``, ``result`` (failed or delayed) and ``action``
+               (DENY or DELAY)
+ios            ``rule`` (nonmixable, call, duckOthers, interruptSpokenAudioAndMixWithOthers, setActive, silent
+               switch, mixes), ``category``/``options``/``mode`` of the acting session, ``other_category``/
+               ``other_options``/``other_mode``, ``page`` (Apple's page), ``authoritative`` (False where Apple
+               does not write the rule down); a failed activation: ``action`` DENY
+android-      ``source``, ``rule`` (evaluateRequest, evaluateFocusRequestLocked, swapDelayedAudioFocusRequestLocked),
+automotive     ``holder_context``/``requested_context`` and their usages, ``gain``, ``interaction`` (reject, exclusive,
+               concurrent), ``setting`` (reject_navigation_during_call when that cell decided), ``loss``, ``why``;
+               a refused or delayed request: ``result`` and ``action`` (DENY or DELAY)
+wireplumber-   ``script``, ``winner_role``/``loser_role`` (the endpoint roles), their priorities and
+0.4            ``winner_media_role``/``loser_media_role`` (as the streams set them), ``fallback`` (a media.role that
+               is no role or alias went to the lowest-priority role), ``action``, ``action_key`` (action.<role> or
+               action.default), ``duck_level``
 none           (empty: everything mixes)
 =============  ==========================================================================================
 
@@ -44,7 +62,8 @@ class Reason:
     policy: str
     """The policy's name ("harmonyos", "pulseaudio", or a file path for a custom policy)."""
     kind: str
-    """The policy family: harmonyos, windows, pulseaudio, wireplumber or none."""
+    """The policy family: harmonyos, windows, pulseaudio, wireplumber, wireplumber-0.4, android,
+    android-automotive, ios or none."""
     text: str
     """One sentence a student can read."""
     rule: Mapping[str, RuleValue] = field(default_factory=dict, hash=False)

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -359,8 +359,12 @@ pulse.cmd = [ ]
 
 
 @contextlib.contextmanager
-def pipewire_server(*, sinks: Sequence[str] = (DEFAULT_SINK,), keep_root: bool = False) -> Iterator[AudioServer]:
-    """A private PipeWire + WirePlumber + pipewire-pulse on a private D-Bus session bus, with null sinks."""
+def pipewire_server(
+    *, sinks: Sequence[str] = (DEFAULT_SINK,), keep_root: bool = False, wireplumber_files: Mapping[str, str] | None = None
+) -> Iterator[AudioServer]:
+    """A private PipeWire + WirePlumber + pipewire-pulse on a private D-Bus session bus, with null sinks.
+    ``wireplumber_files`` maps paths under the private ``XDG_CONFIG_HOME/wireplumber/`` to their text (e.g.
+    ``policy.lua.d/50-endpoints-config.lua``): WirePlumber reads them before its system-wide files of the same name."""
     binaries = {name: require_binary(name) for name in ("dbus-daemon", "pipewire", "wireplumber", "pipewire-pulse")}
     require_binary("pactl")
     root = _private_root("al-pw-")
@@ -374,6 +378,10 @@ def pipewire_server(*, sinks: Sequence[str] = (DEFAULT_SINK,), keep_root: bool =
         "\n".join(_NULL_SINK_CONF.format(name=sink, rate=RATE) for sink in sinks)
     )
     (conf_dir / "pipewire-pulse.conf.d" / "50-audiolab-socket.conf").write_text(_PULSE_CONF.format(socket=socket))
+    for relative, text in (wireplumber_files or {}).items():
+        path = root / "config" / "wireplumber" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     env.update(PIPEWIRE_RUNTIME_DIR=str(root / "run"), PULSE_SERVER=address, PIPEWIRE_LOG_SYSTEMD="false")
     log = root / "pipewire.log"
     daemons: list[subprocess.Popen[bytes]] = []

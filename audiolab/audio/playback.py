@@ -22,6 +22,7 @@ from .._exceptions import ClosedResourceError
 from ..model import Role, check_bool, check_level, normalize_guid
 
 if TYPE_CHECKING:
+    from ..focus.request import FocusAttributes
     from .synth import Tone
 
 
@@ -38,9 +39,15 @@ class PlayRequest:
     cross_process: bool = False
     device: str | None = None
     duration: float | None = None
+    focus: FocusAttributes | None = None
+    """How the stream asks for focus in Android's or iOS's terms (the simulated service's policies)."""
 
     def __post_init__(self) -> None:
+        from ..focus.request import FocusAttributes
         from .synth import Tone
+
+        if self.focus is not None and not isinstance(self.focus, FocusAttributes):
+            raise TypeError(f"focus must be an audiolab.focus.FocusAttributes, not {type(self.focus).__name__}")
 
         if not isinstance(self.tone, Tone):
             raise TypeError(f"play() takes an audiolab Tone (e.g. audiolab.tones.sine(440)), not {type(self.tone).__name__}")

@@ -3,24 +3,35 @@
     policy = load_policy("windows", ducking="reduce_50")
     engine = FocusEngine(policy)
     actions = engine.start(FocusRequest("call", "s1", Role.VOICE_COMMUNICATION), now=0.0)
+
+One module per focus system (harmonyos, windows, pulseaudio, wireplumber, ...) behind the interface of
+:mod:`audiolab.focus.system`; the engine keeps what they share, :mod:`audiolab.focus.actions` the action types.
 """
 
-from .engine import (
+from . import (  # noqa: F401 - each registers its system
+    android,
+    automotive,
+    harmonyos,
+    ios,
+    pulseaudio,
+    windows,
+    wireplumber,
+    wireplumber04,
+)
+from .actions import (
     DeactivateSession,
     Deny,
     Duck,
     DuckNotify,
     FocusAction,
-    FocusEngine,
-    FocusRequest,
     Interrupt,
     Pause,
     Resume,
     Stop,
-    StreamFocus,
     Unduck,
     UnduckNotify,
 )
+from .engine import FocusEngine, StreamFocus
 from .policy import (
     BUILTIN,
     DuckGroup,
@@ -36,6 +47,7 @@ from .policy import (
     load_policy,
     pulse_volume_to_gain,
 )
+from .request import FocusAttributes, FocusRequest
 
 __all__ = (
     "BUILTIN",
@@ -45,6 +57,7 @@ __all__ = (
     "DuckGroup",
     "DuckNotify",
     "FocusAction",
+    "FocusAttributes",
     "FocusEngine",
     "FocusPolicy",
     "FocusRequest",

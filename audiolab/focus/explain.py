@@ -211,21 +211,14 @@ def wireplumber(policy: WirePlumberPolicy, winner: RoleSink, loser: RoleSink, ac
 
 def why_nothing(policy: FocusPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
     """Why ``policy`` leaves ``existing`` alone when ``incoming`` starts: the rule that could have fired
-    and what it lacked (a device, a role, a setting)."""
-    if isinstance(policy, HarmonyOSPolicy):
-        etype = policy.focus_type(existing.role, existing.usage)
-        itype = policy.focus_type(incoming.role, incoming.usage)
-        return harmony(policy, existing, incoming, policy.rule(etype, itype))
-    if isinstance(policy, WindowsPolicy):
-        return _windows_nothing(policy, existing, incoming)
-    if isinstance(policy, PulseAudioPolicy):
-        return _pulse_nothing(policy, existing, incoming)
-    if isinstance(policy, WirePlumberPolicy):
-        return _wireplumber_nothing(policy, existing, incoming)
-    return reason(policy, "No focus policy: every stream mixes.", {})
+    and what it lacked (a device, a role, a setting). Each focus system answers for its own policies."""
+    from .system import system_for  # here, not at the top: the systems import this module
+
+    return system_for(policy).why_nothing(policy, existing, incoming)
 
 
-def _windows_nothing(policy: WindowsPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
+def windows_nothing(policy: WindowsPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
+    """Why Windows left ``existing`` alone: not a communications stream, an opt-out, a capture session."""
     if not incoming.on_communications_device:
         text = (f"Windows ducks only for streams on the communications device; the {incoming.role.value} stream "
                 f"plays on {incoming.device_id or 'another device'}, which is not it")
@@ -244,7 +237,8 @@ def _windows_nothing(policy: WindowsPolicy, existing: FocusRequest, incoming: Fo
     return reason(policy, text + ".", data, 1.0)
 
 
-def _pulse_nothing(policy: PulseAudioPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
+def pulse_nothing(policy: PulseAudioPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
+    """Why neither PulseAudio module acted: not loaded, not a trigger for that role, another device."""
     modules = [("module-role-cork", policy.cork_groups, policy.cork_global),
                ("module-role-ducking", policy.duck_groups, policy.duck_global)]
     loaded = [m for m in modules if m[1]]
@@ -270,7 +264,8 @@ def _pulse_nothing(policy: PulseAudioPolicy, existing: FocusRequest, incoming: F
     return reason(policy, text + ".", data, 1.0)
 
 
-def _wireplumber_nothing(policy: WirePlumberPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
+def wireplumber_nothing(policy: WirePlumberPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
+    """Why WirePlumber left ``existing`` alone: no role sink, or a winner whose action is mix."""
     mine, theirs = policy.sink_for(existing.role), policy.sink_for(incoming.role)
     if mine is None or theirs is None:
         lost = existing if mine is None else incoming

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ from .._toml import tomllib
 from ..model import ForceType, Role
 
 FORMAT = "audiolab.focus/1"
-BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
+BUILTIN = ("harmonyos", "windows", "pulseaudio", "wireplumber", "wireplumber-0.4", "android", "android-automotive", "ios",
+           "none")
 PA_VOLUME_NORM = 0x10000
 
 
@@ -188,8 +189,9 @@ class WirePlumberPolicy(FocusPolicy):
 
 
 def load_policy(name_or_path: str | os.PathLike[str], **settings: Any) -> FocusPolicy:
-    """Load a bundled policy by name (``"harmonyos"``, ``"windows"``, ``"pulseaudio"``,
-    ``"wireplumber"``, ``"none"``) or a policy file by path, with settings overridden by keyword.
+    """Load a bundled policy by name (one of :data:`BUILTIN`: ``"harmonyos"``, ``"windows"``, ``"pulseaudio"``,
+    ``"wireplumber"``, ``"wireplumber-0.4"``, ``"android"``, ``"android-automotive"``, ``"ios"``, ``"none"``) or a
+    policy file by path, with settings overridden by keyword.
 
     Raises PolicyError for an unknown name, a malformed file or an invalid setting."""
     path = _resolve(name_or_path)
@@ -492,10 +494,21 @@ def _build_none(name: str, settings: dict, data: dict) -> NoPolicy:
     return NoPolicy(name=name, settings=settings, source=data.get("source", {}))
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[[str, dict, dict], FocusPolicy]] = {
     "harmonyos": _build_harmonyos,
     "windows": _build_windows,
     "pulseaudio": _build_pulseaudio,
     "wireplumber": _build_wireplumber,
     "none": _build_none,
 }
+
+
+def register_builder(kind: str, builder: Callable[[str, dict, dict], FocusPolicy]) -> None:
+    """Let :func:`load_policy` read files of ``kind`` with ``builder(name, settings, data)``."""
+    _BUILDERS[kind] = builder
+
+
+level = _level
+"""A setting that is a linear gain in 0..1 (PolicyError otherwise), for the systems' own builders."""
+role_table = _roles
+"""An object keyed by role names -> {Role: value} (PolicyError for an unknown role)."""

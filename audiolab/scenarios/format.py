@@ -16,9 +16,12 @@ from typing import Any
 from .._exceptions import ScenarioError
 from .._files import read_text_file
 from .._toml import tomllib
+from ..focus.ios import IOSPolicy
+from ..focus.policy import BUILTIN, PolicyError, load_policy
+from ..focus.request import FocusAttributes, FocusRequest
 from ..model import ConcurrencyMode, Flow, Role
 
-POLICIES = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
+POLICIES = BUILTIN
 TONES = ("sine", "square", "triangle", "sawtooth", "ring", "beeps")
 ACTIONS = ("start", "stop", "pause", "resume", "activate", "deactivate", "volume", "set_policy", "opt_out")
 STATES = ("playing", "paused", "stopped", "denied")
@@ -30,7 +33,8 @@ MAX_SECONDS = 600.0
 _SCENARIO_KEYS = {"name", "description", "policy", "duration", "settings", "policies"}
 _COMMON = {"at", "do", "policy"}
 _ACTION_KEYS = {
-    "start": {"id", "app", "role", "usage", "tone", "frequency", "amplitude", "level_db", "duration", "device"},
+    "start": {"id", "app", "role", "usage", "tone", "frequency", "amplitude", "level_db", "duration", "device",
+              "gain", "flags", "target_sdk", "category", "options", "mode", "notify_others", "media_role"},
     "stop": {"id"},
     "pause": {"id"},
     "resume": {"id"},
@@ -41,7 +45,7 @@ _ACTION_KEYS = {
     "opt_out": {"id", "value"},
 }
 _PLAYER_CHECKS = {"gain", "gain_max", "gain_min", "state", "duck_notifications", "unduck_notifications",
-                  "interrupt"}
+                  "interrupt", "told"}
 _APP_CHECKS = {"activated", "deactivated"}
 _EXPECT_KEYS = {"at", "id", "app", "policy", "tolerance", "note"} | _PLAYER_CHECKS | _APP_CHECKS
 _HINTS = ("none", "duck", "unduck", "pause", "resume", "stop")
@@ -367,6 +371,7 @@ def _action(raw: Any, where: _Where) -> Action:
         if params["device"] is not None and params["device"] not in render:
             raise where.error(f"'device' must be a render device of the simulated service ({', '.join(render)}), "
                               f"got {params['device']!r}", "device")
+        params["focus"] = _attributes(raw, where, params["role"])
     elif do in ("stop", "pause", "resume", "opt_out"):
         params["id"] = _name(raw, "id", where)
         if do == "opt_out":
@@ -420,6 +425,35 @@ def _check_settings(policy: str, values: dict, path: str, lines: _Lines) -> None
     except PolicyError as exc:
         line = lines.header(f"scenario.settings.{policy}") or lines.key("scenario", None, "settings")
         raise ScenarioError(f"[scenario.settings.{policy}]: {exc}", path=path, line=line) from None
+
+
+_ATTRIBUTE_KEYS = {"gain": "gain", "flags": "flags", "target_sdk": "target_sdk", "category": "category",
+                   "options": "options", "mode": "mode", "notify_others": "notify_others_on_deactivation",
+                   "media_role": "media_role"}
+
+
+def _attributes(raw: dict, where: _Where, role: Role) -> FocusAttributes | None:
+    """How the player asks for focus in Android's terms (gain, flags, target_sdk) or iOS's (category,
+    options, mode, notify_others); None when the role's defaults apply."""
+    given = {field: raw[key] for key, field in _ATTRIBUTE_KEYS.items() if key in raw}
+    if not given:
+        return None
+    for key in ("flags", "options"):
+        if key in given and not (isinstance(given[key], list) and all(isinstance(v, str) for v in given[key])):
+            raise where.error(f"'{key}' must be a list of names", key)
+    try:
+        attributes = FocusAttributes(**given)
+    except ValueError as exc:
+        bad = next((k for k in _ATTRIBUTE_KEYS if k in raw and k in str(exc)), None)
+        raise where.error(str(exc), bad) from None
+    if "category" in raw or "options" in raw:
+        ios = load_policy("ios")
+        assert isinstance(ios, IOSPolicy)
+        try:  # an option its category does not allow, checked now rather than when iOS runs the start
+            ios.config(FocusRequest("check", "check", role, attributes=attributes))
+        except PolicyError as exc:
+            raise where.error(str(exc), "options" if "options" in raw else "category") from None
+    return attributes
 
 
 def _validate_policy_settings(use: str | None, settings: dict, where: _Where) -> None:
@@ -511,6 +545,11 @@ def _expected(key: str, value: Any, where: _Where) -> Any:
     if key in ("duck_notifications", "unduck_notifications"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise where.error(f"{key!r} must be a count >= 0, got {value!r}", key)
+        return value
+    if key == "told":
+        if not isinstance(value, str) or not value:
+            raise where.error("'told' is the system's own name of the last focus callback (e.g. "
+                              "\"AUDIOFOCUS_LOSS_TRANSIENT\", \"began\") or \"none\"", key)
         return value
     if key == "interrupt":
         if value not in _HINTS:

@@ -91,6 +91,8 @@ class Narrator:
     @staticmethod
     def _interrupt(event: InterruptEvent, who: str, cause: str) -> str:
         hint = event.hint
+        if event.native:  # the system's own callback: Android's focus changes, iOS's interruptions
+            return f"{who} is told {event.native} (by {cause})"
         if event.force_type is ForceType.SHARE:
             if hint is InterruptHint.RESUME:
                 return f"{who} may resume ({cause} ended; share: the app decides)"

@@ -232,6 +232,7 @@ class _Player:
     duck_notes: int = 0
     unduck_notes: int = 0
     last_hint: str = "none"
+    last_told: str = "none"
     app_paused_at: list[tuple[float, float]] = field(default_factory=list)
     """Intervals its app had it paused (left out of its gain series)."""
     levels: list[tuple[float, float]] = field(default_factory=list)
@@ -351,7 +352,7 @@ class _Run:
             tone = builders[p["tone"]](p["frequency"], p["amplitude"])
         try:
             player.playback = await self.lab.play(tone, role=p["role"], app=p["app"], display_name=player.id,
-                                                  device=p["device"], duration=p["duration"])
+                                                  device=p["device"], duration=p["duration"], focus=p["focus"])
         except FocusDeniedError:
             player.denied = True
             seen = _drain(events)
@@ -395,6 +396,8 @@ class _Run:
                 player.unduck_notes += 1
             elif isinstance(event, InterruptEvent):
                 player.last_hint = event.hint.value
+                if event.native:
+                    player.last_told = event.native
             elif isinstance(event, FocusDenied):
                 player.denied = True
             elif isinstance(event, VolumeChanged):
@@ -492,7 +495,7 @@ class _Run:
             return gain, ok
         observed = {"state": lambda: self.state(player), "duck_notifications": lambda: player.duck_notes,
                     "unduck_notifications": lambda: player.unduck_notes,
-                    "interrupt": lambda: player.last_hint}[what]()
+                    "interrupt": lambda: player.last_hint, "told": lambda: player.last_told}[what]()
         return observed, observed == expected
 
     # --- the result ------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def test_bad_settings(name, settings, match):
 
 def test_unknown_name():
     with pytest.raises(PolicyError, match="unknown policy"):
-        load_policy("android")
+        load_policy("symbian")
 
 
 def write(tmp_path, data, suffix=".json"):
@@ -52,7 +52,7 @@ def write(tmp_path, data, suffix=".json"):
         ("{not json", "not valid JSON"),
         ([], "top level"),
         ({"kind": "none"}, "'format'"),
-        ({"format": "audiolab.focus/1", "kind": "android"}, "'kind'"),
+        ({"format": "audiolab.focus/1", "kind": "symbian"}, "'kind'"),
         ({"format": "audiolab.focus/1", "kind": "none", "settings": []}, "'settings'"),
         ({"format": "audiolab.focus/1", "kind": "harmonyos", "settings": {}}, "'table'"),
         (

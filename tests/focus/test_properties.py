@@ -66,6 +66,7 @@ def test_no_residue_after_all_interrupters_stop(policy, ops, survivor):
             apply(engine.start(r, t))
         elif name == "stop":
             apply(engine.stop(r, t))
+            shown.pop(r.key, None)  # its app stopped it: a later start of the same key is a new stream
         elif name == "activate":
             apply(engine.activate_session(r.app_id, mode, t))
         else:

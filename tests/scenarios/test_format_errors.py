@@ -32,6 +32,17 @@ BAD = [
      '[[expect]]\nat = 1\nid = "R"\ngain = 1.0\n', 13, "continuous tone"),
     ("bad state", HEAD + START + '[[expect]]\nat = 1\nid = "Music"\nstate = "asleep"\n', 12, "'state' must be one of"),
     ("player and app", HEAD + START + '[[expect]]\nat = 1\nid = "Music"\napp = "Music"\ngain = 1\n', 9, "one player"),
+    ("unknown gain type", HEAD + '[[action]]\nat = 0\ndo = "start"\nid = "M"\ngain = "gain_forever"\n', 8,
+     "unknown gain 'gain_forever'"),
+    ("flags not a list", HEAD + '[[action]]\nat = 0\ndo = "start"\nid = "M"\nflags = "delay_ok"\n', 8,
+     "'flags' must be a list"),
+    ("unknown category", HEAD + '[[action]]\nat = 0\ndo = "start"\nid = "M"\ncategory = "loud"\n', 8,
+     "unknown category 'loud'"),
+    ("option its category refuses", HEAD + '[[action]]\nat = 0\ndo = "start"\nid = "M"\ncategory = "record"\n'
+     'options = ["duckOthers"]\n', 9, "only with playback"),
+    ("empty told", HEAD + START + '[[expect]]\nat = 1\nid = "Music"\ntold = ""\n', 12, "'told'"),
+    ("bad ios setting", '[scenario]\ndescription = "x"\n[scenario.settings.ios]\nsilent_switch = "on"\n\n' + START,
+     3, "silent_switch"),
 ]
 
 

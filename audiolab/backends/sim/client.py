@@ -9,6 +9,7 @@ from ..._exceptions import ClosedResourceError, StreamNotFound
 from ...model import NULL_GUID, Flow, Origin, Role, Session, Stream
 
 if TYPE_CHECKING:
+    from ...focus.request import FocusAttributes
     from .engine import SimEngine
 
 _pids = itertools.count(4100)
@@ -73,15 +74,17 @@ class SimClient:
         icon_path: str | None = None,
         loopback: bool = False,
         start: bool = False,
+        focus: FocusAttributes | None = None,
     ) -> SimStream:
         """Open a stream (IAudioClient::Initialize) in the session named by (``session_guid``,
-        ``cross_process``) on ``device`` (the default device for the role when None)."""
+        ``cross_process``) on ``device`` (the default device for the role when None). ``focus`` says how it
+        asks for focus in Android's or iOS's terms (a gain type and flags, a category and options)."""
         if self._closed:
             raise ClosedResourceError(f"app {self.app!r} has exited")
         stream_id = self._engine.open_stream(
             pid=self.pid, app=self.app, device_id=device, flow=flow, session_guid=session_guid,
             cross_process=cross_process, loopback=loopback, role=role, display_name=display_name,
-            icon_path=icon_path,
+            icon_path=icon_path, focus=focus,
         )
         stream = SimStream(self, stream_id)
         self._streams.add(stream)

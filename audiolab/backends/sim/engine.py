@@ -42,6 +42,7 @@ from ...events import (
 )
 from ...focus import (
     Deny,
+    FocusAttributes,
     FocusEngine,
     FocusPolicy,
     FocusRequest,
@@ -102,6 +103,7 @@ class _Stream:
     app: str = ""
     state: StreamState = StreamState.STOPPED
     focus_held: bool = False  # paused or stopped by the focus policy, not by its app
+    focus: FocusAttributes | None = None  # how it asks for focus in Android's or iOS's terms
 
     def frozen(self) -> Stream:
         return Stream(self.id, self.flow, self.state, self.pid, self.loopback, self.name)
@@ -306,8 +308,10 @@ class SimEngine(FocusRules):
         icon_path: str | None = None,
         name: str = "",
         tone: Tone | None = None,
+        focus: FocusAttributes | None = None,
     ) -> str:
-        """Open a stream and assign it to its session (created if needed). Returns the stream id."""
+        """Open a stream and assign it to its session (created if needed). Returns the stream id. ``focus`` says
+        how it asks for focus in Android's or iOS's terms."""
         self._sync_time()
         if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
             raise ValueError(f"pid must be a positive int, got {pid!r}")
@@ -352,6 +356,7 @@ class SimEngine(FocusRules):
             name=name,
             role=role,
             app=app,
+            focus=focus,
         )
         self._streams[stream.id] = stream
         if tone is not None:

@@ -25,6 +25,7 @@ from ...focus import (
 from ...events import PolicyChanged
 from ...focus.in_force import simulated
 from ...focus.policy import as_policy
+from ...focus.request import NO_ATTRIBUTES
 from ...model import ConcurrencyMode, DeactivationReason, StreamState
 
 ERROR_SYSTEM = 6800301
@@ -52,6 +53,7 @@ class FocusRules:
             on_communications_device=self.device(session.key.device_id).is_communications,
             ducking_opt_out=session.ducking_opt_out,
             app=stream.app or None,
+            attributes=stream.focus or NO_ATTRIBUTES,
         )
 
     def focus_request(self, stream_id: str) -> FocusRequest:

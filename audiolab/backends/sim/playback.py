@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..._exceptions import FocusDeniedError
+from ..._exceptions import FocusDeniedError, PolicyError
 from ...audio.playback import Playback, PlayRequest
 from ...model import NULL_GUID
 
@@ -34,13 +34,14 @@ class SimPlayback(Playback):
             role=request.role,
             display_name=request.display_name or request.app_name,
             tone=tone,
+            focus=request.focus,
         )
         self._stream_id = stream_id
         super().__init__(request, engine.stream_session_id(stream_id))
         engine.stream_listeners.append(self._on_stream_over)
         try:
             engine.start_stream(stream_id)
-        except FocusDeniedError:
+        except (FocusDeniedError, PolicyError):  # refused, or asked in terms the policy rejects: nothing stays
             self._release()
             self._mark_finished()
             raise
