@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import IO
 
 import pytest
@@ -279,3 +280,28 @@ def test_a_recorded_real_duck_keeps_the_policy_and_draws_the_measured_gain(tmp_p
     replayed = audiolab_cli("replay", str(path), "--speed", "20", env={**os.environ})
     assert replayed.returncode == 0, replayed.stderr
     assert any(CLOCK.match(line) and "SessionCreated" in line for line in replayed.stdout.splitlines())
+
+
+@pytest.mark.pipewire
+def test_explain_on_pipewire_with_the_wireplumber_endpoints_policy_names_it_and_predicts_with_it():
+    debian = Path("/usr/share/wireplumber/policy.lua.d/50-endpoints-config.lua")
+    if not debian.exists():
+        pytest.fail(f"{debian} is missing: install Debian's wireplumber 0.4 (tools/install-system-deps.sh)")
+    enabled = debian.read_text().replace("--[[", "").replace("]]--", "")
+    with pipewire_server(wireplumber_files={"policy.lua.d/50-endpoints-config.lua": enabled}) as server:
+        deadline = time.monotonic() + 10
+        while "control.endpoint.multimedia" not in server.pactl("list", "short", "sinks"):
+            assert time.monotonic() < deadline, "the endpoints never appeared"
+            time.sleep(0.05)
+        player = server.play_tone(0.5, client_name="Spotify", role="Music")
+        try:
+            out = audiolab_cli("explain", "--backend", "pulse", "--json", env=server.env)
+            assert out.returncode == 0, out.stderr
+            data = json.loads(out.stdout)
+            assert "multimedia" in data["policy"]["role_endpoints"]
+            assert data["policy"]["policy"]["kind"] == "wireplumber-0.4"
+            assert any("role-based endpoints policy is active" in n for n in data["policy"]["notes"])
+            text = audiolab_cli("explain", "--backend", "pulse", env=server.env).stdout
+            assert "WirePlumber role endpoints: " in text and "control.endpoint" in text
+        finally:
+            player.stop()

@@ -84,9 +84,12 @@ def policy_in_force(
         notes.append("pipewire-pulse implements neither module-role-ducking nor module-role-cork; on PipeWire a role "
                      "policy is WirePlumber configuration")
         if endpoints:
-            notes.append("WirePlumber's role-based endpoints policy is active (its streams are routed to "
-                         f"control.endpoint sinks for the roles {', '.join(endpoints)}); it is not modelled here, "
-                         "so nothing is predicted for it")
+            notes.append("WirePlumber 0.4's role-based endpoints policy is active (streams are routed to the "
+                         f"control.endpoint sinks {', '.join(endpoints)}); predictions use audiolab's model of "
+                         "Debian's 50-endpoints-config.lua (wireplumber-0.4); a custom configuration may differ")
+            model = load_policy("wireplumber-0.4")
+            policy = replace(model, name="wireplumber-0.4 (server)",
+                             source={**model.source, "version": server, "endpoints": list(endpoints)})
         else:
             notes.append("no WirePlumber role endpoints are visible: no role policy ducks or corks streams")
     if restore_note:
