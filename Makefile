@@ -24,8 +24,9 @@ test: system-deps $(BIN)/.installed
 bench: system-deps $(BIN)/.installed
 	$(BIN)/python benchmarks/run_all.py
 
+# JupyterLab refuses to start as root unless told; on a root shell (a container, CI) say so.
 lab: $(BIN)/.installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 clean:
 	rm -rf $(VENV) artifacts

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._data import data_dir
 from .._exceptions import PolicyError
 from .._files import read_regular_file
 from .._toml import tomllib
@@ -33,11 +34,8 @@ PA_VOLUME_NORM = 0x10000
 
 
 def datasets_dir() -> Path:
-    """Where the bundled policy files live: ``audiolab/_datasets/focus`` in an installed wheel, else
-    ``datasets/focus`` of the source tree."""
-    package = Path(__file__).resolve().parent.parent
-    bundled = package / "_datasets" / "focus"
-    return bundled if bundled.is_dir() else package.parent / "datasets" / "focus"
+    """Where the bundled policy files live (see :func:`audiolab._data.data_dir`)."""
+    return data_dir("focus")
 
 
 # --- policy types --------------------------------------------------------------------------------------

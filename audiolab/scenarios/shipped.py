@@ -1,15 +1,18 @@
-"""The scenarios shipped in ``datasets/scenarios``: listing them and resolving a name or a path."""
+"""The shipped scenarios (``datasets/scenarios``; in a wheel ``audiolab/_datasets/scenarios``): listing them
+and resolving a name or a path."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .._data import data_dir
 from .._exceptions import ScenarioError
 from .format import Scenario, load_scenario
 
 
 def scenarios_dir() -> Path:
-    return Path(__file__).resolve().parent.parent.parent / "datasets" / "scenarios"
+    """The folder of the shipped scenarios (see :func:`audiolab._data.data_dir`)."""
+    return data_dir("scenarios")
 
 
 def shipped() -> list[Path]:

@@ -1,0 +1,22 @@
+"""Where the bundled data files are: one answer for the focus policies and the shipped scenarios.
+
+An installed wheel carries ``datasets/`` inside the package as ``audiolab/_datasets`` (pyproject's
+``force-include``), found with :mod:`importlib.resources`. A source checkout (the editable install ``make``
+builds) has no ``_datasets``; there the files are read from ``datasets/`` beside the package.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+
+def data_dir(kind: str) -> Path:
+    """The folder of bundled data of one ``kind`` (``"focus"`` or ``"scenarios"``)."""
+    package = resources.files("audiolab")
+    if not isinstance(package, Path):  # a zip import: the loaders read files by path
+        raise RuntimeError(f"audiolab's bundled data cannot be read from {package}; install it unzipped")
+    for folder in (package / "_datasets" / kind, package.parent / "datasets" / kind):
+        if folder.is_dir():
+            return folder
+    raise FileNotFoundError(f"audiolab's bundled {kind} data is missing from {package}: reinstall audiolab-focus")
