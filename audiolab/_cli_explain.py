@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 
-import anyio
+from ._cli_common import add_backend_option, number
 
 EXAMPLES = """examples:
   audiolab explain                      # the server answering here (else the simulated service)
@@ -15,30 +15,33 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(commands: argparse._SubParsersAction, backends: tuple[str, ...]) -> None:
+def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``explain``."""
     explain = commands.add_parser(
         "explain", help="the focus policy in force, the sessions, and what would duck or cork what",
         description="Read the focus policy in force (on PulseAudio: the loaded role-ducking, role-cork and "
                     "stream-restore modules with their arguments), list the sessions by device with their level "
                     "now, and predict from the policy what ducks or corks what.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    explain.add_argument("--backend", default="auto", choices=[b for b in backends if b != "replay"],
-                         help="the audio system to explain (default auto: a real server when one answers)")
+    add_backend_option(explain)
     explain.add_argument("--json", action="store_true", help="print JSON (with --watch: one object per line)")
     explain.add_argument("--watch", action="store_true",
                          help="after the report, narrate every change live, one line each, with wall-clock time")
-    explain.add_argument("--duration", type=float, default=None, help="with --watch: stop after S seconds")
+    explain.add_argument("--duration", type=number(low=0), default=None, metavar="S",
+                         help="with --watch: stop after S seconds (default: until Ctrl-C)")
     explain.add_argument("--no-detect", action="store_true",
                          help="with --watch: do not meter every session to measure the ducks and corks of other apps")
+    explain.set_defaults(run=run)
 
 
 async def run(args: argparse.Namespace) -> int:
+    """Print the explanation; with ``--watch``, then narrate each change until the duration or Ctrl-C."""
+    import anyio
+
     from . import open as open_lab
     from .events import event_to_dict
     from .explain import Narrator, explain, wall_clock
 
-    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
-        raise SystemExit("audiolab explain: --duration must be a positive number of seconds")
     async with open_lab(args.backend, detect_ducking=args.watch and not args.no_detect) as lab, \
             lab.events() as events:
         found = await explain(lab)

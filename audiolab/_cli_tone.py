@@ -3,30 +3,46 @@
 from __future__ import annotations
 
 import argparse
-import math
 
+from ._cli_common import DEFAULT_BACKEND, CliError, add_backend_option, number, writable_file
 from .model import Role
 
 WAVES = ("sine", "square", "sawtooth", "triangle", "white", "pink")
+EXAMPLES = """\
+examples:
+  audiolab tone 440                                  # 2 s of A4, on a real server if one answers
+  audiolab tone 880 --role navigation --app Maps --seconds 3
+  audiolab tone 440 --wav a4.wav                     # the simulated service's mix, written to a file
+"""
 
 
-def add_parser(commands: argparse._SubParsersAction, backends: tuple[str, ...]) -> None:
-    tone = commands.add_parser("tone", help="play a test tone through a session of its own")
-    tone.add_argument("frequency", type=float, metavar="FREQ", help="frequency in Hz")
-    tone.add_argument("--wave", default="sine", choices=WAVES)
-    tone.add_argument("--amplitude", type=float, default=0.5, help="linear peak, 0..1 (default 0.5)")
-    tone.add_argument("--seconds", type=float, default=2.0)
-    tone.add_argument("--role", default="music", choices=[r.value for r in Role])
-    tone.add_argument("--app", default="audiolab tone")
-    tone.add_argument("--backend", default="sim", choices=backends)
-    tone.add_argument("--wav", default=None, help="simulated service: also write the mix to this WAV file")
+def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``tone``."""
+    tone = commands.add_parser(
+        "tone", help="play a test tone through a session of its own", epilog=EXAMPLES,
+        description="Play a synthesized test tone through a session of its own and print its peak meter.")
+    tone.add_argument("frequency", type=number(low=0), metavar="FREQ",
+                      help="frequency in Hz (below half the 48 kHz sample rate)")
+    tone.add_argument("--wave", default="sine", choices=WAVES, help="the waveform (default sine)")
+    tone.add_argument("--amplitude", type=number(low=0, high=1, low_open=False), default=0.5,
+                      metavar="A", help="linear peak, 0..1 (default 0.5)")
+    tone.add_argument("--seconds", type=number(low=0, high=86400), default=2.0, metavar="S",
+                      help="how long it plays (default 2)")
+    tone.add_argument("--role", default="music", choices=[r.value for r in Role],
+                      help="the stream's role, which focus policies act on (default music)")
+    tone.add_argument("--app", default="audiolab tone", metavar="NAME",
+                      help="the app name its session shows (default 'audiolab tone')")
+    add_backend_option(tone, default=None)
+    tone.add_argument("--wav", default=None, metavar="FILE",
+                      help="write the simulated service's mix to this .wav file (implies --backend sim; its "
+                           "folder must exist)")
+    tone.set_defaults(run=run)
 
 
 def build_tone(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The tone that ``args`` ask for."""
     from . import tones
 
-    if not (math.isfinite(args.seconds) and args.seconds > 0):
-        raise SystemExit("audiolab tone: --seconds must be a positive number")
     if args.wave in ("white", "pink"):
         maker = tones.white_noise if args.wave == "white" else tones.pink_noise
         return maker(amplitude=args.amplitude, seed=1)
@@ -34,19 +50,21 @@ def build_tone(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 async def run(args: argparse.Namespace) -> int:
+    """Play the tone; print the session it played in and its loudest meter reading."""
     from . import open as open_lab
 
+    backend = args.backend or ("sim" if args.wav is not None else DEFAULT_BACKEND)
+    options = {}
+    if args.wav is not None:
+        if backend != "sim":
+            raise CliError("--wav writes the simulated service's mix: it needs --backend sim")
+        options["output"] = str(writable_file(args.wav, suffixes=(".wav",)))
     try:
         tone = build_tone(args)
         tone.render(48000, 2)  # validates the frequency against the Nyquist limit before anything opens
     except (ValueError, TypeError) as exc:
-        raise SystemExit(f"audiolab tone: {exc}") from None
-    options = {}
-    if args.wav is not None:
-        if args.backend != "sim":
-            raise SystemExit("audiolab tone: --wav works with --backend sim only")
-        options["output"] = args.wav
-    async with open_lab(args.backend, **options) as lab:
+        raise CliError(str(exc)) from None
+    async with open_lab(backend, **options) as lab:
         async with lab.meters(rate=10) as frames, lab.play(
             tone, role=Role(args.role), app=args.app, duration=args.seconds
         ) as playback:

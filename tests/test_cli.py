@@ -148,16 +148,6 @@ def test_tone_plays_through_its_own_session_and_writes_a_wav(capsys, tmp_path):
     assert abs(np.abs(data).max() - 0.5) < 0.01
 
 
-def test_tone_rejects_bad_arguments(capsys):
-    import pytest
-
-    for argv in (["tone", "440", "--amplitude", "3"], ["tone", "440", "--seconds", "-1"],
-                 ["tone", "30000"], ["tone", "440", "--wav", "x.wav", "--backend", "pulse"]):
-        with pytest.raises(SystemExit) as exit_info:
-            main(argv)
-        assert exit_info.value.code != 0
-
-
 def test_scenario_run_json_gives_each_focus_transition_its_rule(capsys):
     assert main(["scenario", "run", "music-call", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

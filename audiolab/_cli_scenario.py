@@ -1,0 +1,100 @@
+"""``audiolab scenario run|compare|list`` and ``audiolab demo``: scripted stories on virtual time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ._cli_common import writable_file
+
+
+SCENARIO_EXAMPLES = """\
+examples:
+  audiolab scenario list
+  audiolab scenario run music-call
+  audiolab scenario run my-scenario.toml --policy windows --json
+  audiolab scenario compare music-navigation --policies harmonyos,wireplumber
+
+exit status: 0 when every expectation passed, 1 when one failed, 2 for a bad file or argument
+"""
+DEMO_EXAMPLES = """\
+examples:
+  audiolab demo
+  audiolab demo --png /tmp/timeline.png
+"""
+
+
+def _policy_choices() -> tuple[str, ...]:
+    from .focus.policy import BUILTIN
+
+    return BUILTIN
+
+
+def _policy_list(text: str) -> list[str]:
+    if text.strip() == "all":
+        return list(_policy_choices())
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in _policy_choices()]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"policies are {', '.join(_policy_choices())} (or all); got {text!r}")
+    return names
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``scenario`` (with ``run``, ``compare``, ``list``) and ``demo``."""
+    scenario = commands.add_parser(
+        "scenario", help="run scripted focus scenarios on virtual time", epilog=SCENARIO_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a scenario (a TOML timeline of actions and expectations) on the simulated service.")
+    sub = scenario.add_subparsers(dest="scenario_command", required=True, metavar="{run,compare,list}")
+    run = sub.add_parser("run", help="run a scenario, print its transitions, check its expectations",
+                         epilog=SCENARIO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("file", help="a shipped scenario's name (see `audiolab scenario list`) or a .toml path")
+    run.add_argument("--policy", choices=_policy_choices(), help="run under this policy (default: the scenario's)")
+    run.add_argument("--json", action="store_true", help="print the transitions and expectations as JSON")
+    compare = sub.add_parser("compare", help="what each system would do, side by side",
+                             epilog=SCENARIO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    compare.add_argument("file", help="a shipped scenario's name or a .toml path")
+    compare.add_argument("--policies", type=_policy_list, default=None,
+                         help="comma-separated, e.g. harmonyos,windows,pulseaudio,wireplumber, or all "
+                              "(default: the scenario's list)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    sub.add_parser("list", help="list the shipped scenarios", epilog=SCENARIO_EXAMPLES,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    scenario.set_defaults(run=_scenario)
+
+    demo = commands.add_parser(
+        "demo", help="tell the demo stories on the simulated service", epilog=DEMO_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The session story (Windows session rules), then the focus story (HarmonyOS), on virtual time.")
+    demo.add_argument("--png", default="artifacts/demo-timeline.png",
+                      help="where to write the focus story's timeline; missing folders are made "
+                           "(default artifacts/demo-timeline.png)")
+    demo.set_defaults(run=_demo)
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from .demo import focus_story, session_story
+
+    png = writable_file(args.png, suffixes=(".png",), create_folders=True)
+    await session_story(sys.stdout)
+    await focus_story(sys.stdout, png=png)
+    return 0
+
+
+async def _scenario(args: argparse.Namespace) -> int:
+    """Exit status: 0 when every expectation that applies passed, 1 when one failed (2: a bad file)."""
+    from . import scenarios
+
+    if args.scenario_command == "list":
+        print(scenarios.list_report([scenarios.load_scenario(p) for p in scenarios.shipped()]))
+        return 0
+    scenario = scenarios.resolve(args.file)
+    if args.scenario_command == "run":
+        result = await scenarios.run_scenario_async(scenario, args.policy)
+        print(json.dumps(result.to_dict(), indent=2) if args.json else scenarios.run_report(result))
+        return 0 if result.passed else 1
+    comparison = await scenarios.compare_scenario(scenario, args.policies)
+    print(json.dumps(comparison.to_dict(), indent=2) if args.json else scenarios.compare_report(comparison))
+    return 0 if comparison.passed else 1

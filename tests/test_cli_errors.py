@@ -1,0 +1,116 @@
+"""Every user mistake and environment problem the CLI knows of: one line on stderr naming it, exit status 2,
+no traceback, nothing written; a closed pipe ends quietly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMAND = [sys.executable, "-m", "audiolab.cli"]
+
+# (argv with {tmp} for the test's folder, a piece of the one line on stderr)
+FAILURES = [
+    (["record", "{tmp}/missing/run.jsonl", "--backend", "sim", "--duration", "0.2"], "does not exist"),
+    (["record", "{tmp}/folder", "--backend", "sim", "--duration", "0.2"], "is a folder"),
+    (["record", "{tmp}/run.jsonl", "--backend", "replay"], "invalid choice: 'replay'"),
+    (["record", "{tmp}/run.jsonl", "--meter-rate", "1000"], "--meter-rate: must be 0, or more than 0 and at most 240"),
+    (["record", "{tmp}/run.jsonl", "--meter-rate", "nan"], "--meter-rate: must be"),
+    (["record", "{tmp}/run.jsonl", "--meter-rate", "inf"], "--meter-rate: must be"),
+    (["record", "{tmp}/run.jsonl", "--meter-rate", "-1"], "--meter-rate: must be"),
+    (["record", "{tmp}/run.jsonl", "--duration", "0"], "--duration: must be more than 0"),
+    (["tone", "440", "--wav", "{tmp}/missing/a.wav"], "does not exist"),
+    (["tone", "440", "--wav", "{tmp}/a.mp3"], "must end in .wav"),
+    (["tone", "440", "--wav", "{tmp}/folder.wav"], "is a folder"),
+    (["tone", "440", "--wav", "{tmp}/a.wav", "--backend", "pulse"], "needs --backend sim"),
+    (["tone", "440", "--backend", "replay"], "invalid choice: 'replay'"),
+    (["tone", "30000"], "Nyquist"),
+    (["tone", "abc"], "FREQ: must be a number"),
+    (["tone", "440", "--amplitude", "3"], "--amplitude: must be at least 0 and at most 1"),
+    (["tone", "440", "--seconds", "-1"], "--seconds: must be more than 0"),
+    (["tone", "440", "--seconds", "inf"], "--seconds: must be"),
+    (["sessions", "--backend", "replay"], "invalid choice: 'replay'"),
+    (["watch", "--backend", "replay"], "invalid choice: 'replay'"),
+    (["watch", "--backend", "sim", "--duration", "nan"], "--duration: must be"),
+    (["replay", "{tmp}/missing.jsonl"], "no such trace file"),
+    (["replay", "{tmp}/garbage.jsonl"], "garbage.jsonl:1"),
+    (["replay", "{tmp}/garbage.jsonl", "--speed", "inf"], "--speed: must be"),
+    (["replay", "{tmp}/garbage.jsonl", "--speed", "0"], "--speed: must be more than 0"),
+    (["demo", "--png", "/proc/version"], "must end in .png"),
+    (["demo", "--png", "/proc/timeline.png"], "cannot write files in /proc"),
+    (["demo", "--png", "{tmp}/folder.png"], "is a folder"),
+    (["scenario", "run", "no-such-scenario"], "no scenario file or shipped scenario"),
+    (["scenario", "run", "{tmp}/bad.toml"], "bad.toml:6"),
+    (["scenario", "compare", "music-call", "--policies", "macos"], "policies are"),
+    (["no-such-command"], "invalid choice"),
+]
+
+
+def _files(folder: Path) -> set[Path]:
+    return set(folder.rglob("*"))
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A folder with what the failures need: two folders named like files, a garbage trace, a bad scenario."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder.wav").mkdir()
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "garbage.jsonl").write_text("not json\n", encoding="utf-8")
+    (tmp_path / "bad.toml").write_text('[scenario]\ndescription = "x"\n\n[[action]]\nat = 0\ndo = "dance"\n',
+                                       encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("argv", "says"), FAILURES, ids=[" ".join(a) for a, _ in FAILURES])
+def test_a_failure_is_one_line_exit_2_and_leaves_nothing(workdir: Path, argv: list[str], says: str) -> None:
+    before = _files(workdir)
+    result = subprocess.run([*COMMAND, *(a.replace("{tmp}", str(workdir)) for a in argv)], cwd=workdir,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and says in lines[0], result.stderr
+    assert lines[0].startswith("audiolab")
+    assert result.stdout == ""  # checked before anything ran (the demo did not tell its stories)
+    assert _files(workdir) == before  # no trace, WAV, PNG or .part file, no probe
+
+
+@pytest.fixture
+def trace(tmp_path: Path) -> Path:
+    """A short trace of a simulated service in which a tone plays (so the replay has events to print)."""
+    import anyio
+
+    import audiolab
+    from audiolab.tones import sine
+    from audiolab.trace import record
+
+    path = tmp_path / "run.jsonl"
+
+    async def main() -> None:
+        async with audiolab.open("sim", clock="virtual") as lab:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(record, lab, path, 1.0)
+                await lab.sleep(0.1)
+                await lab.play(sine(440, 0.5), app="Music", duration=0.5)
+                await lab.sleep(1.0)  # virtual time: let the recording reach its end
+
+    anyio.run(main)
+    return path
+
+
+@pytest.mark.parametrize("argv", [["scenario", "list"], ["sessions", "--backend", "sim"], ["replay", "{trace}",
+                                  "--speed", "100"], ["replay", "{trace}", "--speed", "100", "--json"]])
+def test_a_closed_pipe_ends_quietly(trace: Path, argv: list[str]) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line, as `| head -0` would be
+    try:
+        result = subprocess.run([*COMMAND, *(a.replace("{trace}", str(trace)) for a in argv)], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141
