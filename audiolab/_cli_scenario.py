@@ -47,7 +47,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "scenario", help="run scripted focus scenarios on virtual time", epilog=SCENARIO_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run a scenario (a TOML timeline of actions and expectations) on the simulated service.")
-    sub = scenario.add_subparsers(dest="scenario_command", required=True, metavar="{run,compare,list}")
+    sub = scenario.add_subparsers(dest="scenario_command", required=True, metavar="{run,compare,list}",
+                                  help="what to do with a scenario")
     run = sub.add_parser("run", help="run a scenario, print its transitions, check its expectations",
                          epilog=SCENARIO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("file", help="a shipped scenario's name (see `audiolab scenario list`) or a .toml path")

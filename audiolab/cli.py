@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"audiolab-focus {__version__}",
                         help="print the version and exit")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser,
+                                     help="one of these; `audiolab COMMAND --help` for its options")
     for group in COMMAND_GROUPS:
         group.add_parsers(commands)
     for subparser in commands.choices.values():

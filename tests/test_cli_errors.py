@@ -3,6 +3,7 @@ no traceback, nothing written; a closed pipe ends quietly."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -114,3 +115,23 @@ def test_a_closed_pipe_ends_quietly(trace: Path, argv: list[str]) -> None:
         os.close(write_end)
     assert result.stderr == ""
     assert result.returncode == 141
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _all_parsers(sub)
+    return found
+
+
+def test_every_command_has_an_example_and_every_option_a_help_text() -> None:
+    from audiolab.cli import _parser
+
+    parsers = _all_parsers(_parser())
+    assert len(parsers) >= 10  # audiolab, 6 commands, scenario and its 3 subcommands
+    for parser in parsers:
+        assert parser.epilog and "example" in parser.epilog, parser.prog
+        for action in parser._actions:
+            assert action.help, f"{parser.prog} {action.option_strings or action.dest}"
