@@ -7,12 +7,13 @@ builds) has no ``_datasets``; there the files are read from ``datasets/`` beside
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 
 def data_dir(kind: str) -> Path:
     """The folder of bundled data of one ``kind`` (``"focus"`` or ``"scenarios"``)."""
+    from importlib import resources  # here: the CLI's cold start does not need it before a policy loads
+
     package = resources.files("audiolab")
     if not isinstance(package, Path):  # a zip import: the loaders read files by path
         raise RuntimeError(f"audiolab's bundled data cannot be read from {package}; install it unzipped")

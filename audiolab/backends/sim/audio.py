@@ -5,19 +5,25 @@ streams of one session are summed, and the :class:`DeviceMixer` applies each ses
 ``volume x channel volume x (0 if muted) x focus gain``. The focus gain moves linearly over the policy's
 fade (e.g. Windows' 1 s duck) from block to block. Peaks are taken after the gain, per session and per
 device, and held (maximum) until read. Each device's mix may go to a sink (a WAV file, a sound card).
+
+NumPy and the tone bank load with the first tone or sink: a service nobody plays into (``audiolab sessions``)
+starts without them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ...audio.bank import ToneBank
-from ...audio.mixer import DeviceMixer
-from ...audio.synth import Tone
 from ...model import Device, Flow
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ...audio.bank import ToneBank
+    from ...audio.mixer import DeviceMixer
+    from ...audio.synth import Tone
 
 
 @dataclass
@@ -48,10 +54,33 @@ class _Fade:
 class _Device:
     def __init__(self, device: Device, sample_rate: int, block_frames: int) -> None:
         self.device = device
-        self.bank = ToneBank(sample_rate, channels=device.channels)
-        self.mixer = DeviceMixer(sample_rate, block_frames, device.channels)
+        self.sample_rate = sample_rate
+        self.block_frames = block_frames
+        self._bank: ToneBank | None = None
+        self._mixer: DeviceMixer | None = None
         self.sink: object | None = None
         self.peak = 0.0
+
+    @property
+    def bank(self) -> ToneBank:
+        if self._bank is None:
+            from ...audio.bank import ToneBank
+
+            self._bank = ToneBank(self.sample_rate, channels=self.device.channels)
+        return self._bank
+
+    @property
+    def mixer(self) -> DeviceMixer:
+        if self._mixer is None:
+            from ...audio.mixer import DeviceMixer
+
+            self._mixer = DeviceMixer(self.sample_rate, self.block_frames, self.device.channels)
+        return self._mixer
+
+    @property
+    def playing(self) -> bool:
+        """Whether a tone runs here (without creating the bank to find out)."""
+        return self._bank is not None and len(self._bank) > 0
 
 
 class SimAudio:
@@ -71,7 +100,7 @@ class SimAudio:
         self._on_finished = on_finished
         self._devices = {d.id: _Device(d, sample_rate, block_frames) for d in devices if d.flow is Flow.RENDER}
         self._streams: dict[str, _ToneStream] = {}
-        self._base_gain: dict[str, np.ndarray] = {}
+        self._base_gain: dict[str, tuple[float, ...]] = {}
         self._fades: dict[str, _Fade] = {}
         self._peaks: dict[str, np.ndarray] = {}
         self.blocks_rendered = 0
@@ -129,7 +158,7 @@ class SimAudio:
 
     def set_session_gain(self, session_id: str, gains: tuple[float, ...]) -> None:
         """volume x channel volume x (0 if muted), per channel."""
-        self._base_gain[session_id] = np.asarray(gains, dtype=np.float64)
+        self._base_gain[session_id] = tuple(float(g) for g in gains)
 
     def set_focus_gain(self, session_id: str, target: float, fade_seconds: float, now: float) -> None:
         current = self.focus_gain(session_id, now)
@@ -166,13 +195,15 @@ class SimAudio:
 
     def has_work(self) -> bool:
         """Whether blocks must be rendered: a tone is running or a device has a sink listening."""
-        return any(len(d.bank) or d.sink is not None for d in self._devices.values())
+        return any(d.playing or d.sink is not None for d in self._devices.values())
 
     def render_block(self, t_end: float) -> None:
         """Render the block that ends at ``t_end`` on every device."""
+        import numpy as np
+
         self.blocks_rendered += 1
         for device in self._devices.values():
-            if not len(device.bank) and device.sink is None:
+            if not device.playing and device.sink is None:
                 continue
             keys, blocks = device.bank.render(self.block_frames)
             session_ids, session_blocks = self._by_session(keys, blocks)
@@ -192,6 +223,8 @@ class SimAudio:
                 self._on_finished(str(stream_id), t_end)
 
     def _by_session(self, keys: tuple[Hashable, ...], blocks: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+        import numpy as np
+
         owners = [self._streams[k].session_id for k in keys]  # type: ignore[index]
         unique = tuple(dict.fromkeys(owners))
         if len(unique) == len(owners):
@@ -202,6 +235,8 @@ class SimAudio:
         return unique, summed
 
     def _gains(self, session_ids: tuple[str, ...], channels: int, t: float) -> np.ndarray:
+        import numpy as np
+
         gains = np.ones((len(session_ids), channels))
         for i, sid in enumerate(session_ids):
             base = self._base_gain.get(sid)

@@ -22,10 +22,9 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..._exceptions import FocusDeniedError, SessionNotFound, StreamNotFound
-from ...audio.sources import check_nyquist
-from ...audio.synth import Tone
 from ...events import (
     ChannelVolumeChanged,
     DisplayNameChanged,
@@ -68,6 +67,9 @@ from .audio import SimAudio
 from .devices import check_devices, default_device, default_devices
 from .focus import FocusRules
 from .persistence import VolumeStore
+
+if TYPE_CHECKING:
+    from ...audio.synth import Tone
 
 SYSTEM_SOUNDS_GUID = "5d0e2a51-ad0e-4b5c-9a63-3e5e6d1b7c11"
 """The fixed GUID of the simulated system sounds session (cross-process)."""
@@ -332,9 +334,11 @@ class SimEngine(FocusRules):
             flow = Flow.CAPTURE  # a loopback session is treated as a capture session
         elif device.flow is not flow:
             raise ValueError(f"a {flow.value} stream cannot open on the {device.flow.value} device {device.id!r}")
-        if tone is not None and (flow is not Flow.RENDER or not isinstance(tone, Tone)):
+        if tone is not None and (flow is not Flow.RENDER or not _is_tone(tone)):
             raise ValueError("a tone plays on a render stream and must be an audiolab Tone")
         if tone is not None:
+            from ...audio.sources import check_nyquist  # NumPy loads with the first tone
+
             check_nyquist(tone, self.audio.sample_rate)  # before the session exists: a refused tone leaves none
         key = SessionKey(guid, bool(cross_process), None if cross_process else pid, device.id)
         session_id = self._by_identity.get((key, flow))
@@ -699,3 +703,10 @@ class SimEngine(FocusRules):
         self._emit(SessionRemoved(timestamp=self._now, session_id=session.id))
         if session.persist_key is not None:  # last: a failed write must not leave the session half-ended
             self.store.put(session.persist_key, session.volume, session.muted)
+
+
+def _is_tone(value: object) -> bool:
+    """Whether ``value`` is an audiolab Tone (imported here: NumPy loads with the first tone)."""
+    from ...audio.synth import Tone
+
+    return isinstance(value, Tone)

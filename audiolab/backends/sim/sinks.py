@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from ...model import Device
-from .audio import SimAudio
+
+if TYPE_CHECKING:
+    from .audio import SimAudio
 
 
 def open_sink(output: object, device: Device, audio: SimAudio) -> object:

@@ -1,0 +1,35 @@
+"""`audiolab sessions --backend sim` starts with what it needs only: no NumPy (the simulated service loads its
+audio path with the first tone), no scenarios, widgets or plotting."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PROBE = """
+import json, sys, io, contextlib
+from audiolab.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    status = main(["sessions", "--backend", "sim", "--json"])
+print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
+"""
+NOT_NEEDED = ("numpy", "audiolab.audio.synth", "audiolab.audio.bank", "audiolab.scenarios", "audiolab.widgets",
+              "audiolab.trace", "matplotlib", "ipywidgets", "trio")
+
+
+def test_sessions_on_the_simulated_service_imports_no_numpy() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60)
+    report = json.loads(result.stdout)
+    assert report["status"] == 0
+    loaded = set(report["modules"])
+    assert "audiolab.backends.sim.engine" in loaded  # the command did run the simulated service
+    assert not {m for m in loaded if any(m == n or m.startswith(n + ".") for n in NOT_NEEDED)}
+
+
+def test_a_tone_on_the_simulated_service_still_loads_the_audio_path() -> None:
+    probe = PROBE.replace('["sessions", "--backend", "sim", "--json"]', '["tone", "440", "--seconds", "0.1", '
+                                                                         '"--backend", "sim"]')
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    report = json.loads(result.stdout)
+    assert report["status"] == 0 and "numpy" in report["modules"]
