@@ -31,31 +31,31 @@ class AudiolabError(Exception):
 
 
 class BackendUnavailable(AudiolabError):
-    pass
+    """The backend cannot be used here: its library or its server is missing."""
 
 
 class BackendDisconnected(AudiolabError):
-    pass
+    """The server went away while a Lab was using it."""
 
 
 class SessionNotFound(AudiolabError, LookupError):
-    pass
+    """No session with that id: it never existed, expired or ended."""
 
 
 class StreamNotFound(AudiolabError, LookupError):
-    pass
+    """No stream with that id."""
 
 
 class ClosedResourceError(AudiolabError):
-    pass
+    """The Lab (or a playback, a client) is already closed."""
 
 
 class NotSupported(AudiolabError):
-    pass
+    """The backend cannot do that operation."""
 
 
 class EventOverflow(AudiolabError):
-    pass
+    """A subscriber fell so far behind that its bounded buffer overflowed."""
 
 
 class FocusDeniedError(AudiolabError):
@@ -71,6 +71,8 @@ class PolicyError(AudiolabError, ValueError):
 
 
 class ScenarioError(AudiolabError, ValueError):
+    """A malformed scenario or trace file; ``path`` and ``line`` name the place at fault."""
+
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
         where = ""
         if path is not None:

@@ -34,6 +34,8 @@ class SessionState(enum.Enum):
 
 
 class StreamState(enum.Enum):
+    """Whether a stream is running (started) or stopped."""
+
     STOPPED = "stopped"
     RUNNING = "running"
 

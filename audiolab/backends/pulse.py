@@ -106,6 +106,8 @@ _DEVICE_FACILITIES = {
 
 @dataclass(frozen=True)
 class PulseStatistics:
+    """Counters of a pulse backend: its connection, the server events it handled and what they cost."""
+
     connected: bool
     server: str | None
     server_events: int

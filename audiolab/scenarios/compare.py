@@ -16,6 +16,8 @@ from .shipped import resolve
 
 @dataclass
 class Comparison:
+    """One scenario run under several policies: the result of each, by policy name."""
+
     scenario: Scenario
     results: dict[str, ScenarioResult]
 

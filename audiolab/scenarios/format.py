@@ -78,6 +78,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Expectation:
+    """One ``[[expect]]`` entry: what to check about a player or an app at a given time."""
+
     at: float
     subject: str
     """A player id (``id = ...``) or an app name (``app = ...``)."""
@@ -94,6 +96,8 @@ class Expectation:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A parsed scenario file: its description, policies, actions and expectations."""
+
     name: str
     description: str
     policy: str

@@ -68,4 +68,5 @@ def compare_report(comparison: Comparison) -> str:
 
 
 def list_report(scenarios: list[Scenario]) -> str:
+    """A table of scenarios: name, policy and what each shows."""
     return table([(s.name, s.policy, s.description) for s in scenarios], ("scenario", "policy", "what it shows"))

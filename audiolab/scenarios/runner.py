@@ -105,6 +105,8 @@ class PlayerSummary:
 
 @dataclass
 class ScenarioResult:
+    """What a scenario run did: its transitions, its players at the end and each expectation checked."""
+
     scenario: Scenario
     policy: str
     transitions: list[Transition]
@@ -162,6 +164,7 @@ def run_scenario(
 async def run_scenario_async(
     path_or_scenario: str | Path | Scenario, policy: str | None = None, *, record_audio: bool = False
 ) -> ScenarioResult:
+    """:func:`run_scenario` inside a running event loop (asyncio or trio)."""
     scenario = path_or_scenario if isinstance(path_or_scenario, Scenario) else resolve(path_or_scenario)
     policy = policy or scenario.policy
     from ..focus import load_policy  # noqa: PLC0415 - keep `import audiolab` light
