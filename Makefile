@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lab system-deps clean
+.PHONY: demo test lint docs wheel-check bench lab system-deps clean
 
 # The virtualenv with the project and every extra the tests need; redone when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -18,8 +18,21 @@ system-deps:
 demo: $(BIN)/.installed
 	$(BIN)/audiolab demo
 
-test: system-deps $(BIN)/.installed
+# The linter, the API reference and the installed wheel first (about a minute together), then the test suite,
+# whose summary stays the last line.
+test: system-deps $(BIN)/.installed lint docs wheel-check
 	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+# The API reference from the docstrings, into artifacts/site; any warning fails it (mkdocs.yml: strict).
+docs: $(BIN)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --quiet
+
+# The built wheel and sdist, installed into fresh venvs (no extras, [pulse], [widgets]): tools/check_wheel.py.
+wheel-check: $(BIN)/.installed
+	$(BIN)/python tools/check_wheel.py
 
 bench: system-deps $(BIN)/.installed
 	$(BIN)/python benchmarks/run_all.py

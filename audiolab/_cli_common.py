@@ -59,6 +59,13 @@ def number(
     return parse
 
 
+def existing_file(text: str) -> str:
+    """An argparse type: the name of a file that exists."""
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return text
+
+
 def add_backend_option(parser: argparse.ArgumentParser, default: str | None = DEFAULT_BACKEND) -> None:
     """``--backend``: the live backends only (a trace is replayed with ``audiolab replay``)."""
     parser.add_argument("--backend", default=default, choices=("auto", *LIVE_BACKENDS), help=BACKEND_HELP)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._cli_common import CliError, add_backend_option, number, writable_file
+from ._cli_common import CliError, add_backend_option, existing_file, number, writable_file
 from .lab import MAX_METER_RATE
 
 RECORD_EXAMPLES = """\
@@ -41,7 +41,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     replay = commands.add_parser(
         "replay", help="play a recorded trace back as a live event log", epilog=REPLAY_EXAMPLES,
         description="Play a trace written by `audiolab record` back at its recorded times.")
-    replay.add_argument("file", help="a trace written by `audiolab record`")
+    replay.add_argument("file", type=existing_file, help="a trace written by `audiolab record`")
     replay.add_argument("--speed", type=number(low=0, high=1e6), default=1.0, metavar="X",
                         help="playback speed (default 1: real time; 10: ten times faster)")
     replay.add_argument("--json", action="store_true", help="print one JSON object per line (no table)")
@@ -71,8 +71,6 @@ async def _replay(args: argparse.Namespace) -> int:
     from ._format import describe_event, session_table
     from .events import event_to_dict
 
-    if not Path(args.file).is_file():
-        raise CliError(f"{args.file}: no such trace file")
     if args.png is not None:
         return _replay_png(args.file, args.png)
     async with open_lab("replay", trace=args.file, speed=args.speed) as lab, lab.events() as events:

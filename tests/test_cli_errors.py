@@ -36,7 +36,7 @@ FAILURES = [
     (["sessions", "--backend", "replay"], "invalid choice: 'replay'"),
     (["watch", "--backend", "replay"], "invalid choice: 'replay'"),
     (["watch", "--backend", "sim", "--duration", "nan"], "--duration: must be"),
-    (["replay", "{tmp}/missing.jsonl"], "no such trace file"),
+    (["replay", "{tmp}/missing.jsonl"], "file: no such file"),
     (["replay", "{tmp}/garbage.jsonl"], "garbage.jsonl:1"),
     (["replay", "{tmp}/garbage.jsonl", "--speed", "inf"], "--speed: must be"),
     (["replay", "{tmp}/garbage.jsonl", "--speed", "0"], "--speed: must be more than 0"),

@@ -106,7 +106,7 @@ _DEVICE_FACILITIES = {
 
 @dataclass(frozen=True)
 class PulseStatistics:
-    """Counters of a pulse backend: its connection, the server events it handled and what they cost."""
+    """Counters of a pulse backend: its connection and the server events and queries it handled."""
 
     connected: bool
     server: str | None
