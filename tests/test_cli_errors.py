@@ -46,6 +46,9 @@ FAILURES = [
     (["scenario", "run", "no-such-scenario"], "no scenario file or shipped scenario"),
     (["scenario", "run", "{tmp}/bad.toml"], "bad.toml:6"),
     (["scenario", "compare", "music-call", "--policies", "macos"], "policies are"),
+    (["scenario", "run", "{tmp}/folder"], "cannot read scenario file"),
+    (["sessions", "--backend", "wasapi"], "needs Windows"),  # an environment problem: BackendUnavailable
+    (["record", "{tmp}/run.jsonl", "--backend", "wasapi", "--duration", "0.2"], "needs Windows"),
     (["no-such-command"], "invalid choice"),
 ]
 
