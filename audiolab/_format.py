@@ -50,7 +50,7 @@ def session_table(sessions: list[Session]) -> str:
     """A fixed-width table of sessions."""
     rows = [COLUMNS] + [session_row(s) for s in sessions]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

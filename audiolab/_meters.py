@@ -25,7 +25,7 @@ def merge_frames(older: MeterFrame, newer: MeterFrame) -> MeterFrame:
     for sid, values in newer.channel_peaks.items():
         previous = older.channel_peaks.get(sid)
         if previous is not None and len(previous) == len(values):
-            values = tuple(max(a, b) for a, b in zip(previous, values))
+            values = tuple(max(a, b) for a, b in zip(previous, values, strict=True))
         channel_peaks[sid] = values
     device_peaks = {d: max(v, older.device_peaks.get(d, 0.0)) for d, v in newer.device_peaks.items()}
     return MeterFrame(newer.timestamp, peaks, channel_peaks, device_peaks, newer.sequence)

@@ -140,7 +140,7 @@ async def focus_story(out: TextIO, png: str | os.PathLike[str] | None = None) ->
         except ImportError as exc:
             print(f"  (no timeline PNG: {exc.name} is missing; pip install 'audiolab-focus[widgets]')", file=out)
         else:
-            print(f"  focus timeline written to {os.path.abspath(png)}", file=out)
+            print(f"  focus timeline written to {os.path.abspath(png)}", file=out)  # noqa: ASYNC240 - a string operation
     print("  (try: audiolab scenario compare music-call)", file=out)
     return lines
 

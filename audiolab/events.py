@@ -298,6 +298,6 @@ def _from_json(hint: object, value: object, name: str) -> object:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"{name} must be a number")
         return float(value)
-    if hint in (int, str, bool) and not (type(value) is hint):
+    if hint in (int, str, bool) and type(value) is not hint:
         raise TypeError(f"{name} must be a {hint.__name__}")  # type: ignore[union-attr]
     return value

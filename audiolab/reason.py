@@ -48,9 +48,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Union
 
-RuleValue = Union[str, int, float, bool, None, tuple[str, ...]]
+RuleValue = str | int | float | bool | None | tuple[str, ...]
 """What a rule's fields hold: JSON scalars, or a tuple of strings (lists of roles)."""
 
 

@@ -93,7 +93,7 @@ async def _wait_inputs(address: str, count: int) -> None:
 async def _enumerate_raw(address: str, count: int) -> float:
     t0 = time.perf_counter()
     async with pulsectl_asyncio.PulseAsync("bench-raw", server=address) as pulse:
-        inputs, clients = await asyncio.gather(pulse.sink_input_list(), pulse.client_list())
+        inputs, _clients = await asyncio.gather(pulse.sink_input_list(), pulse.client_list())
         assert len(inputs) >= count
     return time.perf_counter() - t0
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 import anyio
 import pytest
 
@@ -30,7 +32,7 @@ async def test_virtual_clock_visits_stepper_deadlines():
     visits: list[float] = []
 
     class Stepper:
-        deadlines = [0.5, 1.5]
+        deadlines: ClassVar[list[float]] = [0.5, 1.5]
 
         def advance_to(self, t: float) -> None:
             visits.append(t)

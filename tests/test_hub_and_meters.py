@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from audiolab import ClosedResourceError, EventOverflow
+from audiolab import EventOverflow
 from audiolab._hub import EventHub
 from audiolab._meters import MeterSubscription, merge_frames
 from audiolab.events import SessionRemoved

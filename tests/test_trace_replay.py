@@ -9,8 +9,8 @@ import pytest
 
 import audiolab
 from audiolab import NotSupported, Role, ScenarioError, SessionNotFound
-from audiolab.trace import read_trace, record
 from audiolab.tones import sine
+from audiolab.trace import read_trace, record
 
 pytestmark = pytest.mark.anyio
 

@@ -134,9 +134,9 @@ if __name__ == "__main__":
 
     _die_with_parent(int(sys.argv[1]), str(_json.loads(sys.argv[2]).get("parent_watch", "auto")))
 
-import json
+import json  # noqa: E402 - the parent-death watch above starts before the slow imports
 
-import numpy as np
+import numpy as np  # noqa: E402
 
 _RAMP_SECONDS = 0.005
 _NULL_BLOCK_SECONDS = 0.01
@@ -329,7 +329,7 @@ def main() -> None:
     spec = json.loads(sys.argv[2])
     try:
         player: _Player = _NullPlayer(spec) if spec.get("output") == "null" else _SoundDevicePlayer(spec)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to open the device is reported to the parent
         _say(f"error {type(exc).__name__}: {exc}".replace("\n", " "))
         os._exit(2)
     _say(f"ready {os.getpid()}")

@@ -223,7 +223,7 @@ class ToneBank:
             m = len(g)
             if m:
                 done.extend(g.keys[i] for i in np.flatnonzero(g.t[:m] >= g.end[:m]))
-        done.extend(k for k, s in zip(self._other_keys, self._other_sources) if s.finished)
+        done.extend(k for k, s in zip(self._other_keys, self._other_sources, strict=True) if s.finished)
         for key in done:
             self.remove(key)
         return done

@@ -49,7 +49,7 @@ class MixResult:
         return float(self.session_peaks[self.session_ids.index(session_id)])
 
     def peaks_by_session(self) -> dict[Hashable, float]:
-        return dict(zip(self.session_ids, self.session_peaks.tolist()))
+        return dict(zip(self.session_ids, self.session_peaks.tolist(), strict=True))
 
 
 class DeviceMixer:

@@ -266,7 +266,7 @@ class DtmfSource(ToneSource):
 
 
 _SOURCES: dict[str, type[ToneSource]] = {
-    **{w: PeriodicSource for w in PERIODIC_WAVEFORMS},
+    **dict.fromkeys(PERIODIC_WAVEFORMS, PeriodicSource),
     "white": WhiteSource,
     "pink": PinkSource,
     "sweep": SweepSource,

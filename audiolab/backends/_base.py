@@ -48,7 +48,7 @@ class Backend(abc.ABC):
     async def start(self, emit: EventSink) -> None:
         """Connect and begin reporting events through ``emit``."""
 
-    async def run(self) -> None:
+    async def run(self) -> None:  # noqa: B027 - an optional hook; most backends have nothing to run
         """Long-running work (a pump, a subscription), run by the Lab in its task group after :meth:`start`
         and cancelled when the Lab closes. The default has none."""
 
@@ -93,7 +93,7 @@ class Backend(abc.ABC):
         """Begin measuring peaks (called when the first meter subscriber arrives)."""
         raise NotSupported(f"the {self.name} backend has no meters")
 
-    async def stop_meters(self) -> None:
+    async def stop_meters(self) -> None:  # noqa: B027 - an optional hook
         """Stop measuring (called when the last meter subscriber leaves)."""
 
     def read_meters(self) -> MeterFrame:

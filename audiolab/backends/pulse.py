@@ -27,7 +27,6 @@ runs it on an asyncio loop in a thread of its own (see :mod:`._bridge`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -50,7 +49,6 @@ from ..focus.in_force import PolicyInForce
 from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
 from ._base import Backend, EventSink
 from ._pulse.connection import (
-    pulsectl,
     FACILITY_CLIENT,
     FACILITY_MODULE,
     FACILITY_SINK,
@@ -59,6 +57,16 @@ from ._pulse.connection import (
     FACILITY_SOURCE_OUTPUT,
     TYPE_REMOVE,
     Connection,
+    pulsectl,
+)
+from ._pulse.ducking import (
+    GRACE_SECONDS,
+    Causes,
+    GainTracker,
+    expected_peaks,
+    measurable,
+    measured_gain_db,
+    trigger_roles_from_modules,
 )
 from ._pulse.mapping import (
     RawClient,
@@ -71,15 +79,6 @@ from ._pulse.mapping import (
     is_own,
     session_id_of,
     stream_from_info,
-)
-from ._pulse.ducking import (
-    GRACE_SECONDS,
-    Causes,
-    GainTracker,
-    expected_peaks,
-    measurable,
-    measured_gain_db,
-    trigger_roles_from_modules,
 )
 from ._pulse.meters import MeterTarget, PeakMeters
 from ._pulse.playback import PulsePlayback

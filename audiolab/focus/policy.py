@@ -369,7 +369,7 @@ def _build_windows(name: str, settings: dict, data: dict) -> WindowsPolicy:
     fade = settings.get("fade_seconds", 1.0)
     if isinstance(fade, bool) or not isinstance(fade, (int, float)) or not 0 <= fade < math.inf:
         raise PolicyError(f"fade_seconds must be a finite number >= 0, got {fade!r}")
-    system = _roles({r: True for r in data.get("system_sounds_roles", [])}, "'system_sounds_roles'")
+    system = _roles(dict.fromkeys(data.get("system_sounds_roles", []), True), "'system_sounds_roles'")
     return WindowsPolicy(
         name=name,
         settings=settings,
@@ -432,7 +432,7 @@ def _build_pulseaudio(name: str, settings: dict, data: dict) -> PulseAudioPolicy
                 "trigger_roles, ducking_roles and volume must have the same number of '/' groups, "
                 f"got {len(triggers)}, {len(targets)}, {len(volumes)}"
             )
-        for trig, roles, vol in zip(triggers, targets, volumes):
+        for trig, roles, vol in zip(triggers, targets, volumes, strict=True):
             duck.append(DuckGroup(trig, roles, pulse_volume_to_gain(vol)))
     cork: list[DuckGroup] = []
     if _bool(settings.get("role_cork", True), "role_cork"):
@@ -443,7 +443,7 @@ def _build_pulseaudio(name: str, settings: dict, data: dict) -> PulseAudioPolicy
                 f"cork_trigger_roles and cork_roles must have the same number of '/' groups, "
                 f"got {len(triggers)}, {len(targets)}"
             )
-        cork = [DuckGroup(trig, roles) for trig, roles in zip(triggers, targets)]
+        cork = [DuckGroup(trig, roles) for trig, roles in zip(triggers, targets, strict=True)]
     return PulseAudioPolicy(
         name=name,
         settings=settings,

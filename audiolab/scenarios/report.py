@@ -11,7 +11,7 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     """A fixed-width table with a rule under the header."""
     rows = [header, *rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -26,7 +26,7 @@ def run_report(result: ScenarioResult) -> str:
     indent = " " * (len(lines[0]) - len(lines[0].lstrip()) + lines[1].rfind(" ") + 3)
     out += lines[:2]
     said = None
-    for t, line in zip(result.transitions, lines[2:]):
+    for t, line in zip(result.transitions, lines[2:], strict=False):
         out.append(line)
         if t.why is not None and t.why != said:  # a Ducked and its InterruptEvent share one rule
             out.append(f"{indent}why: {t.why}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import math
 import os
 from collections import deque
@@ -259,7 +260,7 @@ class _Recording:
 def _gain_at(points: list[tuple[float, float]], t: float) -> float:
     points = list(points)
     value = points[0][1] if points else 1.0
-    for (ta, va), (tb, vb) in zip(points, points[1:] + [(math.inf, points[-1][1])]):
+    for (ta, va), (tb, vb) in zip(points, [*points[1:], (math.inf, points[-1][1])], strict=True):
         if ta <= t < tb:
             return va if tb == math.inf or tb == ta else va + (vb - va) * (t - ta) / (tb - ta)
         if t >= ta:
@@ -313,7 +314,7 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
         ys = [to_db(g) for _, g in track.gains] + [to_db(track.gains[-1][1])]
         ax_gain.plot(xs, ys, color=colour[sid], lw=1.4, ls=":", alpha=0.8)  # solid below while Active
         states = [*track.states, (end, SessionState.EXPIRED)]
-        for (ta, state), (tb, _) in zip(states, states[1:]):
+        for (ta, state), (tb, _) in itertools.pairwise(states):
             if state is SessionState.ACTIVE and tb > ta:
                 seg = [(ta, _gain_at(track.gains, ta))] + [p for p in track.gains if ta < p[0] < tb] + \
                       [(tb, _gain_at(track.gains, tb - 1e-9))]

@@ -91,7 +91,7 @@ def test_set_amplitude_stop_and_pop_finished() -> None:
     bank.set_amplitude("batched", 0.1)
     bank.set_amplitude("other", 0.2)
     keys, blocks = bank.render(SR // 100)
-    peaks = dict(zip(keys, np.abs(blocks).max(axis=(1, 2))))
+    peaks = dict(zip(keys, np.abs(blocks).max(axis=(1, 2)), strict=True))
     assert peaks["batched"] == pytest.approx(0.1, abs=1e-3)
     assert 0.15 < peaks["other"] <= 0.2
     assert bank.pop_finished() == []

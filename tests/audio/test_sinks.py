@@ -19,7 +19,6 @@ from audiolab.audio import sinks
 from audiolab.audio.sinks import NullSink, SoundDeviceSink, WavSink
 from audiolab.audio.synth import sine
 
-
 SR = 48000
 N = 480
 REPO = Path(__file__).resolve().parents[2]

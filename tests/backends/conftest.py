@@ -58,7 +58,7 @@ async def wait_until(predicate: Callable[[], object], timeout: float = 5.0, what
         await asyncio.sleep(0.01)
 
 
-async def quiet(running: "Running", seconds: float = 0.3, timeout: float = 10.0) -> None:
+async def quiet(running: Running, seconds: float = 0.3, timeout: float = 10.0) -> None:
     """Wait until the backend has had no server event for ``seconds`` (a new stream's settling changes on
     PipeWire, for one) and its pump has nothing left to re-read."""
     deadline = time.monotonic() + timeout
@@ -106,7 +106,7 @@ async def stop_backend(running: Running) -> None:
     running.task.cancel()
     try:
         await running.task
-    except (asyncio.CancelledError, Exception):
+    except (asyncio.CancelledError, Exception):  # noqa: BLE001 - teardown: the task's own end does not matter
         pass
 
 

@@ -60,7 +60,7 @@ def test_a_dropout_is_not_ducking_but_lasting_silence_is() -> None:
     dropout = [0.0] * 10 + [-200.0] * int(0.6 * 30) + [0.0] * 10  # 0.6 s of underrun
     assert feed(tracker, dropout) == []
     assert feed(tracker, [0.0] * 5 + [-200.0] * 5 + [-3.0] + [-200.0] * 5 + [0.0] * 5, t0=5.0) == []
-    silence = [0.0] * 3 + [-20.0, -60.0] + [-200.0] * int(3 * 30)
+    silence = [0.0] * 3 + [-20.0, -60.0] + [-200.0] * (3 * 30)
     (duck,) = feed(tracker, silence, t0=20.0)
     assert duck.ducked and duck.gain == pytest.approx(1e-6) and duck.started == pytest.approx(20.0 + 3 / 30)
     assert duck.settled - duck.started < DROPOUT_SECONDS  # the fade is the samples', not the wait's
@@ -82,9 +82,9 @@ def test_a_level_that_never_settles_keeps_a_bounded_window() -> None:
 
 
 def test_stopped_trigger_sessions_are_pruned() -> None:
-    from audiolab.backends._pulse.ducking import CAUSE_WINDOW, STOPPED_KEEP, Causes
     from types import SimpleNamespace
 
+    from audiolab.backends._pulse.ducking import CAUSE_WINDOW, STOPPED_KEEP, Causes
     from audiolab.events import SessionCreated, SessionRemoved
 
     causes = Causes()

@@ -193,7 +193,7 @@ def test_watchdog_reopens_a_silent_uncorked_meter_with_bounded_backoff(monkeypat
         if pm.reopens != before:
             times.append(round(t - t0, 2))
     assert pm.reopens == meters.MAX_REOPENS  # then it is left alone
-    gaps = [round(b - a, 2) for a, b in zip([1.1, *times], times)]
+    gaps = [round(b - a, 2) for a, b in zip([1.1, *times], times, strict=False)]
     assert gaps == [0.5, 0.5, 1.0, 2.0, 4.0]
 
 

@@ -40,5 +40,5 @@ def test_scaling_keeps_balance(channels: list[float], level: float) -> None:
     assert max(scaled) == pytest.approx(level)
     top = max(channels)
     if top > 0:
-        for before, after in zip(channels, scaled):
+        for before, after in zip(channels, scaled, strict=True):
             assert after == pytest.approx(before / top * level)

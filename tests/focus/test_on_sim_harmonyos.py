@@ -10,7 +10,6 @@ from audiolab import ConcurrencyMode, DeactivationReason, FocusDeniedError, Role
 from audiolab.events import Ducked, FocusDenied, InterruptEvent, SessionDeactivated
 from audiolab.model import InterruptHint, StreamState
 from audiolab.tones import sine
-
 from tests.scenarios.helpers import drain, gains_between, metered
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,6 @@ import audiolab
 from audiolab import Role, SessionState
 from audiolab.model import StreamState
 from audiolab.tones import sine
-
 from tests.scenarios.helpers import gains_between, metered
 
 pytestmark = pytest.mark.anyio

@@ -10,7 +10,6 @@ import audiolab
 from audiolab import Role
 from audiolab.events import Ducked, DuckNotification, Unducked, UnduckNotification
 from audiolab.tones import sine
-
 from tests.scenarios.helpers import drain, gains_between, metered
 from tests.sinks import RecordingSink
 

@@ -61,7 +61,7 @@ def test_actions_run_in_time_order_not_file_order():
     late_start = START.replace("at = 0", "at = 1")
     scenario = parse_scenario(HEAD + '[[action]]\nat = 2\ndo = "stop"\nid = "Music"\n\n' + late_start)
     assert [a.do for a in scenario.actions] == ["start", "stop"] and scenario.duration == 3.0
-    with pytest.raises(ScenarioError, match="no player 'Music' has started by t=0.5") as info:
+    with pytest.raises(ScenarioError, match=r"no player 'Music' has started by t=0\.5") as info:
         parse_scenario(HEAD + '[[action]]\nat = 0.5\ndo = "stop"\nid = "Music"\n\n' + late_start, path="x.toml")
     assert info.value.line == 7  # its `id = "Music"` line
 

@@ -67,7 +67,7 @@ def test_communications_role_opens_on_the_communications_device_by_default():
 
 
 def test_stream_is_assigned_to_its_session_at_open_time():
-    engine, rec, _ = make_engine()
+    engine, _rec, _ = make_engine()
     client = app(engine)
     a = client.open_stream(session_guid=GUID)
     b = client.open_stream(session_guid=GUID)
@@ -351,7 +351,7 @@ def test_system_sounds_session_always_exists_on_the_render_device():
     assert len(system) == 1
     assert system[0].device_id == "speakers" and system[0].key.cross_process
     advance(engine, time, 100.0)
-    assert [s for s in engine.snapshot() if s.is_system_sounds][0].state is SessionState.INACTIVE
+    assert next(s for s in engine.snapshot() if s.is_system_sounds).state is SessionState.INACTIVE
     engine.restart()
     assert len([s for s in engine.snapshot() if s.is_system_sounds]) == 1
 
@@ -404,7 +404,7 @@ def test_device_removal_resumes_nothing_on_that_device_and_keeps_system_sounds()
     engine.disconnect_device("speakers")
     about_music = [e for e in rec.events if e.session_id == music.session_id]
     assert not [e for e in about_music if isinstance(e, InterruptEvent)]
-    assert [e.kind for e in about_music][0] == "SessionDisconnected"
+    assert about_music[0].kind == "SessionDisconnected"
     assert {alarm.session_id, music.session_id}.isdisjoint(s.id for s in engine.all_sessions())
     system = [s for s in engine.snapshot() if s.is_system_sounds]
     assert len(system) == 1 and system[0].device_id == "headset"

@@ -9,7 +9,7 @@ from audiolab.widgets._board import GONE_LABELS_KEPT, Board
 
 
 def session(i: int) -> Session:
-    key = SessionKey(guid="{00000000-0000-0000-0000-%012d}" % i, cross_process=False, pid=1000 + i, device_id="speakers")
+    key = SessionKey(guid=f"{{00000000-0000-0000-0000-{i:012d}}}", cross_process=False, pid=1000 + i, device_id="speakers")
     return Session(id=f"s{i}", key=key, flow=Flow.RENDER, state=SessionState.ACTIVE, app=f"App {i}")
 
 

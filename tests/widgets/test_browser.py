@@ -138,7 +138,7 @@ def test_tour_in_jupyterlab(server, page):
     meter = page.locator(".al-session[data-session-id^='Music'] .al-canvas")
     draws_before = int(dash.get_attribute("data-draws") or 0)
     shots = [meter.screenshot(path=str(SHOTS / "meter-a.png"))]
-    for i in range(20):
+    for _ in range(20):
         time.sleep(0.15)
         shots.append(meter.screenshot(path=str(SHOTS / "meter-b.png")))
         if shots[-1] != shots[0]:

@@ -36,7 +36,7 @@ async def test_from_events_marks_each_transition_with_its_cause(tmp_path):
             while True:
                 try:
                     recorded.append(events.receive_nowait())
-                except Exception:
+                except anyio.WouldBlock:
                     break
     timeline = FocusTimeline.from_events(recorded)
     kinds = [(t.kind, t.session_id, t.cause_id.split("@")[0]) for t in timeline.transitions]
@@ -187,7 +187,7 @@ async def test_a_paused_session_is_silent_and_every_session_that_played_has_its_
     t0 = timeline._rec.t0
     # the drawn effective gain of the music (its dotted line, first drawn) reads silent during the call
     xs, ys = gain_axis.get_lines()[0].get_data()
-    points = list(zip(xs, ys))
+    points = list(zip(xs, ys, strict=True))
     silent = (pause - t0, FLOOR_DB), (resume - t0, FLOOR_DB)  # a straight line along the floor, pause to resume
     assert any(pair == silent for pair in itertools.pairwise(points)), points
 
@@ -218,9 +218,9 @@ async def test_a_live_timeline_keeps_a_bounded_window():
         sizes = {}
         for k in range(10 * 60 * 30):
             t = start + k / 30
-            timeline.add_meter_frame(MeterFrame(t, {sid: 0.5 for sid in ids}, {}))
+            timeline.add_meter_frame(MeterFrame(t, dict.fromkeys(ids, 0.5), {}))
             if k % 30 == 0:
-                for i, sid in enumerate(ids):
+                for sid in ids:
                     event = VolumeChanged(timestamp=t, session_id=sid, volume=0.5 + 0.01 * (k // 30 % 10), muted=False)
                     timeline.add(event)
                     fed.append(event)

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 
 from ...audio.sources import pan_gains
 from ...audio.synth import PERIODIC_WAVEFORMS, Tone
-from .volume import gain_from_level
 from ...events import Event, SessionCreated, SessionRemoved, StateChanged, VolumeChanged
 from ...model import Session, SessionState
+from .volume import gain_from_level
 
 START_DB = 0.5
 THRESHOLD_DB = 1.5
@@ -152,13 +152,13 @@ def expected_peaks(amplitude: float, pan: float, volumes: Sequence[float], muted
     if muted:
         return [0.0] * len(volumes)
     gains = pan_gains(pan, len(volumes))
-    return [amplitude * float(g) * gain_from_level(v) for g, v in zip(gains, volumes)]
+    return [amplitude * float(g) * gain_from_level(v) for g, v in zip(gains, volumes, strict=True)]
 
 
 def measured_gain_db(measured: Sequence[float], expected: Sequence[float]) -> float | None:
     """The mean over usable channels of measured/expected in dB; None when nothing is expected."""
     values = [
-        20.0 * math.log10(max(m, 1e-9) / e) for m, e in zip(measured, expected) if e > MIN_EXPECTED
+        20.0 * math.log10(max(m, 1e-9) / e) for m, e in zip(measured, expected, strict=False) if e > MIN_EXPECTED
     ]
     return sum(values) / len(values) if values else None
 

@@ -239,7 +239,7 @@ def diff_sessions(
             if channels_changed:
                 changed = [
                     i
-                    for i, (a, b) in enumerate(zip(before.channel_volumes, after.channel_volumes))
+                    for i, (a, b) in enumerate(zip(before.channel_volumes, after.channel_volumes, strict=False))
                     if a != b
                 ]
                 channel = changed[0] if len(changed) == 1 and len(before.channel_volumes) == len(after.channel_volumes) else None

@@ -271,7 +271,7 @@ class PeakMeters:
         assert self._connect is not None
         try:
             connection = await self._connect()
-        except Exception as exc:  # the watchdog's next check tries again
+        except Exception as exc:  # noqa: BLE001 - the watchdog's next check tries again
             self._on_error(exc)
             return
         finally:
@@ -332,7 +332,7 @@ class PeakMeters:
         self._timer = None
         try:
             self.check(time.monotonic())
-        except Exception as exc:  # never let the watchdog break the loop
+        except Exception as exc:  # noqa: BLE001 - never let the watchdog break the loop
             self._on_error(exc)
         self._arm()
 

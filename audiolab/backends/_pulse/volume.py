@@ -48,4 +48,4 @@ def gain_from_level(level: float) -> float:
 
 def same_volume(a: Sequence[float], b: Sequence[float], tolerance: float = 1e-3) -> bool:
     """Whether two channel-fraction lists are the same volume (PipeWire rounds through floats)."""
-    return len(a) == len(b) and all(abs(x - y) <= tolerance for x, y in zip(a, b))
+    return len(a) == len(b) and all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))

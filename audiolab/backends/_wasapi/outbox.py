@@ -111,7 +111,7 @@ class LoopOutbox:
                 if old is not None:
                     old_peak, old_channels = old
                     if len(old_channels) == len(channels):
-                        channels = tuple(max(a, b) for a, b in zip(old_channels, channels))
+                        channels = tuple(max(a, b) for a, b in zip(old_channels, channels, strict=True))
                     peak = max(old_peak, peak)
                 slot[session_id] = (peak, tuple(channels))
             post = self._claim_post()

@@ -70,7 +70,7 @@ class ComThread:
                 if self.failure is not None:
                     raise BackendUnavailable(f"COM could not be initialised: {self.failure!r}")
                 outcome.append((True, fn(*args)))
-            except BaseException as exc:  # handed to the caller
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, who re-raises it
                 outcome.append((False, exc))
             self._poster.post(done.set)
 
@@ -95,7 +95,7 @@ class ComThread:
             if self._accepting:
                 self._queue.put(_STOP)
 
-    async def join(self, timeout: float | None = None) -> bool:
+    async def join(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - bounded close, reports whether it ended
         """Wait, without blocking the loop, until the thread has ended (it tells the loop through the poster).
 
         Returns False if it is still running after ``timeout`` seconds (None: no limit); the thread is a daemon
@@ -125,7 +125,7 @@ class ComThread:
         try:
             try:
                 self._api.enter_thread()
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - kept and raised by every later call
                 self.failure = exc
                 log.error("audiolab: COM initialisation failed: %r", exc)
                 self._finish()

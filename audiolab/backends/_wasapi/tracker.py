@@ -116,7 +116,7 @@ class SessionTracker:
                 continue
             old_peak, old_channels = self._peaks.get(session_id, (0.0, ()))
             if len(old_channels) == len(channels):
-                channels = tuple(max(a, b) for a, b in zip(old_channels, channels))
+                channels = tuple(max(a, b) for a, b in zip(old_channels, channels, strict=True))
             self._peaks[session_id] = (max(old_peak, peak), tuple(channels))
 
     def read_meters(self) -> MeterFrame:

@@ -381,7 +381,7 @@ class WindowsCom(ComApi):
             flow = Flow.RENDER if _com("GetDataFlow", endpoint.GetDataFlow) == E_RENDER else Flow.CAPTURE
             try:
                 name = lib.AudioUtilities.CreateDevice(device).FriendlyName or device_id
-            except Exception:
+            except Exception:  # noqa: BLE001 - a device without a readable name is still listed
                 name = device_id
             self._devices[device_id] = device
             found.append(EndpointInfo(device_id, name, flow, 2, frozenset(defaults.get(device_id, ()))))

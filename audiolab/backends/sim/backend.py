@@ -81,8 +81,8 @@ class SimBackend(Backend):
             raise ValueError(f"sample_rate must be an int within 8000..192000, got {sample_rate!r}")
         block_frames = round(sample_rate * block_ms / 1000)
         policy = as_policy(policy)
-        self._options = dict(devices=devices, expire_after=expire_after, policy=policy,
-                             idle_timeout=idle_timeout, sample_rate=sample_rate, block_frames=block_frames)
+        self._options = {"devices": devices, "expire_after": expire_after, "policy": policy,
+                         "idle_timeout": idle_timeout, "sample_rate": sample_rate, "block_frames": block_frames}
         self._output = output
         self._output_device = output_device
         self._playbacks: list[SimPlayback] = []
