@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from ._cli_common import writable_file
+from ._cli_common import CliError, writable_file
 
+DEFAULT_PNG = "artifacts/demo-timeline.png"
 
 SCENARIO_EXAMPLES = """\
 examples:
@@ -69,16 +70,23 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "demo", help="tell the demo stories on the simulated service", epilog=DEMO_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="The session story (Windows session rules), then the focus story (HarmonyOS), on virtual time.")
-    demo.add_argument("--png", default="artifacts/demo-timeline.png",
-                      help="where to write the focus story's timeline; missing folders are made "
-                           "(default artifacts/demo-timeline.png)")
+    demo.add_argument("--png", default=None,
+                      help="where to write the focus story's timeline; missing folders are made (default "
+                           f"{DEFAULT_PNG}, left out with a note if it cannot be written there)")
     demo.set_defaults(run=_demo)
 
 
 async def _demo(args: argparse.Namespace) -> int:
     from .demo import focus_story, session_story
 
-    png = writable_file(args.png, suffixes=(".png",), create_folders=True)
+    if args.png is not None:
+        png = writable_file(args.png, suffixes=(".png",), create_folders=True)
+    else:
+        try:
+            png = writable_file(DEFAULT_PNG, suffixes=(".png",), create_folders=True)
+        except CliError as exc:  # the default place only: the stories still run, without the picture
+            png = None
+            print(f"(no timeline PNG: {exc}; give --png FILE)")
     await session_story(sys.stdout)
     await focus_story(sys.stdout, png=png)
     return 0

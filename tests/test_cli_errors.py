@@ -138,3 +138,11 @@ def test_every_command_has_an_example_and_every_option_a_help_text() -> None:
         assert parser.epilog and "example" in parser.epilog, parser.prog
         for action in parser._actions:
             assert action.help, f"{parser.prog} {action.option_strings or action.dest}"
+
+
+def test_the_demo_without_a_writable_default_place_runs_without_its_picture() -> None:
+    result = subprocess.run([*COMMAND, "demo"], cwd="/proc", capture_output=True, text=True, timeout=120,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.startswith("(no timeline PNG: artifacts/demo-timeline.png: cannot write files in .")
+    assert "Final sessions:" in result.stdout and "focus timeline written" not in result.stdout
