@@ -146,3 +146,22 @@ def test_the_demo_without_a_writable_default_place_runs_without_its_picture() ->
     assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr
     assert result.stdout.startswith("(no timeline PNG: artifacts/demo-timeline.png: cannot write files in .")
     assert "Final sessions:" in result.stdout and "focus timeline written" not in result.stdout
+
+
+def test_ctrl_c_during_a_recording_ends_quietly_and_leaves_no_file(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    target = tmp_path / "run.jsonl"
+    process = subprocess.Popen([*COMMAND, "record", str(target), "--backend", "sim", "--duration", "30"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("recording the sim backend")  # the .part file is opened right after
+        time.sleep(0.5)  # by then the trace is being written
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "Traceback" not in out + err
+    assert list(tmp_path.iterdir()) == []  # neither the trace nor its .part
