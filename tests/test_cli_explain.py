@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import queue
+import re
 import subprocess
 import sys
 import threading

@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..._exceptions import SessionNotFound
+from ...events import PolicyChanged
 from ...focus import (
     DeactivateSession,
     Duck,
@@ -22,7 +23,6 @@ from ...focus import (
     Stop,
     Unduck,
 )
-from ...events import PolicyChanged
 from ...focus.in_force import simulated
 from ...focus.policy import as_policy
 from ...focus.request import NO_ATTRIBUTES
