@@ -97,6 +97,8 @@ def _replay_png(path: str, png: str) -> int:
 
     target = writable_file(png, suffixes=(".png",))
     try:
+        import matplotlib  # noqa: F401 - the timeline imports it only when it draws: ask here, before any work
+
         from .widgets.timeline import FocusTimeline
     except ImportError as exc:
         raise CliError(f"--png needs matplotlib ({exc.name} is missing): "

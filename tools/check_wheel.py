@@ -144,6 +144,16 @@ def check_venv(checks: Checks, wheel: Path, extra: str, tmp: Path) -> None:
                and (("timeline written" in r.stdout) == (extra == "widgets")))
     checks.run(f"{label} audiolab tone 440 --wav", [str(audiolab), "tone", "440", "--seconds", "0.2", "--wav",
                                                     "a4.wav"], cwd=work)
+    checks.run(f"{label} audiolab explain --backend sim", [str(audiolab), "explain", "--backend", "sim"], cwd=work,
+               ok=lambda r: r.returncode == 0 and "focus policy" in r.stdout)
+    checks.run(f"{label} audiolab record, then replay", [str(audiolab), "record", "run.jsonl", "--backend", "sim",
+               "--duration", "0.5"], cwd=work)
+    checks.run(f"{label} audiolab replay --speed 100", [str(audiolab), "replay", "run.jsonl", "--speed", "100"],
+               cwd=work)
+    checks.run(f"{label} audiolab replay --png: a picture, or one line naming the widgets extra",
+               [str(audiolab), "replay", "run.jsonl", "--png", "run.png"], cwd=work,
+               ok=lambda r: r.returncode == 0 if extra == "widgets" else (
+                   r.returncode == 2 and "audiolab-focus[widgets]" in r.stderr and not (work / "run.png").exists()))
     blocks, scenario = readme_examples()
     for number, block in enumerate(blocks, start=1):
         if "audiolab.widgets" in block and extra != "widgets":
