@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .detect import Predicted
 from .events import (
     FOCUS_EVENT_TYPES,
     Ducked,
@@ -29,7 +30,6 @@ from .events import (
     StateChanged,
     Unducked,
 )
-from .detect import Predicted
 from .focus.engine import FocusAction, FocusEngine
 from .focus.in_force import PolicyInForce
 from .focus.policy import FocusPolicy, HarmonyOSPolicy, PulseAudioPolicy, WindowsPolicy, WirePlumberPolicy

@@ -23,8 +23,8 @@ from .clock import Clock, VirtualClock
 from .model import Role, Session, check_bool, check_index, check_level, check_session_id, is_real
 
 if TYPE_CHECKING:
-    from .focus.in_force import PolicyInForce
     from .audio.synth import Tone
+    from .focus.in_force import PolicyInForce
     from .focus.request import FocusAttributes
     from .focus.session_manager import AudioSessionManager
 

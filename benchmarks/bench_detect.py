@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import subprocess
 import sys
@@ -109,7 +110,7 @@ async def false_ducks(clients: int, seconds: float) -> tuple[int, int, float]:
     naive = 0
     for signal in signals:
         levels = [float(np.abs(w).max()) for w in np.array_split(signal, int(seconds * 4))]
-        naive += sum(1 for a, b in zip(levels, levels[1:]) if a > 0 and 20 * np.log10(max(b, 1e-9) / a) < -6)
+        naive += sum(1 for a, b in itertools.pairwise(levels) if a > 0 and 20 * np.log10(max(b, 1e-9) / a) < -6)
     with pulseaudio_server(modules=[DUCKING]) as server:
         players = []
         for i, signal in enumerate(signals):

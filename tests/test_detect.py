@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from audiolab.detect import DetectorSettings, DuckDetector, Predicted
-from audiolab.events import Ducked, InterruptEvent, SessionCreated, SessionRemoved, StateChanged, Unducked, VolumeChanged
+from audiolab.events import (
+    Ducked,
+    InterruptEvent,
+    SessionCreated,
+    SessionRemoved,
+    StateChanged,
+    Unducked,
+    VolumeChanged,
+)
 from audiolab.explain import predict_trigger
 from audiolab.focus import load_policy
 from audiolab.model import Flow, InterruptHint, MeterFrame, Origin, Role, Session, SessionKey, SessionState

@@ -127,7 +127,7 @@ def _build(name: str, settings: dict, data: dict) -> AndroidPolicy:
         source=data.get("source", {}),
         loss_table=losses,
         roles=roles,
-        telephony_roles=frozenset(role_table({r: True for r in data.get("telephony_roles", [])}, "telephony_roles")),
+        telephony_roles=frozenset(role_table(dict.fromkeys(data.get("telephony_roles", []), True), "telephony_roles")),
         strong_duck_usages=frozenset(data.get("strong_duck_usages", [])),
         speech_contents=frozenset(data.get("speech_contents", [])),
         ramp_ms=dict(data.get("ramp_ms", {})),

@@ -102,7 +102,7 @@ def _build(name: str, settings: dict, data: dict) -> AutomotivePolicy:
         matrix={h: dict(r) for h, r in matrix.items()},
         usage_to_context=dict(usage_to_context),
         roles=roles,
-        telephony_roles=frozenset(role_table({r: True for r in data.get("telephony_roles", [])}, "telephony_roles")),
+        telephony_roles=frozenset(role_table(dict.fromkeys(data.get("telephony_roles", []), True), "telephony_roles")),
         reject_navigation_during_call=reject_nav,
     )
 

@@ -132,7 +132,7 @@ def _build(name: str, settings: dict, data: dict) -> IOSPolicy:
         source=data.get("source", {}),
         categories=categories,
         roles=roles,
-        call_roles=frozenset(role_table({r: True for r in data.get("call_roles", [])}, "call_roles")),
+        call_roles=frozenset(role_table(dict.fromkeys(data.get("call_roles", []), True), "call_roles")),
         pages=dict(pages),
         duck_gain=level(settings.get("duck_gain", 0.3), "duck_gain"),
         silent_switch=silent,
