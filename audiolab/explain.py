@@ -30,7 +30,8 @@ from .events import (
     StateChanged,
     Unducked,
 )
-from .focus.engine import FocusAction, FocusEngine
+from .focus.actions import FocusAction
+from .focus.engine import FocusEngine
 from .focus.in_force import PolicyInForce
 from .focus.policy import FocusPolicy, HarmonyOSPolicy, PulseAudioPolicy, WindowsPolicy, WirePlumberPolicy
 from .focus.request import FocusRequest

@@ -11,18 +11,9 @@ import audiolab
 from audiolab import NotSupported, Role, ScenarioError, SessionNotFound
 from audiolab.tones import sine
 from audiolab.trace import read_trace, record
+from tests.scenarios.helpers import drain
 
 pytestmark = pytest.mark.anyio
-
-
-def drain(events) -> list:
-    """Every event already delivered to a subscription."""
-    out = []
-    while True:
-        try:
-            out.append(events.receive_nowait())
-        except anyio.WouldBlock:
-            return out
 
 
 async def record_story(path):
