@@ -92,9 +92,10 @@ async def test_two_sessions_metered_apart_and_device_peak(server, running: Runni
 
 @pytest.mark.pipewire
 @pytest.mark.parametrize("server", ["pipewire"], indirect=True)
-async def test_pipewire_meter_streams_have_a_connection_each(server, running: Running) -> None:  # type: ignore[no-untyped-def]
-    """pipewire-pulse starves a client's second record stream on one monitor (see meters.py): on PipeWire every
-    meter stream (two tones and the sink) is the only one of its client, and stop_meters closes those clients."""
+async def test_pipewire_meter_streams_share_a_few_connections(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    """pipewire-pulse serves about one record stream of a client per graph cycle (see meters.py): on PipeWire the
+    meter streams (two tones and the sink) share a connection of the meters' own, at most
+    PIPEWIRE_STREAMS_PER_CONNECTION each, and get their peaks in batches; stop_meters closes that client."""
     from audiolab.backends._pulse.mapping import METER_PROPERTY
 
     server.play_tone(0.5, client_name="first")
@@ -115,7 +116,8 @@ async def test_pipewire_meter_streams_have_a_connection_each(server, running: Ru
         while len(meter_clients()) < 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         clients = meter_clients()
-        assert len(clients) == 3 and len(set(clients)) == 3, clients
+        assert len(clients) == 3 and len(set(clients)) == 1, clients
+        assert running.backend._meters is not None and running.backend._meters.connection_count == 1
         # Both tones keep being metered, over a second (a starved client may underrun once under load).
         frames = []
         for _ in range(10):
@@ -143,13 +145,14 @@ def _parse(text: str) -> list[dict[str, str]]:
 
 class _FakeStream:
     def __init__(self, *args: object) -> None:
-        from audiolab.backends._pulse.meters import STREAM_READY, _Reading
+        from audiolab.backends._pulse.peak_stream import STREAM_READY, Reading
 
-        self.reading = _Reading(last=(0.0, 0.0))
+        self.reading = Reading(last=(0.0, 0.0))
         self.samples = 0
         self.last_sample_at = float("-inf")
         self.current = STREAM_READY
         self.closed = False
+        self.opened_at = T0
 
     def state(self) -> int:
         return self.current

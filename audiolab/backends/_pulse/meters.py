@@ -1,10 +1,11 @@
-"""Peak meters measured by the server itself, the way pavucontrol does it.
+"""The meter service: server-side peak meters for every stream and device, one set per backend.
 
 For each played stream (sink-input) audiolab opens a record stream on its sink's monitor source with the
 monitor stream set to that sink-input (``pa_stream_set_monitor_stream``) and ``PA_STREAM_PEAK_DETECT``: the
 server then resamples the stream's *rendered* audio (after its volume, mute and any ducking factor) to a few
 samples per second, each the peak of its slice, per channel. Each sink also gets one meter on its monitor
-source (the mixed device peak). All callbacks run on the event loop thread (pulsectl-asyncio's main loop).
+source (the mixed device peak). All callbacks run on the event loop thread (pulsectl-asyncio's main loop). The record stream itself is
+:class:`.peak_stream.PeakStream`.
 
 Large-buffer clients (the finding behind ``start_meters`` keeping meters open). A sink runs at the lowest
 latency any of its streams asks for. A client with a big buffer (``pacat`` reading a file, default 2 s
@@ -34,167 +35,71 @@ closed and reopened. Reopens are bounded: from the fourth reopen without a sampl
 twice as long, and after MAX_REOPENS the stream is left as it is until its target changes. Corked streams are never
 reopened (they deliver nothing, by design).
 
-One meter stream per client on PipeWire (the cause of the stalls above). pipewire-pulse 0.3.65 serves only one
-record stream of a client on a given monitor source steadily: with a second one on the same connection (the
-sink's device meter, a second tone's meter, or a second meter of the same sink-input) the other one gets nothing
-or sporadic bursts. Measured with a 440 Hz pacat and 30 Hz meters over 6 s, with a CPU hog beside it: one
-per-stream meter alone on its connection, ~46 samples/s and no gap over 40 ms (10 runs of 10); with the device
-meter on the same connection, the per-stream meter got 0 to 18 samples in all (gaps up to 4.3 s; 8 runs of 8),
-whichever of the two was opened first; two per-stream meters of two tones on one connection: the second got 0
-to 3 samples. Neither dropping ADJUST_LATENCY, nor PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND, nor another rate
-changed that; each meter on a connection of its own made every stream deliver steadily (every run). So on
-PipeWire (``own_connections``) every meter stream gets a connection of its own, opened asynchronously when its
-target appears and closed with it; on PulseAudio all meters share the backend's connection.
+Connections and batches on PipeWire (what holds at 40+ streams). pipewire-pulse 0.3.65 hands a client's
+record data to it from its main loop, once per graph cycle and stream (``do_process_done``), and a stream whose
+client already has a message waiting to be written is skipped for that cycle: so per client connection about one
+record stream is served per graph cycle, and the stream served first in the graph order wins whenever it has
+data. With one peak sample per message (pavucontrol's ``fragsize``, one frame) at 30 samples per second, a
+connection serves about three streams; the rest starve (pavucontrol's method: 7-14 of 30 tones read right). A
+connection per stream (audiolab until 2026-11) reads right up to ~40 but costs the server a PipeWire client per
+meter (+3-4 MB RSS each, +136 MB at 40 streams) and, at 25-30 streams with the watchdog reopening the
+streams that starved while their connections were still being made, collapsed (5 of 30 right, 125 reopens, 836
+"loop_invoke() queue full" warnings, 65 -> 333 MB in 6 s). What holds: streams share connections, at most
+PIPEWIRE_STREAMS_PER_CONNECTION each, and the server sends each stream's peaks in batches of
+PIPEWIRE_BATCH_SECONDS (``fragsize`` of several frames), so a connection's streams are ready a few times a
+second each and all get served. Measured with 40 pacat tones on the test server: 40 of 40 read right from 0.3 s
+on, with 5 connections. pipewire-pulse's per-stream monitor still, rarely, never delivers or stops for good
+(READY, linked, no error): the watchdog above reopens such a stream on its connection. On PulseAudio every meter
+shares the backend's connection and samples are sent one at a time (the server serves every stream).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..._exceptions import BackendDisconnected
-from .connection import Connection, _libpulse, c
-from .mapping import METER_PROPERTY
+from ..._exceptions import AudiolabError, BackendDisconnected
+from .connection import Connection, c
+from .peak_stream import (
+    HOLD_SECONDS,
+    STREAM_FAILED,
+    STREAM_READY,
+    STREAM_TERMINATED,
+    PeakStream,
+    Reading,
+)
 
-HOLD_SECONDS = 0.5
-"""A meter that got no new sample since the last read shows its last peak for this long, then 0."""
+_SETTLED = (STREAM_READY, STREAM_FAILED, STREAM_TERMINATED)
+
+__all__ = ["HOLD_SECONDS", "STREAM_READY", "MeterTarget", "PeakMeters"]
+
 STALL_SECONDS = 0.5
-"""A meter stream whose target should be producing data but that delivered no sample for this long is
-reopened (from the fourth reopen without a sample in between on, doubled each time)."""
+"""A meter stream whose target should be producing data but that delivered no sample for this long (or four
+batches, when longer) is reopened (from the fourth reopen without a sample in between on, doubled each time)."""
 CHECK_SECONDS = 0.1
 """How often the watchdog looks at the meter streams."""
 MAX_REOPENS = 6
 """Reopens of one meter without any sample in between before the watchdog leaves it alone (after 0.5, 0.5, 0.5,
 1, 2 and 4 s of silence: 8.5 s in all)."""
-
-# pulsectl's binding has no pa_stream_get_state: bind it from the same libpulse.
-_libpulse.pa_stream_get_state.restype = ctypes.c_int
-_libpulse.pa_stream_get_state.argtypes = [ctypes.c_void_p]
-STREAM_READY, STREAM_FAILED, STREAM_TERMINATED = 2, 3, 4
-
-_FLAGS = c.PA_STREAM_DONT_MOVE | c.PA_STREAM_PEAK_DETECT | c.PA_STREAM_ADJUST_LATENCY
-_MAX_CHANNELS = 8
-
-
-@dataclass
-class _Reading:
-    pending: list[float] | None = None
-    fresh: list[float] | None = None
-    """Peaks since the last take_fresh (the ducking measurement's own cursor: it never steals take's peaks)."""
-    last: tuple[float, ...] = ()
-    last_time: float = -math.inf
-    samples: int = 0
-
-
-class PeakStream:
-    """One server-side peak meter: a record stream on ``source``, optionally watching one sink-input."""
-
-    def __init__(self, connection: Connection, source: str, channels: int, rate: int, sink_input: int | None) -> None:
-        self.channels = max(1, min(channels, _MAX_CHANNELS))
-        self.source = source
-        self.sink_input = sink_input
-        self.reading = _Reading(last=(0.0,) * self.channels)
-        self.opened_at = time.monotonic()
-        self.last_sample_at = -math.inf
-        """When the last sample arrived (time.monotonic)."""
-        self.samples = 0
-        """Frames this stream delivered (the reading's count goes on across reopens)."""
-        self._stream = None
-        spec = c.PA_SAMPLE_SPEC(format=c.PA_SAMPLE_FLOAT32NE, rate=rate, channels=self.channels)
-        props = c.pa.proplist_from_string(
-            f'{METER_PROPERTY}="1" application.name="audiolab meter" application.id="org.audiolab.meter"'
-        )
-        try:
-            stream = c.pa.stream_new_with_proplist(connection.context, "audiolab peak meter", ctypes.byref(spec), None, props)
-        finally:
-            c.pa.proplist_free(props)
-        if not stream:
-            raise OSError("pa_stream_new failed")
-        self._stream = stream
-        self._callback = c.PA_STREAM_REQUEST_CB_T(self._on_read)
-        try:
-            if sink_input is not None:
-                c.pa.stream_set_monitor_stream(stream, sink_input)
-            c.pa.stream_set_read_callback(stream, self._callback, None)
-            attr = c.PA_BUFFER_ATTR(maxlength=2**32 - 1, fragsize=4 * self.channels)
-            c.pa.stream_connect_record(stream, source.encode(), ctypes.byref(attr), _FLAGS)
-        except BaseException:
-            self.close()
-            raise
-
-    def _on_read(self, stream: object, nbytes: int, userdata: object) -> None:
-        size = ctypes.c_int(nbytes)
-        data = ctypes.c_void_p()
-        try:
-            c.pa.stream_peek(stream, ctypes.byref(data), ctypes.byref(size))
-        except c.pa.CallError:
-            return
-        try:
-            frames = size.value // (4 * self.channels)
-            if data.value and frames:
-                values = (ctypes.c_float * (frames * self.channels)).from_address(data.value)
-                peaks = self.reading.pending or [0.0] * self.channels
-                fresh = self.reading.fresh or [0.0] * self.channels
-                for i, v in enumerate(values):
-                    ch = i % self.channels
-                    v = abs(v)
-                    if v > peaks[ch]:
-                        peaks[ch] = v
-                    if v > fresh[ch]:
-                        fresh[ch] = v
-                self.reading.pending = peaks
-                self.reading.fresh = fresh
-                self.reading.samples += frames
-                self.samples += frames
-                self.last_sample_at = time.monotonic()
-        finally:
-            if size.value:
-                with contextlib.suppress(c.pa.CallError):
-                    c.pa.stream_drop(stream)
-
-    def take(self, now: float) -> tuple[float, ...]:
-        """Per-channel peaks since the last take (held for HOLD_SECONDS when nothing new came)."""
-        reading = self.reading
-        if reading.pending is not None:
-            reading.last = tuple(min(1.0, v) for v in reading.pending)
-            reading.last_time = now
-            reading.pending = None
-            return reading.last
-        if now - reading.last_time <= HOLD_SECONDS:
-            return reading.last
-        return (0.0,) * self.channels
-
-    def take_fresh(self, now: float) -> tuple[float, ...] | None:
-        """Per-channel peaks since the last take_fresh, or None when no new sample came (no hold). Independent
-        of :meth:`take`: one meter serves both the user's reads and the ducking measurement."""
-        fresh, self.reading.fresh = self.reading.fresh, None
-        return None if fresh is None else tuple(min(1.0, v) for v in fresh)
-
-    def state(self) -> int | None:
-        """libpulse's pa_stream_state_t of the stream (STREAM_READY...), None once closed."""
-        if self._stream is None:
-            return None
-        return int(_libpulse.pa_stream_get_state(ctypes.cast(self._stream, ctypes.c_void_p)))
-
-    def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        with contextlib.suppress(c.pa.CallError, ctypes.ArgumentError):
-            c.pa.stream_set_read_callback(stream, c.PA_STREAM_REQUEST_CB_T(0), None)
-        with contextlib.suppress(c.pa.CallError):
-            c.pa.stream_disconnect(stream)
-        c.pa.stream_unref(stream)
+CREATE_SECONDS = 10.0
+"""A meter stream still being created after this long is reopened. Until then it is not taken for stalled:
+pipewire-pulse takes seconds to create dozens of streams at once, and reopening them then only adds to its work
+(the collapse described above)."""
+MAX_CREATING = 8
+"""Meter streams being created at once; more wait for the watchdog's next check (a burst of dozens of stream
+creations is what fills pipewire-pulse's loop queue)."""
+PIPEWIRE_STREAMS_PER_CONNECTION = 8
+"""Meter streams sharing one connection on PipeWire (see the module docstring)."""
+PIPEWIRE_BATCH_SECONDS = 0.2
+"""On PipeWire the server sends each stream's peak samples this many seconds' worth at a time."""
 
 
 @dataclass(frozen=True)
 class MeterTarget:
-    """What should be metered: a sink-input on a sink (``sink_input`` set) or a whole sink."""
+    """What should be metered: a sink-input on a sink (``sink_input`` set) or a whole source."""
 
     source: str
     channels: int
@@ -207,11 +112,26 @@ class _Watch:
 
     expected_since: float
     reopens: int = 0
+    creating: bool = False
+    """Its stream was seen still being created (its silence counts from when it is READY)."""
+
+
+@dataclass(eq=False)
+class _Pool:
+    """One connection and the meter targets whose streams live on it."""
+
+    connection: Connection | None
+    owned: bool
+    """A connection of the meters' own (PipeWire), closed with its last stream; else the backend's."""
+    targets: set[MeterTarget] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+    """The connection being opened."""
 
 
 class PeakMeters:
-    """The set of open peak streams, kept in step with the streams and sinks that exist, with a watchdog
-    that reopens streams that failed or stopped delivering (see the module docstring).
+    """The meter service of one backend: the open peak streams, kept in step with the streams and devices
+    that exist, spread over connections (PipeWire), with a watchdog that reopens streams that failed or
+    stopped delivering (see the module docstring).
 
     ``expects_data(target)`` says whether the target should be producing samples now (its sink-input is
     uncorked); only then is a silent meter stream taken for stuck."""
@@ -224,13 +144,25 @@ class PeakMeters:
         expects_data: Callable[[MeterTarget], bool] = lambda target: target.sink_input is not None,
         *,
         connect: Callable[[], Awaitable[Connection]] | None = None,
+        per_connection: int = PIPEWIRE_STREAMS_PER_CONNECTION,
+        batch_seconds: float = PIPEWIRE_BATCH_SECONDS,
     ) -> None:
-        """``connect`` (PipeWire): opens a new connection; each meter stream then gets one of its own."""
+        """``connect`` (PipeWire): opens a new connection; meter streams then share connections of their own,
+        ``per_connection`` each, and get their samples ``batch_seconds`` at a time."""
         self._connection = connection
         self._connect = connect
-        self._own: dict[MeterTarget, Connection] = {}
-        self._connecting: dict[MeterTarget, asyncio.Task[None]] = {}
         self._rate = rate
+        self._frames = max(1, round(rate * batch_seconds)) if connect is not None else 1
+        batch = self._frames / rate
+        self._hold = max(HOLD_SECONDS, 2.5 * batch)
+        self._stall = max(STALL_SECONDS, 4 * batch)
+        self._limit = per_connection if connect is not None else math.inf
+        self._pools: list[_Pool] = [] if connect is not None else [_Pool(connection, owned=False)]
+        self._pool_of: dict[MeterTarget, _Pool] = {}
+        self._deferred: set[MeterTarget] = set()
+        """Targets waiting for other meter streams to finish being created (MAX_CREATING)."""
+        self._held: dict[MeterTarget, Reading] = {}
+        """Readings of streams waiting for their connection (kept across a reopen)."""
         self._on_error = on_error
         self._expects_data = expects_data
         self._streams: dict[MeterTarget, PeakStream] = {}
@@ -240,16 +172,37 @@ class PeakMeters:
         self.reopens = 0
         """Meter streams the watchdog reopened (for statistics and tests)."""
 
-    def _open(self, target: MeterTarget, reading: _Reading | None = None) -> bool:
-        connection = self._connection
-        if self._connect is not None:
-            own = self._own.get(target)
-            if own is None or not own.connected:
-                self._start_connecting(target, reading)
-                return False
-            connection = own
+    # --- streams and their connections ---------------------------------------------------------------------
+
+    def _pool_for(self, target: MeterTarget) -> _Pool:
+        pool = self._pool_of.get(target)
+        if pool is None:
+            pool = next((p for p in self._pools if len(p.targets) < self._limit), None)
+            if pool is None:
+                pool = _Pool(None, owned=True)
+                self._pools.append(pool)
+            pool.targets.add(target)
+            self._pool_of[target] = pool
+        return pool
+
+    def _open(self, target: MeterTarget, reading: Reading | None = None) -> bool:
+        pool = self._pool_for(target)
+        connection = pool.connection
+        if connection is None or not connection.connected:
+            if reading is not None:
+                self._held[target] = reading
+            if pool.owned:
+                self._start_connecting(pool)
+            return False
+        if self._creating() >= MAX_CREATING:
+            if reading is not None:
+                self._held[target] = reading
+            self._deferred.add(target)
+            return False
+        self._deferred.discard(target)
+        reading = self._held.pop(target, reading)
         try:
-            stream = PeakStream(connection, target.source, target.channels, self._rate, target.sink_input)
+            stream = PeakStream(connection, target.source, target.channels, self._rate, target.sink_input, self._frames)
         except (c.pa.CallError, OSError, BackendDisconnected) as exc:  # gone meanwhile: next sync or check retries
             self._on_error(exc)
             return False
@@ -258,57 +211,74 @@ class PeakMeters:
         self._streams[target] = stream
         return True
 
-    def _start_connecting(self, target: MeterTarget, reading: _Reading | None) -> None:
-        if target in self._connecting or self._closed:
+    def _creating(self) -> int:
+        return sum(1 for stream in self._streams.values() if stream.state() not in _SETTLED)
+
+    def _start_connecting(self, pool: _Pool) -> None:
+        if pool.task is not None or self._closed or self._connect is None:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._connecting[target] = loop.create_task(self._connect_for(target, reading))
+        old, pool.connection = pool.connection, None
+        if old is not None:  # lost: its streams are dead, they are reopened on the new connection
+            for target in pool.targets:
+                stream = self._streams.pop(target, None)
+                if stream is not None:
+                    self._held[target] = stream.reading
+                    stream.close()
+            old.close()
+        pool.task = loop.create_task(self._connect_pool(pool))
 
-    async def _connect_for(self, target: MeterTarget, reading: _Reading | None) -> None:
+    async def _connect_pool(self, pool: _Pool) -> None:
         assert self._connect is not None
         try:
             connection = await self._connect()
-        except Exception as exc:  # noqa: BLE001 - the watchdog's next check tries again
+        except (AudiolabError, OSError) as exc:  # the watchdog's next check tries again
             self._on_error(exc)
             return
         finally:
-            self._connecting.pop(target, None)
-        if self._closed or target not in self._watch:
+            pool.task = None
+        if self._closed or pool not in self._pools:
             connection.close()
             return
-        old = self._own.pop(target, None)
-        if old is not None:
-            self._close_stream(target)
-            old.close()
-        self._own[target] = connection
-        if target not in self._streams:
-            self._open(target, reading)
+        pool.connection = connection
+        now = time.monotonic()
+        for target in list(pool.targets):
+            if target not in self._streams:
+                if target in self._watch:
+                    self._watch[target].expected_since = now
+                self._open(target)
 
-    def _close_stream(self, target: MeterTarget) -> None:
+    def _forget(self, target: MeterTarget) -> None:
         stream = self._streams.pop(target, None)
         if stream is not None:
             stream.close()
+        self._held.pop(target, None)
+        self._deferred.discard(target)
+        self._watch.pop(target, None)
+        pool = self._pool_of.pop(target, None)
+        if pool is None:
+            return
+        pool.targets.discard(target)
+        if pool.owned and not pool.targets:
+            self._close_pool(pool)
 
-    def _forget(self, target: MeterTarget) -> None:
-        self._close_stream(target)
-        task = self._connecting.pop(target, None)
-        if task is not None:
-            task.cancel()
-        own = self._own.pop(target, None)
-        if own is not None:
-            own.close()
+    def _close_pool(self, pool: _Pool) -> None:
+        self._pools.remove(pool)
+        if pool.task is not None:
+            pool.task.cancel()
+            pool.task = None
+        if pool.connection is not None:
+            pool.connection.close()
+            pool.connection = None
 
     def sync(self, targets: Iterable[MeterTarget]) -> None:
+        """Meter exactly ``targets`` from now on: open what is new, close what is gone."""
         wanted = set(targets)
-        for target in {*self._streams, *self._own, *self._connecting}:
-            if target not in wanted:
-                self._forget(target)
-        for target in list(self._watch):
-            if target not in wanted:
-                del self._watch[target]
+        for target in [t for t in self._pool_of if t not in wanted]:
+            self._forget(target)
         now = time.monotonic()
         for target in wanted:
             if target not in self._watch:
@@ -332,7 +302,7 @@ class PeakMeters:
         self._timer = None
         try:
             self.check(time.monotonic())
-        except Exception as exc:  # noqa: BLE001 - never let the watchdog break the loop
+        except Exception as exc:  # noqa: BLE001  (a timer callback: nothing must escape into the loop)
             self._on_error(exc)
         self._arm()
 
@@ -340,8 +310,18 @@ class PeakMeters:
         """Reopen every stream that failed, or that should deliver and has not for too long."""
         if self._closed or not self._connection.connected:
             return
+        for pool in self._pools:
+            if pool.owned and (pool.connection is None or not pool.connection.connected):
+                self._start_connecting(pool)
+        for target in list(self._deferred):
+            if not self._open(target):
+                break
         for target, watch in list(self._watch.items()):
-            if target in self._connecting:
+            if target in self._deferred:
+                watch.expected_since = now  # waiting for its turn to be created: not stalled
+                continue
+            pool = self._pool_of.get(target)
+            if pool is not None and (pool.connection is None or pool.task is not None):
                 watch.expected_since = now  # its connection is being opened: not stalled yet
                 continue
             stream = self._streams.get(target)
@@ -349,11 +329,19 @@ class PeakMeters:
                 watch.reopens = 0  # it delivered since the last (re)open: healthy, the backoff starts over
             state = stream.state() if stream is not None else None
             dead = stream is None or state in (STREAM_FAILED, STREAM_TERMINATED)
+            if stream is not None and not dead and state != STREAM_READY:
+                if now - stream.opened_at < CREATE_SECONDS:
+                    watch.creating = True
+                    continue  # still being created: its silence starts counting once it is READY
+                dead = True
+            elif watch.creating and state == STREAM_READY:
+                watch.creating = False
+                watch.expected_since = now
             if not dead and not self._expects_data(target):
                 watch.expected_since = now  # corked: silence is expected, and does not count
                 continue
             quiet = now - max(watch.expected_since, stream.last_sample_at if stream is not None else -math.inf)
-            if quiet < STALL_SECONDS * 2 ** max(0, watch.reopens - 2) or watch.reopens >= MAX_REOPENS:
+            if quiet < self._stall * 2 ** max(0, watch.reopens - 2) or watch.reopens >= MAX_REOPENS:
                 continue
             reading = None
             if stream is not None:
@@ -365,12 +353,14 @@ class PeakMeters:
             self.reopens += 1
             self._open(target, reading)
 
+    # --- readings -------------------------------------------------------------------------------------------
+
     def take(self, now: float) -> tuple[dict[int, tuple[float, ...]], dict[str, float]]:
-        """Peaks since the last take: per sink-input index (per channel), and per sink monitor source."""
+        """Peaks since the last take: per sink-input index (per channel), and per metered source."""
         per_input: dict[int, tuple[float, ...]] = {}
         per_source: dict[str, float] = {}
         for target, stream in self._streams.items():
-            peaks = stream.take(now)
+            peaks = stream.take(now, self._hold)
             if target.sink_input is None:
                 per_source[target.source] = max(peaks, default=0.0)
             else:
@@ -387,9 +377,16 @@ class PeakMeters:
 
     @property
     def open_count(self) -> int:
+        """Meter streams open now."""
         return len(self._streams)
 
+    @property
+    def connection_count(self) -> int:
+        """Connections of the meters' own (PipeWire) open or being opened."""
+        return sum(1 for pool in self._pools if pool.owned)
+
     def close(self) -> None:
+        """Close every meter stream and connection of the meters' own; the service is done."""
         self._closed = True
         timer, self._timer = self._timer, None
         if timer is not None:
@@ -398,9 +395,8 @@ class PeakMeters:
             stream.close()
         self._streams.clear()
         self._watch.clear()
-        for task in self._connecting.values():
-            task.cancel()
-        self._connecting.clear()
-        for own in self._own.values():
-            own.close()
-        self._own.clear()
+        self._held.clear()
+        self._deferred.clear()
+        for pool in [p for p in self._pools if p.owned]:
+            self._close_pool(pool)
+        self._pool_of.clear()
