@@ -268,6 +268,13 @@ class PulseBackend(Backend):
         for info in outputs:  # type: ignore[attr-defined]
             stream = stream_from_info(info, Flow.CAPTURE)
             self._streams[stream.key] = stream
+        # The lists are answered one after another: a client can name itself between the client list and the
+        # stream list (a new pacat is "Native client (UNIX socket client)" until then). Whatever changed while
+        # they were read is re-read now, so the first sessions reported are consistent.
+        dirty, self._dirty = self._dirty, {}
+        if dirty:
+            await self._refresh(dirty)
+            await self._fill_missing()
         self._sessions = build_sessions(self._streams.values(), self._clients, self._devices, self._own_client)
 
     async def run(self) -> None:
