@@ -28,7 +28,8 @@ def merge_frames(older: MeterFrame, newer: MeterFrame) -> MeterFrame:
             values = tuple(max(a, b) for a, b in zip(previous, values, strict=True))
         channel_peaks[sid] = values
     device_peaks = {d: max(v, older.device_peaks.get(d, 0.0)) for d, v in newer.device_peaks.items()}
-    return MeterFrame(newer.timestamp, peaks, channel_peaks, device_peaks, newer.sequence)
+    unmeasured = {sid: why for sid, why in newer.unmeasured.items() if peaks.get(sid, 0.0) == 0.0}
+    return MeterFrame(newer.timestamp, peaks, channel_peaks, device_peaks, newer.sequence, unmeasured)
 
 
 @dataclass(frozen=True)

@@ -392,10 +392,13 @@ class DeactivationReason(enum.Enum):
 @dataclass(frozen=True)
 class MeterFrame:
     """One tick of peak meters: the peak of every session (after its gain, as Windows meters it), per-channel
-    peaks, and each endpoint device's mixed peak. Levels are linear, 0..1 (1.0 = full scale)."""
+    peaks, and each endpoint device's mixed peak. Levels are linear, 0..1 (1.0 = full scale). ``unmeasured``
+    names the sessions whose peak is not a measurement, with the reason (a Linux server that did not mix the
+    stream, or a stream left without a meter); their peak reads 0."""
 
     timestamp: float
     peaks: dict[str, float]
     channel_peaks: dict[str, tuple[float, ...]]
     device_peaks: dict[str, float] = field(default_factory=dict)
     sequence: int = 0
+    unmeasured: dict[str, str] = field(default_factory=dict)

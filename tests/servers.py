@@ -178,6 +178,13 @@ class AudioServer:
                 raise ServerError(f"no sink-input of {client_name!r} appeared within {timeout} s")
             time.sleep(0.02)
 
+    def usage(self, daemon: str | None = None) -> ProcessUsage:
+        """CPU time and RSS now of the daemon answering the pulse protocol (pulseaudio or pipewire-pulse), or of
+        the one named (``"pipewire"``)."""
+        names = {"pulseaudio": ["pulseaudio"], "pipewire": ["dbus-daemon", "pipewire", "wireplumber", "pipewire-pulse"]}
+        index = -1 if daemon is None else names[self.kind].index(daemon)
+        return process_usage(self._daemons[index].pid)
+
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def kill(self) -> None:
@@ -194,6 +201,25 @@ class AudioServer:
         left = [p.pid for p in [*(pl.process for pl in self._players), *self._daemons] if _group_alive(p.pid)]
         if left:
             raise ServerError(f"processes left after teardown: {left}")
+
+
+@dataclass(frozen=True)
+class ProcessUsage:
+    """A process's CPU time (user + system, seconds) and resident memory (MB) at one moment."""
+
+    cpu_seconds: float
+    rss_mb: float
+    at: float
+
+
+def process_usage(pid: int) -> ProcessUsage:
+    """CPU time and RSS of ``pid`` from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        rss_kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+    return ProcessUsage(cpu, rss_kb / 1024, time.monotonic())
 
 
 def _kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:

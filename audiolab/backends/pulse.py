@@ -80,6 +80,7 @@ from ._pulse.mapping import (
     session_id_of,
     stream_from_info,
 )
+from ._pulse.meter_view import compose_frame, plan_meters
 from ._pulse.meters import MeterTarget, PeakMeters
 from ._pulse.playback import PulsePlayback
 from ._pulse.policy import read_policy
@@ -184,6 +185,7 @@ class PulseBackend(Backend):
         self._dirty: dict[int, set[int]] = {}
         self._pending: dict[tuple[Flow, int], list[_Pending]] = {}
         self._meters: PeakMeters | None = None
+        self._meters_left_out: frozenset[int] = frozenset()
         self._reconnecting_meters = False
         """Meters were on when the server went away: they restart with the connection (reads see no sessions)."""
         self._meter_sequence = 0
@@ -664,17 +666,10 @@ class PulseBackend(Backend):
 
     def _sync_meters(self) -> None:
         assert self._meters is not None
-        targets = []
-        for (flow, _), device in self._devices.items():
-            if flow is Flow.RENDER and device.monitor_source:
-                targets.append(MeterTarget(device.monitor_source, 2, None))
-        for stream in self._streams.values():
-            if stream.flow is not Flow.RENDER or is_own(stream, self._own_client):
-                continue
-            device = self._devices.get((Flow.RENDER, stream.device))
-            if device is not None and device.monitor_source:
-                targets.append(MeterTarget(device.monitor_source, len(stream.volumes) or 2, stream.index))
-        self._meters.sync(targets)
+        plan = plan_meters(self._streams.values(), self._devices, self._own_client, pipewire=self._pipewire,
+                           first=self._playbacks)
+        self._meters_left_out = plan.left_out
+        self._meters.sync(plan.targets)
 
     async def stop_meters(self) -> None:
         self._reconnecting_meters = False
@@ -687,26 +682,10 @@ class PulseBackend(Backend):
             if self._reconnecting_meters:
                 return MeterFrame(self.clock.now(), {}, {}, {})  # no sessions while the server is away
             raise AudiolabError("meters are not started (call start_meters first)")
-        now = self.clock.now()
         per_input, per_source = self._meters.take(time.monotonic())
-        peaks: dict[str, float] = {}
-        channel_peaks: dict[str, tuple[float, ...]] = {}
-        for session in self._sessions.values():
-            if session.flow is not Flow.RENDER:
-                continue
-            channels = [0.0] * len(session.channel_volumes)
-            for member in session.streams:
-                values = per_input.get(int(member.id.rsplit("/", 1)[1]), ())
-                for i, v in enumerate(values[: len(channels)]):
-                    channels[i] = max(channels[i], v)
-            channel_peaks[session.id] = tuple(channels)
-            peaks[session.id] = max(channels, default=0.0)
-        device_peaks = {}
-        for (flow, _), device in self._devices.items():
-            if flow is Flow.RENDER and device.monitor_source in per_source:
-                device_peaks[device.name] = per_source[device.monitor_source]
         self._meter_sequence += 1
-        return MeterFrame(now, peaks, channel_peaks, device_peaks, self._meter_sequence)
+        return compose_frame(self.clock.now(), self._meter_sequence, self._sessions.values(), per_input, per_source,
+                             self._streams, self._devices, self._meters_left_out)
 
     # --- tones --------------------------------------------------------------------------------------------
 

@@ -355,14 +355,14 @@ class PeakMeters:
 
     # --- readings -------------------------------------------------------------------------------------------
 
-    def take(self, now: float) -> tuple[dict[int, tuple[float, ...]], dict[str, float]]:
-        """Peaks since the last take: per sink-input index (per channel), and per metered source."""
+    def take(self, now: float) -> tuple[dict[int, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+        """Peaks per channel since the last take: per sink-input index, and per metered source."""
         per_input: dict[int, tuple[float, ...]] = {}
-        per_source: dict[str, float] = {}
+        per_source: dict[str, tuple[float, ...]] = {}
         for target, stream in self._streams.items():
             peaks = stream.take(now, self._hold)
             if target.sink_input is None:
-                per_source[target.source] = max(peaks, default=0.0)
+                per_source[target.source] = peaks
             else:
                 per_input[target.sink_input] = peaks
         return per_input, per_source
