@@ -110,7 +110,7 @@ def compose_frame(
         members = [streams.get((session.flow, _index_of(m.id))) for m in session.streams]
         if session.flow is Flow.RENDER:
             for member in members:
-                if member is None:
+                if member is None or member.corked:  # a corked stream plays nothing (its meter only holds)
                     continue
                 for i, v in enumerate(per_input.get(member.index, ())[: len(channels)]):
                     channels[i] = max(channels[i], v)

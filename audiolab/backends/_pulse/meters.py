@@ -95,6 +95,11 @@ PIPEWIRE_STREAMS_PER_CONNECTION = 8
 """Meter streams sharing one connection on PipeWire (see the module docstring)."""
 PIPEWIRE_BATCH_SECONDS = 0.2
 """On PipeWire the server sends each stream's peak samples this many seconds' worth at a time."""
+PIPEWIRE_HOLD_SECONDS = 2.0
+"""On PipeWire a meter with no new sample shows its last peak this long (HOLD_SECONDS elsewhere): long enough
+for the watchdog to notice a stalled stream and for its new stream to deliver (measured 1.2-1.5 s), so a stall
+does not show as silence. A playing stream that goes quiet still sends samples (zeros) and reads 0 at once; a
+corked one sends none, and the frame shows it as 0 from the mirror (see meter_view)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ class PeakMeters:
         self._rate = rate
         self._frames = max(1, round(rate * batch_seconds)) if connect is not None else 1
         batch = self._frames / rate
-        self._hold = max(HOLD_SECONDS, 2.5 * batch)
+        self._hold = PIPEWIRE_HOLD_SECONDS if connect is not None else HOLD_SECONDS
         self._stall = max(STALL_SECONDS, 4 * batch)
         self._limit = per_connection if connect is not None else math.inf
         self._pools: list[_Pool] = [] if connect is not None else [_Pool(connection, owned=False)]
