@@ -184,6 +184,8 @@ class PulseBackend(Backend):
         self._sessions: dict[str, Session] = {}
         self._dirty: dict[int, set[int]] = {}
         self._pending: dict[tuple[Flow, int], list[_Pending]] = {}
+        self._ours_sent: dict[tuple[str, type[Event]], int] = {}
+        """VolumeChanged / ChannelVolumeChanged events of origin THIS_CLIENT sent so far, per session."""
         self._meters: PeakMeters | None = None
         self._meters_left_out: frozenset[int] = frozenset()
         self._reconnecting_meters = False
@@ -504,6 +506,9 @@ class PulseBackend(Backend):
         for event in events:
             if self._causes is not None:
                 self._causes.observe(event, self._sessions)
+            if isinstance(event, (VolumeChanged, ChannelVolumeChanged)) and event.origin is Origin.THIS_CLIENT:
+                key = (event.session_id, type(event))
+                self._ours_sent[key] = self._ours_sent.get(key, 0) + 1
             self._emitted += 1
             self._emit(event)
 
@@ -589,6 +594,8 @@ class PulseBackend(Backend):
         its event (VolumeChanged, or ChannelVolumeChanged for ``channel``)."""
         conn = self._require()
         deadline = time.monotonic() + _PENDING_SECONDS
+        wanted = ChannelVolumeChanged if channel is not None else VolumeChanged
+        sent_before = self._ours_sent.get((session_id, wanted), 0)
         calls = []
         for stream, volumes, muted in changes:
             self._pending.setdefault(stream.key, []).append(
@@ -607,7 +614,7 @@ class PulseBackend(Backend):
                 for stream, _, _ in changes:
                     facility = FACILITY_SINK_INPUT if stream.flow is Flow.RENDER else FACILITY_SOURCE_OUTPUT
                     self._dirty.setdefault(facility, set()).add(stream.index)
-                events = await self._flush()
+                await self._flush()
         finally:
             # The server state has been read after the change was acknowledged: later changes are not ours.
             for stream, _, _ in changes:
@@ -622,8 +629,10 @@ class PulseBackend(Backend):
         session = self._sessions.get(session_id)
         if session is None:
             return
-        wanted = ChannelVolumeChanged if channel is not None else VolumeChanged
-        if not any(isinstance(e, wanted) and e.session_id == session_id for e in events):
+        # The change's event may have been sent by this re-read, or already by the pump when the server's notice
+        # came first: either way it is sent once. Only a change that left the value as it was (no notice) gets
+        # its event here.
+        if self._ours_sent.get((session_id, wanted), 0) == sent_before:
             now = self.clock.now()
             if channel is not None:
                 event: Event = ChannelVolumeChanged(timestamp=now, session_id=session_id,
