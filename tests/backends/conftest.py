@@ -13,6 +13,13 @@ from tests.servers import AudioServer, pipewire_server, pulseaudio_server
 
 SERVERS = {"pulseaudio": pulseaudio_server, "pipewire": pipewire_server}
 
+both = pytest.mark.parametrize(
+    "server",
+    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
+    indirect=True,
+)
+"""Parametrize a test over both private servers (the ``server`` fixture), each with its marker."""
+
 
 @pytest.fixture(params=sorted(SERVERS))
 def server(request: pytest.FixtureRequest) -> Iterator[AudioServer]:

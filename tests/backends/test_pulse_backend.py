@@ -11,14 +11,9 @@ from audiolab._exceptions import SessionNotFound
 from audiolab.model import Flow, Origin, Role, SessionState
 from tests.servers import StreamClient, pulseaudio_server
 
-from .conftest import Running, quiet, start_backend, stop_backend, wait_until
+from .conftest import Running, both, quiet, start_backend, stop_backend, wait_until
 
 pytestmark = [pytest.mark.anyio]
-both = pytest.mark.parametrize(
-    "server",
-    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
-    indirect=True,
-)
 
 
 def _percent(server, index: str) -> list[int]:  # type: ignore[no-untyped-def]

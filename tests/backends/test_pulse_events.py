@@ -7,14 +7,9 @@ import pytest
 from audiolab.events import VolumeChanged
 from audiolab.model import Origin
 
-from .conftest import Running, quiet
+from .conftest import Running, both, quiet
 
 pytestmark = [pytest.mark.anyio]
-both = pytest.mark.parametrize(
-    "server",
-    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
-    indirect=True,
-)
 
 
 @both

@@ -13,14 +13,9 @@ from audiolab._exceptions import BackendDisconnected, BackendUnavailable
 from audiolab.backends.pulse import PulseBackend
 from tests.servers import pulseaudio_server
 
-from .conftest import quiet, start_backend, stop_backend
+from .conftest import both, quiet, start_backend, stop_backend
 
 pytestmark = [pytest.mark.anyio]
-both = pytest.mark.parametrize(
-    "server",
-    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
-    indirect=True,
-)
 
 
 @both

@@ -8,14 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from .conftest import Running
+from .conftest import Running, both
 
 pytestmark = [pytest.mark.anyio]
-both = pytest.mark.parametrize(
-    "server",
-    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
-    indirect=True,
-)
 
 
 async def _peak_of(running: Running, session_id: str, timeout: float, wanted: float, tol: float) -> float:

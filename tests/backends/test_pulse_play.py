@@ -20,14 +20,9 @@ from audiolab.model import Role, SessionState
 from audiolab.tones import sine
 from tests.processes import alive, gone_within
 
-from .conftest import Running, wait_until
+from .conftest import Running, both, wait_until
 
 pytestmark = [pytest.mark.anyio]
-both = pytest.mark.parametrize(
-    "server",
-    [pytest.param("pipewire", marks=pytest.mark.pipewire), pytest.param("pulseaudio", marks=pytest.mark.pulse)],
-    indirect=True,
-)
 
 
 async def peak_near(running: Running, session_id: str, wanted: float, tol: float, timeout: float = 8.0) -> float:
