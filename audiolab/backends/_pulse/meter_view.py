@@ -80,7 +80,8 @@ def plan_meters(
     if pipewire:
         wanted = set(first)
         played.sort(key=lambda item: (item[0].index not in wanted, item[0].index))
-        room = max(0, PIPEWIRE_STREAM_BUDGET - len(streams) - len(targets))
+        theirs = sum(1 for stream in streams if not is_own(stream, own_client))  # ours are the targets
+        room = max(0, PIPEWIRE_STREAM_BUDGET - theirs - len(targets))
         left_out = {stream.index for stream, _ in played[room:]}
         played = played[:room]
     targets.extend(target for _, target in played)
