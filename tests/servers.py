@@ -163,6 +163,21 @@ class AudioServer:
         self._players.append(player)
         return player
 
+    def record(self, *, client_name: str = "audiolab-test-recorder", device: str | None = None) -> Player:
+        """Start a ``pacat --record`` of ``device`` (default: this server's sink monitor) into nothing."""
+        cmd = [
+            require_binary("pacat"), "--record", "--raw", "--format=float32le", f"--rate={RATE}", "--channels=2",
+            f"--client-name={client_name}", f"--stream-name={client_name}", "--latency-msec=20",
+            f"--device={device or self.sink + '.monitor'}",
+        ]
+        process = subprocess.Popen(
+            cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_the_tests,
+        )
+        player = Player(process, client_name)
+        self._players.append(player)
+        return player
+
     def sink_inputs(self) -> list[dict[str, str]]:
         """``pactl list sink-inputs`` parsed into dicts (index, client, sink, corked, volume, properties...)."""
         return _parse_pactl_list(self.pactl("list", "sink-inputs"))

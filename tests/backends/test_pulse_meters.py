@@ -135,6 +135,25 @@ def _parse(text: str) -> list[dict[str, str]]:
     return _parse_pactl_list(text)
 
 
+@both
+async def test_capture_session_meters_what_it_records(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    """A recorder of the sink's monitor while a 0.5 tone plays: its capture session reads 0.5, and 0.5 times its
+    own gain (0.5 ** 3) once its volume is 0.5."""
+    from audiolab.model import Flow
+
+    server.play_tone(0.5, client_name="played")
+    server.record(client_name="recorder")
+    (recorder,) = await running.wait_sessions("recorder")
+    assert recorder.flow is Flow.CAPTURE
+    await running.backend.start_meters()
+    try:
+        assert await _peak_of(running, recorder.id, 8.0, 0.5, 0.02) == pytest.approx(0.5, abs=0.02)
+        await running.backend.set_volume(recorder.id, 0.5)
+        assert await _peak_of(running, recorder.id, 8.0, 0.0625, 0.005) == pytest.approx(0.0625, abs=0.005)
+    finally:
+        await running.backend.stop_meters()
+
+
 # --- the meters' watchdog, with fake streams (no server) ---------------------------------------------------
 
 
