@@ -17,24 +17,26 @@ import os
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from ..._exceptions import AudiolabError, BackendDisconnected, BackendUnavailable, SessionNotFound
+from ..._exceptions import (
+    AudiolabError,
+    BackendDisconnected,
+    BackendUnavailable,
+    SessionNotFound,
+)
 
 try:
     import pulsectl
-    import pulsectl_asyncio
     from pulsectl import _pulsectl as c
+
+    from .adapter import EventCallback, PulseAdapter
 except (ImportError, OSError) as exc:  # OSError: libpulse.so missing
     raise ImportError(f"the pulse backend needs pulsectl-asyncio and libpulse: {exc}") from exc
 
 T = TypeVar("T")
 
-EventCallback = Callable[[int, int, int], None]
-"""(facility, type, index) of a server event; facility/type are libpulse's PA_SUBSCRIPTION_EVENT_* values."""
-
 FACILITY_SINK, FACILITY_SOURCE, FACILITY_SINK_INPUT, FACILITY_SOURCE_OUTPUT = 0, 1, 2, 3
 FACILITY_MODULE, FACILITY_CLIENT = 4, 5
 TYPE_NEW, TYPE_CHANGE, TYPE_REMOVE = 0x00, 0x10, 0x20
-_FACILITY_MASK, _TYPE_MASK = 0x0F, 0x30
 # PA_SUBSCRIPTION_MASK_SINK | SOURCE | SINK_INPUT | SOURCE_OUTPUT | CLIENT
 SUBSCRIPTION_MASK = 0x0001 | 0x0002 | 0x0004 | 0x0008 | 0x0020
 
@@ -46,32 +48,6 @@ _libpulse.pa_context_get_index.argtypes = [ctypes.c_void_p]
 def server_address(server: str | None) -> str | None:
     """The server string to connect to: ``server``, else $PULSE_SERVER, else libpulse's default."""
     return server or os.environ.get("PULSE_SERVER") or None
-
-
-class _Pulse(pulsectl_asyncio.PulseAsync):
-    """PulseAsync whose subscription and state callbacks call straight into audiolab (no queue, no enums)."""
-
-    on_event: EventCallback | None = None
-    on_lost: Callable[[], None] | None = None
-
-    def _pulse_subscribe_cb(self, ctx, ev, idx, userdata):  # type: ignore[no-untyped-def]
-        if self.on_event is not None:
-            self.on_event(ev & _FACILITY_MASK, ev & _TYPE_MASK, idx)
-
-    def _pulse_state_cb(self, ctx, userdata):  # type: ignore[no-untyped-def]
-        # pulsectl-asyncio fails every waiting future right away on disconnect, even one whose answer is
-        # already scheduled with call_soon (that set_result then raises InvalidStateError in the loop). Fail
-        # them here instead, after whatever is already scheduled, and only those still undecided.
-        waiting, self.waiting_futures = self.waiting_futures, set()
-        super()._pulse_state_cb(ctx, userdata)
-        if waiting and self._disconnected.is_set():
-            loop = asyncio.get_event_loop()
-            for future in waiting:
-                loop.call_soon(_fail_if_pending, future)
-        else:
-            self.waiting_futures |= waiting
-        if self._disconnected.is_set() and self.on_lost is not None:
-            self.on_lost()
 
 
 async def _uncancellable(coro: Coroutine[Any, Any, T]) -> T:
@@ -88,29 +64,24 @@ def _consume(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def _fail_if_pending(future: asyncio.Future[object]) -> None:
-    if not future.done():
-        future.set_exception(pulsectl.PulseDisconnected())
-
-
 class Connection:
     """A connected libpulse context plus the one subscription audiolab uses."""
 
     def __init__(self, server: str | None, client_name: str = "audiolab") -> None:
         self.address = server_address(server)
-        self._pulse = _Pulse(client_name, server=self.address)
+        self._pulse = PulseAdapter(client_name, server=self.address)
         self.queries = 0
         self.lost = False
 
     @property
-    def pulse(self) -> pulsectl_asyncio.PulseAsync:
+    def pulse(self) -> PulseAdapter:
         return self._pulse
 
     @property
     def context(self) -> object:
         """The libpulse context; raises BackendDisconnected once closed (libpulse aborts the process when
         handed a NULL context, so nothing may reach it after :meth:`close`)."""
-        ctx = self._pulse._ctx
+        ctx = self._pulse.raw_context
         if ctx is None:
             raise BackendDisconnected("the connection to the PulseAudio server is closed")
         return ctx
@@ -136,7 +107,7 @@ class Connection:
         self._pulse.on_event = on_event
         self._pulse.on_lost = self._lost_then(on_lost)
         with translated(self):
-            await self._pulse._event_mask_set("sink", "source", "sink_input", "source_output", "client", "module")
+            await self._pulse.set_event_mask("sink", "source", "sink_input", "source_output", "client", "module")
 
     def _lost_then(self, callback: Callable[[], None]) -> Callable[[], None]:
         def lost() -> None:
