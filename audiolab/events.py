@@ -92,7 +92,7 @@ class GroupingParamChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StreamsChanged(Event):
-    """A stream was added to, removed from or changed state inside a session."""
+    """A stream was added to, removed from or changed state, volume or mute inside a session."""
 
     streams: tuple[Stream, ...]
 

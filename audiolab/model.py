@@ -245,7 +245,8 @@ class SessionKey:
 
 @dataclass(frozen=True)
 class Stream:
-    """One audio stream inside a session."""
+    """One audio stream inside a session. ``volume``/``muted`` are the stream's own where the backend has
+    them per stream (PulseAudio, PipeWire), else None."""
 
     id: str
     flow: Flow
@@ -253,10 +254,17 @@ class Stream:
     pid: int | None = None
     loopback: bool = False
     name: str = ""
+    volume: float | None = None
+    muted: bool | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "flow": self.flow.value, "state": self.state.value, "pid": self.pid,
-                "loopback": self.loopback, "name": self.name}
+        out: dict[str, object] = {"id": self.id, "flow": self.flow.value, "state": self.state.value, "pid": self.pid,
+                                  "loopback": self.loopback, "name": self.name}
+        if self.volume is not None:
+            out["volume"] = self.volume
+        if self.muted is not None:
+            out["muted"] = self.muted
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Stream:
@@ -267,6 +275,8 @@ class Stream:
             pid=_optional_int(data.get("pid")),
             loopback=bool(data.get("loopback", False)),
             name=str(data.get("name", "")),
+            volume=float(data["volume"]) if data.get("volume") is not None else None,  # type: ignore[arg-type]
+            muted=bool(data["muted"]) if data.get("muted") is not None else None,
         )
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from audiolab.events import VolumeChanged
 from audiolab.model import Origin
+from tests.servers import StreamClient
 
-from .conftest import Running, both, quiet
+from .conftest import Running, both, quiet, wait_until
 
 pytestmark = [pytest.mark.anyio]
 
@@ -31,3 +32,26 @@ async def test_exactly_one_event_per_set_volume_and_set_mute(server, running: Ru
               if isinstance(e, VolumeChanged) and e.session_id == session.id and e.origin is not Origin.THIS_CLIENT]
     assert len(ours) == calls, f"{len(ours)} events of this client for {calls} calls"
     assert others == []
+
+
+@both
+async def test_a_change_of_one_stream_of_a_session_is_reported_per_stream(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    async with StreamClient(server.address, "two-streams") as client:
+        client.open_stream(server.sink, role="music", name="a")
+        client.open_stream(server.sink, role="music", name="b")
+        await wait_until(lambda: [len(s.streams) for s in running.sessions_of("two-streams")] == [2], what="two streams")
+        await quiet(running)
+        (session,) = running.sessions_of("two-streams")
+        b = next(s for s in session.streams if s.name == "b")
+        assert b.volume == pytest.approx(1.0) and b.muted is False
+        start = len(running.recorder.events)
+        server.pactl("set-sink-input-volume", b.id.rsplit("/", 1)[1], "50%")
+        event = await running.recorder.wait("StreamsChanged", lambda e: e.session_id == session.id
+                                            and any(s.name == "b" and s.volume == pytest.approx(0.5, abs=0.01)
+                                                    for s in e.streams))
+        assert next(s for s in event.streams if s.name == "a").volume == pytest.approx(1.0)
+        # The session's own figure is its loudest stream's (documented in _pulse/mapping.py): unchanged, no event.
+        assert running.sessions_of("two-streams")[0].volume == pytest.approx(1.0)
+        server.pactl("set-sink-input-mute", b.id.rsplit("/", 1)[1], "1")
+        await running.recorder.wait("StreamsChanged", lambda e: any(s.name == "b" and s.muted for s in e.streams))
+        assert not [e for e in running.recorder.events[start:] if e.kind == "VolumeChanged"]

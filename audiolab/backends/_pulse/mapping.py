@@ -8,7 +8,9 @@ else stand alone. Session ids are stable strings for as long as the server keeps
 
 Several streams in one session: the session's ``volume`` and ``channel_volumes`` are those of its loudest
 stream, ``muted`` is true only when every stream is muted, the role is the first stream's that has one, and
-the session is ACTIVE when any stream is uncorked. Setting a volume or mute applies to every stream.
+the session is ACTIVE when any stream is uncorked. Setting a volume or mute applies to every stream. Each
+``Stream`` carries its own ``volume`` and ``muted``: a change of one stream that leaves the session's figure as
+it was is reported as ``StreamsChanged`` (and as ``VolumeChanged`` too when it changes the session's figure).
 """
 
 from __future__ import annotations
@@ -190,6 +192,8 @@ def make_session(
             pid=pid,
             loopback=bool(device and device.monitor_of is not None),
             name=s.name,
+            volume=master_level(s.volumes),
+            muted=s.muted,
         )
         for s in streams
     )
