@@ -46,6 +46,7 @@ _PACKAGES = {
     "pactl": "pulseaudio-utils",
     "pacat": "pulseaudio-utils",
     "pipewire": "pipewire-bin",
+    "pw-play": "pipewire-bin",
     "pipewire-pulse": "pipewire-pulse",
     "wireplumber": "wireplumber",
     "dbus-daemon": "dbus",

@@ -172,8 +172,11 @@ def make_session(
     client = clients.get(first.client) if first.client is not None else None
     cprops: Mapping[str, str] = client.props if client else {}
     sprops = [s.props for s in streams]
-    app = _prop("application.name", cprops, *sprops) or (client.name if client else "") or first.name
     binary = _prop("application.process.binary", cprops, *sprops)
+    app = _prop("application.name", cprops, *sprops) or (client.name if client else "") or first.name
+    named = _prop("application.name", *sprops)
+    if named and app == binary:  # a native PipeWire client (pw-cat) is named after its binary, its streams better
+        app = named
     pid_text = _prop("application.process.id", cprops, *sprops)
     pid = int(pid_text) if pid_text.isdigit() else None
     role = Role.UNKNOWN
