@@ -89,8 +89,8 @@ async def test_two_sessions_metered_apart_and_device_peak(server, running: Runni
 @pytest.mark.parametrize("server", ["pipewire"], indirect=True)
 async def test_pipewire_meter_streams_share_a_few_connections(server, running: Running) -> None:  # type: ignore[no-untyped-def]
     """pipewire-pulse serves about one record stream of a client per graph cycle (see meters.py): on PipeWire the
-    meter streams (two tones and the sink) share a connection of the meters' own, at most
-    PIPEWIRE_STREAMS_PER_CONNECTION each, and get their peaks in batches; stop_meters closes that client."""
+    two tones' meters share a connection of the meters' own (at most PIPEWIRE_STREAMS_PER_CONNECTION each) and
+    get their peaks in batches; the sink's meter, the pacer, has one of its own; stop_meters closes them."""
     from audiolab.backends._pulse.mapping import METER_PROPERTY
 
     server.play_tone(0.5, client_name="first")
@@ -111,8 +111,8 @@ async def test_pipewire_meter_streams_share_a_few_connections(server, running: R
         while len(meter_clients()) < 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         clients = meter_clients()
-        assert len(clients) == 3 and len(set(clients)) == 1, clients
-        assert running.backend._meters is not None and running.backend._meters.connection_count == 1
+        assert len(clients) == 3 and len(set(clients)) == 2, clients
+        assert running.backend._meters is not None and running.backend._meters.connection_count == 2
         # Both tones keep being metered, over a second (a starved client may underrun once under load).
         frames = []
         for _ in range(10):

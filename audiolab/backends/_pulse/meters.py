@@ -42,15 +42,25 @@ record stream is served per graph cycle, and the stream served first in the grap
 data. With one peak sample per message (pavucontrol's ``fragsize``, one frame) at 30 samples per second, a
 connection serves about three streams; the rest starve (pavucontrol's method: 7-14 of 30 tones read right). A
 connection per stream (audiolab until 2026-11) reads right up to ~40 but costs the server a PipeWire client per
-meter (+3-4 MB RSS each, +136 MB at 40 streams) and, at 25-30 streams with the watchdog reopening the
-streams that starved while their connections were still being made, collapsed (5 of 30 right, 125 reopens, 836
-"loop_invoke() queue full" warnings, 65 -> 333 MB in 6 s). What holds: streams share connections, at most
-PIPEWIRE_STREAMS_PER_CONNECTION each, and the server sends each stream's peaks in batches of
-PIPEWIRE_BATCH_SECONDS (``fragsize`` of several frames), so a connection's streams are ready a few times a
-second each and all get served. Measured with 40 pacat tones on the test server: 40 of 40 read right from 0.3 s
-on, with 5 connections. pipewire-pulse's per-stream monitor still, rarely, never delivers or stops for good
-(READY, linked, no error): the watchdog above reopens such a stream on its connection. On PulseAudio every meter
-shares the backend's connection and samples are sent one at a time (the server serves every stream).
+meter (+2 MB RSS each, beside the ~1.3 MB every record stream costs) and, at 25-30 streams with the watchdog
+reopening the streams that starved while their connections were still being made, collapsed (5 of 30 right,
+125 reopens, 836 "loop_invoke() queue full" warnings, 65 -> 333 MB in 6 s). What holds:
+
+- the per-stream meters share connections, at most PIPEWIRE_STREAMS_PER_CONNECTION each, and the server sends
+  their peaks in batches of PIPEWIRE_BATCH_SECONDS (a ``fragsize`` of several frames), so each is ready a few
+  times a second and a connection's streams all get served;
+- each sink's own meter is the *pacer*: one sample a message (so it asks for a 33 ms latency) alone on its
+  connection. A batch's length is also the latency a record stream asks for, so without it a graph of
+  large-buffer clients (paplay, pacat's default 2 s) runs at 170 ms quanta, ~6 cycles a second, too few to serve
+  eight streams a connection (17-19 of 40 tones read right); with it the graph runs at ~21 ms quanta while
+  meters are on, as it does under pavucontrol's meters, which costs the server more cycles for such clients;
+- at most MAX_CREATING streams are created at once, and the watchdog leaves a stream alone while it is created.
+
+Measured with 40 pacat tones on the test server, 50 ms or 2 s buffers: 40 of 40 read right from 0.3-1 s on,
+with 6 connections. pipewire-pulse's per-stream monitor still, now and then, never delivers or stops for good
+(READY, linked, no error): the watchdog above reopens such a stream on its connection, within the PipeWire
+hold time. On PulseAudio every meter shares the backend's connection and samples come one at a time (the
+server serves every stream).
 """
 
 from __future__ import annotations
@@ -93,7 +103,7 @@ MAX_CREATING = 8
 creations is what fills pipewire-pulse's loop queue)."""
 PIPEWIRE_STREAMS_PER_CONNECTION = 8
 """Meter streams sharing one connection on PipeWire (see the module docstring)."""
-PIPEWIRE_BATCH_SECONDS = 0.2
+PIPEWIRE_BATCH_SECONDS = 0.25
 """On PipeWire the server sends each stream's peak samples this many seconds' worth at a time."""
 PIPEWIRE_HOLD_SECONDS = 2.0
 """On PipeWire a meter with no new sample shows its last peak this long (HOLD_SECONDS elsewhere): long enough
@@ -131,6 +141,8 @@ class _Pool:
     targets: set[MeterTarget] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
     """The connection being opened."""
+    pacer: bool = False
+    """It carries one device meter only (PipeWire)."""
 
 
 class PeakMeters:
@@ -182,9 +194,10 @@ class PeakMeters:
     def _pool_for(self, target: MeterTarget) -> _Pool:
         pool = self._pool_of.get(target)
         if pool is None:
-            pool = next((p for p in self._pools if len(p.targets) < self._limit), None)
+            pacer = self._paces(target)
+            pool = None if pacer else next((p for p in self._pools if not p.pacer and len(p.targets) < self._limit), None)
             if pool is None:
-                pool = _Pool(None, owned=True)
+                pool = _Pool(None, owned=True, pacer=pacer)
                 self._pools.append(pool)
             pool.targets.add(target)
             self._pool_of[target] = pool
@@ -207,7 +220,8 @@ class PeakMeters:
         self._deferred.discard(target)
         reading = self._held.pop(target, reading)
         try:
-            stream = PeakStream(connection, target.source, target.channels, self._rate, target.sink_input, self._frames)
+            frames = 1 if self._paces(target) else self._frames
+            stream = PeakStream(connection, target.source, target.channels, self._rate, target.sink_input, frames)
         except (c.pa.CallError, OSError, BackendDisconnected) as exc:  # gone meanwhile: next sync or check retries
             self._on_error(exc)
             return False
@@ -215,6 +229,11 @@ class PeakMeters:
             stream.reading = reading  # keep the held peak across a reopen
         self._streams[target] = stream
         return True
+
+    def _paces(self, target: MeterTarget) -> bool:
+        """Whether ``target``'s stream is a pacer: a device meter on PipeWire, one sample a message, alone on its
+        connection (see the module docstring)."""
+        return self._connect is not None and target.sink_input is None
 
     def _creating(self) -> int:
         return sum(1 for stream in self._streams.values() if stream.state() not in _SETTLED)
