@@ -57,7 +57,9 @@ from ._pulse.connection import (
     FACILITY_SOURCE_OUTPUT,
     TYPE_REMOVE,
     Connection,
+    describe_address,
     pulsectl,
+    server_address,
 )
 from ._pulse.ducking import (
     GRACE_SECONDS,
@@ -362,13 +364,13 @@ class PulseBackend(Backend):
 
     def _address(self) -> str:
         conn = self._conn
-        return (conn.address if conn else None) or self._server or "the default address"
+        return describe_address((conn.address if conn else None) or server_address(self._server))
 
     def _require(self) -> Connection:
         if self._closed:
             raise ClosedResourceError("the pulse backend is closed")
         if self._conn is None or self._lost:
-            raise BackendDisconnected(f"the PulseAudio server at {self._server or 'the default address'} went away")
+            raise BackendDisconnected(f"the PulseAudio server at {self._address()} went away")
         return self._conn
 
     # --- server events -> typed events ----------------------------------------------------------------------

@@ -143,3 +143,38 @@ async def test_calls_asked_as_the_connection_closes_raise_instead_of_aborting(pa
             await pending
     with pytest.raises(BackendDisconnected):
         conn.own_client_index()
+
+
+@pytest.mark.pulse
+async def test_a_full_server_is_told_apart_from_no_server(pa_server) -> None:  # type: ignore[no-untyped-def]
+    """PulseAudio takes 64 clients; the 65th is answered and dropped: the error says so, not "no server"."""
+    import pulsectl_asyncio
+
+    holders = []
+    try:
+        while True:  # fill the server up (it already has a client or two of its own making)
+            client = pulsectl_asyncio.PulseAsync(f"filler-{len(holders)}", server=pa_server.address)
+            try:
+                await client.connect(timeout=3)
+            except Exception:  # noqa: BLE001  (the server is full: what this test wants)
+                client.close()
+                break
+            holders.append(client)
+            assert len(holders) <= 64
+        backend = PulseBackend(server=pa_server.address)
+        with pytest.raises(BackendUnavailable, match="answered and then dropped the connection .*64 clients"):
+            await backend.start(lambda e: None)
+        await backend.aclose()
+    finally:
+        for client in holders:
+            client.close()
+
+
+async def test_the_default_address_is_named_by_its_socket(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
+    monkeypatch.delenv("PULSE_RUNTIME_PATH", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    backend = PulseBackend()
+    with pytest.raises(BackendUnavailable, match=f"unix:{tmp_path}/pulse/native \\(the default\\)"):
+        await backend.start(lambda e: None)
+    await backend.aclose()

@@ -16,11 +16,14 @@ from collections.abc import Callable
 
 import pulsectl
 import pulsectl_asyncio
+from pulsectl import _pulsectl as c
 
 EventCallback = Callable[[int, int, int], None]
 """(facility, type, index) of a server event; facility/type are libpulse's PA_SUBSCRIPTION_EVENT_* values."""
 
 _FACILITY_MASK, _TYPE_MASK = 0x0F, 0x30
+_PA_ERR_CONNECTIONTERMINATED = 11
+_errno = c.pa.context_errno
 
 PRIVATE_MEMBERS: dict[str, tuple[str, ...] | None] = {
     "_pulse_subscribe_cb": ("self", "ctx", "ev", "idx", "userdata"),
@@ -60,6 +63,14 @@ class PulseAdapter(pulsectl_asyncio.PulseAsync):
 
     on_event: EventCallback | None = None
     on_lost: Callable[[], None] | None = None
+
+    def connection_refused_after_answering(self) -> bool:
+        """After a failed connect: whether the server answered and then ended the connection (what PulseAudio
+        does past its 64 clients), rather than nobody answering at all."""
+        ctx = self._ctx
+        if ctx is None:
+            return False
+        return int(_errno(ctx)) == _PA_ERR_CONNECTIONTERMINATED
 
     @property
     def raw_context(self) -> object | None:

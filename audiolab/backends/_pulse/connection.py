@@ -50,6 +50,16 @@ def server_address(server: str | None) -> str | None:
     return server or os.environ.get("PULSE_SERVER") or None
 
 
+def describe_address(address: str | None) -> str:
+    """``address`` for a message; libpulse's default named by the socket it tries first."""
+    if address:
+        return address
+    runtime = os.environ.get("PULSE_RUNTIME_PATH") or (
+        os.path.join(os.environ["XDG_RUNTIME_DIR"], "pulse") if os.environ.get("XDG_RUNTIME_DIR") else None
+    )
+    return f"unix:{runtime}/native (the default)" if runtime else "the default PulseAudio socket"
+
+
 async def _uncancellable(coro: Coroutine[Any, Any, T]) -> T:
     """Await a pulsectl-asyncio call so that cancelling the caller does not cancel its future: libpulse's
     answer may already be scheduled with call_soon, and setting it on a cancelled future raises
@@ -94,8 +104,14 @@ class Connection:
         try:
             await self._pulse.connect(timeout=timeout)
         except (asyncio.TimeoutError, pulsectl.PulseError, c.pa.CallError) as exc:
+            refused = self._pulse.connection_refused_after_answering()
             self.close()
-            where = self.address or "the default PulseAudio server"
+            where = describe_address(self.address)
+            if refused:
+                raise BackendUnavailable(
+                    f"the PulseAudio-protocol server at {where} answered and then dropped the connection (PulseAudio "
+                    "accepts at most 64 clients; `pactl list short clients` shows who is connected)"
+                ) from exc
             raise BackendUnavailable(f"no PulseAudio-protocol server answered at {where}: {exc or 'timeout'}") from exc
 
     def own_client_index(self) -> int | None:
