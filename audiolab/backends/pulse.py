@@ -84,6 +84,7 @@ from ._pulse.mapping import (
 )
 from ._pulse.meter_view import compose_frame, plan_meters
 from ._pulse.meters import MeterTarget, PeakMeters
+from ._pulse.settling import Settling
 from ._pulse.playback import PulsePlayback
 from ._pulse.policy import read_policy
 from ._pulse.volume import same_volume, scaled_to
@@ -190,6 +191,10 @@ class PulseBackend(Backend):
         """VolumeChanged / ChannelVolumeChanged events of origin THIS_CLIENT sent so far, per session."""
         self._meters: PeakMeters | None = None
         self._meters_left_out: frozenset[int] = frozenset()
+        self._settling = Settling()
+        self._settle_timer: asyncio.TimerHandle | None = None
+        self._recheck = False
+        """A settling deadline passed: the next flush rebuilds the sessions even with nothing to re-read."""
         self._reconnecting_meters = False
         """Meters were on when the server went away: they restart with the connection (reads see no sessions)."""
         self._meter_sequence = 0
@@ -241,6 +246,7 @@ class PulseBackend(Backend):
             self._own_client = conn.own_client_index()
             info = await conn.query("server_info")
             self._pipewire = "pipewire" in (getattr(info, "server_name", "") or "").lower()
+            self._settling.pipewire = self._pipewire
             # Subscribe before the first enumeration, so nothing that happens in between is missed.
             await conn.subscribe(self._on_server_event, self._on_lost)
             self._conn = conn
@@ -309,6 +315,9 @@ class PulseBackend(Backend):
             return
         self._closed = True
         self._wake.set()
+        timer, self._settle_timer = self._settle_timer, None
+        if timer is not None:
+            timer.cancel()
         await self._stop_playbacks()
         self._drop_connection()
         self._sessions = {}
@@ -339,7 +348,7 @@ class PulseBackend(Backend):
 
     async def _reconnect_loop(self) -> None:
         now = self.clock.now()
-        gone = diff_sessions(self._sessions, {}, now, lambda sid: Origin.UNKNOWN)
+        gone = diff_sessions({**self._settling.flush(), **self._sessions}, {}, now, lambda sid: Origin.UNKNOWN)
         self._sessions, self._streams, self._clients, self._devices = {}, {}, {}, {}
         self._dirty.clear()
         self._pending.clear()
@@ -397,12 +406,14 @@ class PulseBackend(Backend):
 
     async def _flush(self) -> list[Event]:
         """Re-read every dirty object once, rebuild the sessions, emit the differences."""
-        if not self._dirty or self._conn is None:
+        if (not self._dirty and not self._recheck) or self._conn is None:
             return []
         dirty, self._dirty = self._dirty, {}
-        self._flushes += 1
-        await self._refresh(dirty)
-        await self._fill_missing()
+        self._recheck = False
+        if dirty:
+            self._flushes += 1
+            await self._refresh(dirty)
+            await self._fill_missing()
         events = self._rebuild()
         if FACILITY_MODULE in dirty or (self._pipewire and FACILITY_SINK in dirty):
             await self._refresh_policy()
@@ -476,10 +487,12 @@ class PulseBackend(Backend):
                 self._devices[(flow, index)] = device_from_info(info, flow)
         else:
             assert flow is not None
+            before = self._streams.get((flow, index))
             if info is None:
                 self._streams.pop((flow, index), None)
             else:
                 self._streams[(flow, index)] = stream_from_info(info, flow)
+            self._settling.stream_read(before, self._streams.get((flow, index)), time.monotonic())
 
     async def _fill_missing(self) -> None:
         """Streams can name a client or device this backend has not read yet: read those now."""
@@ -494,13 +507,30 @@ class PulseBackend(Backend):
             await self._refresh(dirty)
 
     def _rebuild(self) -> list[Event]:
-        new = build_sessions(self._streams.values(), self._clients, self._devices, self._own_client)
+        mono = time.monotonic()
+        visible = self._settling.visible(self._streams.values(), mono)
+        new = build_sessions(visible, self._clients, self._devices, self._own_client)
         old, self._sessions = self._sessions, new
-        events = diff_sessions(old, new, self.clock.now(), self._origin_of)
+        before = self._settling.before_diff(old, new, mono)
+        events = diff_sessions({**before, **self._settling.expired(mono)}, new, self.clock.now(), self._origin_of)
         self._send(events)
+        self._arm_settling(mono)
         if self._meters is not None:
             self._sync_meters()
         return events
+
+    def _arm_settling(self, mono: float) -> None:
+        """Wake the pump when the next settling deadline passes (see :mod:`._pulse.settling`)."""
+        deadline = self._settling.next_deadline()
+        if deadline is None or self._settle_timer is not None or self._closed:
+            return
+
+        def due() -> None:
+            self._settle_timer = None
+            self._recheck = True
+            self._wake.set()
+
+        self._settle_timer = asyncio.get_running_loop().call_later(max(0.0, deadline - mono) + 0.001, due)
 
     def _send(self, events: Iterable[Event]) -> None:
         if self._emit is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from audiolab.events import VolumeChanged
@@ -55,3 +57,33 @@ async def test_a_change_of_one_stream_of_a_session_is_reported_per_stream(server
         server.pactl("set-sink-input-mute", b.id.rsplit("/", 1)[1], "1")
         await running.recorder.wait("StreamsChanged", lambda e: any(s.name == "b" and s.muted for s in e.streams))
         assert not [e for e in running.recorder.events[start:] if e.kind == "VolumeChanged"]
+
+
+@both
+async def test_a_reopened_stream_is_no_flicker(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    """The ALSA plugin's way: close the stream and open another (in mono) in the same session: the session goes on
+    (a StreamsChanged), with no SessionRemoved/SessionCreated and no ChannelVolumeChanged nobody made."""
+    async with StreamClient(server.address, "reopener") as client:
+        first = client.open_stream(server.sink, role="music", name="first")
+        (session,) = await running.wait_sessions("reopener")
+        await quiet(running)
+        start = len(running.recorder.events)
+        client.close_stream(first)
+        await asyncio.sleep(0.002)
+        client.open_stream(server.sink, role="music", name="second", channels=1)
+        await running.recorder.wait("StreamsChanged", lambda e: e.session_id == session.id
+                                    and [s.name for s in e.streams] == ["second"])
+        await quiet(running)
+        kinds = [e.kind for e in running.recorder.events[start:] if e.session_id == session.id]
+        assert "SessionRemoved" not in kinds and "SessionCreated" not in kinds, kinds
+        assert "ChannelVolumeChanged" not in kinds, kinds
+        assert [s.id for s in running.backend.snapshot()].count(session.id) == 1
+
+
+@both
+async def test_a_session_created_and_removed_within_the_grace_is_reported(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    async with StreamClient(server.address, "blink") as client:
+        client.open_stream(server.sink, role="music", name="blink")
+        created = await running.recorder.wait("SessionCreated", lambda e: e.session.app == "blink")
+    removed = await running.recorder.wait("SessionRemoved", lambda e: e.session_id == created.session_id)
+    assert removed.timestamp >= created.timestamp

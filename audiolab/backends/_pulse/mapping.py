@@ -236,7 +236,9 @@ def diff_sessions(
         if before.state != after.state:
             events.append(StateChanged(timestamp=now, session_id=sid, old=before.state, new=after.state))
         volume_changed = before.volume != after.volume or before.muted != after.muted
-        channels_changed = before.channel_volumes != after.channel_volumes
+        channels_changed = before.channel_volumes != after.channel_volumes and not _reshaped(
+            before.channel_volumes, after.channel_volumes
+        )
         if volume_changed or channels_changed:
             origin = origin_of(sid)
             if volume_changed:
@@ -258,3 +260,9 @@ def diff_sessions(
         if before.streams != after.streams:
             events.append(StreamsChanged(timestamp=now, session_id=sid, streams=after.streams))
     return events
+
+
+def _reshaped(before: tuple[float, ...], after: tuple[float, ...]) -> bool:
+    """Only the channel count changed, every channel at the same level (a stream reopened in mono): nobody
+    changed a volume, so there is no ChannelVolumeChanged (the new stream is a StreamsChanged)."""
+    return len(before) != len(after) and len(set(before)) == 1 and set(before) == set(after)
