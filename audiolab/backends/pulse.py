@@ -55,6 +55,7 @@ from ._pulse.connection import (
     FACILITY_SINK_INPUT,
     FACILITY_SOURCE,
     FACILITY_SOURCE_OUTPUT,
+    TYPE_NEW,
     TYPE_REMOVE,
     Connection,
     describe_address,
@@ -77,10 +78,12 @@ from ._pulse.mapping import (
     build_sessions,
     client_from_info,
     device_from_info,
+    blink_events,
     diff_sessions,
     is_own,
     session_id_of,
     stream_from_info,
+    unread_stream,
 )
 from ._pulse.meter_view import compose_frame, plan_meters
 from ._pulse.meters import MeterTarget, PeakMeters
@@ -94,6 +97,8 @@ __all__ = ("PulseBackend", "PulseStatistics")
 _LIST_THRESHOLD = 16
 """More dirty objects of one kind than this are re-read with one list query instead of one query each."""
 _PENDING_SECONDS = 5.0
+_MAX_PREFETCHED = 256
+"""New streams read ahead of the pump at most at once (a burst beyond that is read by the pump only)."""
 _RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0)
 
 # facility -> (info query, list query, flow)
@@ -145,6 +150,12 @@ class _Pending:
     deadline: float
 
 
+def _retrieve(task: asyncio.Future[object]) -> None:
+    """A read-ahead's outcome is looked at later or never: mark its exception retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
 class PulseBackend(Backend):
     """The PulseAudio / PipeWire backend. Options: ``server`` (a server string such as
     ``unix:/run/user/1000/pulse/native``), ``reconnect`` (default False), ``meter_rate`` (peak samples per
@@ -192,6 +203,8 @@ class PulseBackend(Backend):
         self._meters: PeakMeters | None = None
         self._meters_left_out: frozenset[int] = frozenset()
         self._settling = Settling()
+        self._prefetched: dict[tuple[Flow, int], asyncio.Future[object]] = {}
+        """New streams' first readings (see _prefetch), taken by the pump's next re-read of them."""
         self._settle_timer: asyncio.TimerHandle | None = None
         self._recheck = False
         """A settling deadline passed: the next flush rebuilds the sessions even with nothing to re-read."""
@@ -288,6 +301,7 @@ class PulseBackend(Backend):
             await self._refresh(dirty)
             await self._fill_missing()
         self._sessions = build_sessions(self._streams.values(), self._clients, self._devices, self._own_client)
+        self._settling.mark_shown(self._sessions.values())
 
     async def run(self) -> None:
         """The event pump (the Lab runs it in its task group). Raises BackendDisconnected when the server
@@ -341,6 +355,9 @@ class PulseBackend(Backend):
         duck, self._duck_meters = self._duck_meters, None
         if duck is not None:
             duck.close()
+        for early in self._prefetched.values():
+            early.cancel()
+        self._prefetched.clear()
         conn, self._conn = self._conn, None
         if conn is not None:
             self._old_queries += conn.queries
@@ -388,12 +405,46 @@ class PulseBackend(Backend):
         self._server_events += 1
         if kind == TYPE_REMOVE:
             self._forget(facility, index)
+        elif kind == TYPE_NEW and facility in _STREAM_FACILITIES:
+            self._prefetch(facility, index)
         self._dirty.setdefault(facility, set()).add(index)
         self._wake.set()
 
+    def _prefetch(self, facility: int, index: int) -> None:
+        """Read a new stream at once, before the pump's re-read: a stream that lives a few ms (a 30 ms sound) is
+        often gone by then, and is still reported from this reading (see :mod:`._pulse.settling`)."""
+        conn = self._conn
+        info_q, _, flow = _STREAM_FACILITIES[facility]
+        if conn is None or len(self._prefetched) >= _MAX_PREFETCHED:
+            return
+        key = (flow, index)
+        task = asyncio.ensure_future(conn.query(info_q, index))
+        self._prefetched[key] = task
+        task.add_done_callback(_retrieve)
+
+    def _drop_prefetched(self, flow: Flow | None, index: int) -> None:
+        early = self._prefetched.pop((flow, index), None) if flow is not None else None
+        if early is not None:
+            early.cancel()
+
+    def _gone_before_read(self, what: str, flow: Flow | None, index: int) -> None:
+        """A stream the server announced was gone when the pump read it: it is still reported, from its reading
+        ahead when that got it, else as an unread stream (see :mod:`._pulse.settling`)."""
+        if what != "stream" or flow is None:
+            return
+        early = self._prefetched.pop((flow, index), None)
+        if early is None or (flow, index) in self._streams:
+            return
+        if early.done() and not early.cancelled() and early.exception() is None:
+            self._store(what, flow, index, early.result())  # the next store (None) reports it, then gone
+        else:
+            early.cancel()
+            self._settling.vanished.append(unread_stream(flow, index))
+
     def _forget(self, facility: int, index: int) -> None:
         if facility in _STREAM_FACILITIES:
-            self._streams.pop((_STREAM_FACILITIES[facility][2], index), None)
+            flow = _STREAM_FACILITIES[facility][2]
+            self._settling.stream_read(self._streams.pop((flow, index), None), None, time.monotonic())
         elif facility in _DEVICE_FACILITIES:
             self._devices.pop((_DEVICE_FACILITIES[facility][2], index), None)
         elif facility == FACILITY_CLIENT:
@@ -459,8 +510,10 @@ class PulseBackend(Backend):
             infos = list(await conn.query(list_q))  # type: ignore[call-overload]
             seen = {info.index for info in infos}
             for index in indices - seen:
+                self._gone_before_read(what, flow, index)
                 self._store(what, flow, index, None)
             for info in infos:
+                self._drop_prefetched(flow, info.index)
                 self._store(what, flow, info.index, info)
             return
 
@@ -469,6 +522,9 @@ class PulseBackend(Backend):
                 info = await conn.query(info_q, index)
             except SessionNotFound:
                 info = None
+                self._gone_before_read(what, flow, index)
+            else:
+                self._drop_prefetched(flow, index)
             self._store(what, flow, index, info)
 
         await asyncio.gather(*(one(i) for i in indices))
@@ -512,7 +568,12 @@ class PulseBackend(Backend):
         new = build_sessions(visible, self._clients, self._devices, self._own_client)
         old, self._sessions = self._sessions, new
         before = self._settling.before_diff(old, new, mono)
-        events = diff_sessions({**before, **self._settling.expired(mono)}, new, self.clock.now(), self._origin_of)
+        now = self.clock.now()
+        events = diff_sessions({**before, **self._settling.expired(mono)}, new, now, self._origin_of)
+        self._settling.mark_shown(new.values())
+        for stream in self._settling.take_vanished():
+            if not is_own(stream, self._own_client) and session_id_of(stream) not in new and session_id_of(stream) not in old:
+                events.extend(blink_events(stream, self._clients, self._devices, now))
         self._send(events)
         self._arm_settling(mono)
         if self._meters is not None:

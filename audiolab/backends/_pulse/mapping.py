@@ -108,6 +108,15 @@ def stream_from_info(info: object, flow: Flow) -> RawStream:
     )
 
 
+UNREAD_NAME = "(ended before it could be read)"
+
+
+def unread_stream(flow: Flow, index: int) -> RawStream:
+    """A stream the server announced and removed before audiolab could read it: all that is known is its index."""
+    return RawStream(index=index, flow=flow, device=PA_INVALID_INDEX, client=None, owner_module=None, corked=True,
+                     muted=False, volumes=(), name=UNREAD_NAME)
+
+
 def client_from_info(info: object) -> RawClient:
     return RawClient(int(info.index), str(info.name or ""), dict(info.proplist))  # type: ignore[attr-defined]
 
@@ -260,6 +269,21 @@ def diff_sessions(
         if before.streams != after.streams:
             events.append(StreamsChanged(timestamp=now, session_id=sid, streams=after.streams))
     return events
+
+
+def blink_events(
+    stream: RawStream,
+    clients: Mapping[int, RawClient],
+    devices: Mapping[tuple[Flow, int], RawDevice],
+    now: float,
+) -> list[Event]:
+    """A session made of one stream that ended before it was ever reported: created, then removed."""
+    session = make_session(session_id_of(stream), [stream], clients, devices)
+    return [
+        SessionCreated(timestamp=now, session_id=session.id, session=session),
+        StateChanged(timestamp=now, session_id=session.id, old=session.state, new=SessionState.EXPIRED),
+        SessionRemoved(timestamp=now, session_id=session.id),
+    ]
 
 
 def _reshaped(before: tuple[float, ...], after: tuple[float, ...]) -> bool:
