@@ -90,6 +90,8 @@ def _lib() -> ctypes.CDLL:
         "pa_context_new_with_proplist": ([_VP, ctypes.c_char_p, _VP], _VP),
         "pa_context_connect": ([_VP, ctypes.c_char_p, ctypes.c_int, _VP], ctypes.c_int),
         "pa_context_get_state": ([_VP], ctypes.c_int),
+        "pa_context_errno": ([_VP], ctypes.c_int),
+        "pa_strerror": ([ctypes.c_int], ctypes.c_char_p),
         "pa_context_disconnect": ([_VP], None),
         "pa_stream_new_with_proplist": ([_VP, ctypes.c_char_p, _VP, _VP, _VP], _VP),
         "pa_stream_set_write_callback": ([_VP, _WRITE_CB, _VP], None),
@@ -163,7 +165,9 @@ class Player:
         if lib.pa_context_connect(context, server.encode() if server else None, 0, None) < 0:
             raise OSError("pa_context_connect failed")
         lib.pa_threaded_mainloop_start(self.loop)
-        self._wait(lambda: lib.pa_context_get_state(context), _CONTEXT_READY, (_CONTEXT_FAILED, _CONTEXT_TERMINATED))
+        where = server or "the default address"
+        self._wait(lambda: lib.pa_context_get_state(context), _CONTEXT_READY, (_CONTEXT_FAILED, _CONTEXT_TERMINATED),
+                   context, f"could not connect to the PulseAudio server at {where}")
         spec_c = _SampleSpec(_FLOAT32LE, self.rate, self.channels)
         stream_props = self._props(spec["stream_props"])
         frame = 4 * self.channels
@@ -188,10 +192,12 @@ class Player:
                 raise OSError("pa_stream_connect_playback failed")
         finally:
             self._unlock()
-        self._wait(lambda: lib.pa_stream_get_state(stream), _STREAM_READY, (_STREAM_FAILED, _STREAM_TERMINATED))
+        self._wait(lambda: lib.pa_stream_get_state(stream), _STREAM_READY, (_STREAM_FAILED, _STREAM_TERMINATED),
+                   context, f"could not play on the device {device!r}" if device else "could not open a playback stream")
         return context
 
-    def _wait(self, state, ready: int, failed: tuple[int, ...], timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    def _wait(self, state, ready: int, failed: tuple[int, ...], context: int, what: str,  # type: ignore[no-untyped-def]
+              timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             self._lock()
@@ -201,8 +207,11 @@ class Player:
                 self._unlock()
             if now == ready:
                 return
-            if now in failed or time.monotonic() > deadline:
-                raise OSError(f"could not connect (state {now})")
+            if now in failed:
+                reason = (self.lib.pa_strerror(self.lib.pa_context_errno(context)) or b"").decode(errors="replace")
+                raise OSError(f"{what}: {reason}")
+            if time.monotonic() > deadline:
+                raise OSError(f"{what}: no answer within {timeout} s")
             time.sleep(0.002)
 
     def _lock(self) -> None:

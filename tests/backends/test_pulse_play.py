@@ -13,7 +13,7 @@ import time
 import pytest
 
 import audiolab
-from audiolab import NotSupported
+from audiolab import AudiolabError, NotSupported
 from audiolab.audio.playback import PlayRequest
 from audiolab.audio.player import live_pids
 from audiolab.model import Role, SessionState
@@ -256,3 +256,12 @@ async def test_cancelled_start_kills_the_child_at_once(pa_server, monkeypatch) -
     assert not os.path.exists(f"/proc/{pids[0]}")
     assert not live_pids()
     await wait_until(lambda: not pa_server.sink_inputs(), timeout=2, what="no stream left")
+
+
+@pytest.mark.pulse
+@pytest.mark.parametrize("server", ["pulseaudio"], indirect=True)
+async def test_a_tone_on_a_device_that_does_not_exist_says_so(server, running: Running) -> None:  # type: ignore[no-untyped-def]
+    # (pipewire-pulse plays a stream for an unknown device on the default sink instead)
+    with pytest.raises(AudiolabError, match=r"could not play on the device 'nodev': No such entity"):
+        await running.backend.play(PlayRequest(sine(440, 0.3), Role.MUSIC, "Nowhere", device="nodev"))
+    assert not running.sessions_of("Nowhere")
