@@ -75,18 +75,13 @@ from ._pulse.mapping import (
     RawClient,
     RawDevice,
     RawStream,
-    build_sessions,
-    client_from_info,
-    device_from_info,
-    blink_events,
     diff_sessions,
     is_own,
     session_id_of,
-    stream_from_info,
-    unread_stream,
 )
 from ._pulse.meter_view import compose_frame, plan_meters
 from ._pulse.meters import MeterTarget, PeakMeters
+from ._pulse.mirror import ClientRead, DeviceRead, Loaded, Mirror, Read, StreamRead, StreamUnread
 from ._pulse.settling import Settling
 from ._pulse.playback import PulsePlayback
 from ._pulse.policy import read_policy
@@ -192,17 +187,13 @@ class PulseBackend(Backend):
         self._lock = asyncio.Lock()
         self._own_client: int | None = None
         self._pipewire = False
-        self._clients: dict[int, RawClient] = {}
-        self._devices: dict[tuple[Flow, int], RawDevice] = {}
-        self._streams: dict[tuple[Flow, int], RawStream] = {}
-        self._sessions: dict[str, Session] = {}
+        self._mirror = Mirror()
         self._dirty: dict[int, set[int]] = {}
         self._pending: dict[tuple[Flow, int], list[_Pending]] = {}
         self._ours_sent: dict[tuple[str, type[Event]], int] = {}
         """VolumeChanged / ChannelVolumeChanged events of origin THIS_CLIENT sent so far, per session."""
         self._meters: PeakMeters | None = None
         self._meters_left_out: frozenset[int] = frozenset()
-        self._settling = Settling()
         self._prefetched: dict[tuple[Flow, int], asyncio.Future[object]] = {}
         """New streams' first readings (see _prefetch), taken by the pump's next re-read of them."""
         self._settle_timer: asyncio.TimerHandle | None = None
@@ -223,6 +214,27 @@ class PulseBackend(Backend):
         self._duck_meters: PeakMeters | None = None
         self._causes: Causes | None = None
         self._policy: PolicyInForce | None = None
+
+    # The mirror's tables, read-only views for the control, meter and ducking code here.
+    @property
+    def _clients(self) -> dict[int, RawClient]:
+        return self._mirror.clients
+
+    @property
+    def _devices(self) -> dict[tuple[Flow, int], RawDevice]:
+        return self._mirror.devices
+
+    @property
+    def _streams(self) -> dict[tuple[Flow, int], RawStream]:
+        return self._mirror.streams
+
+    @property
+    def _sessions(self) -> dict[str, Session]:
+        return self._mirror.sessions
+
+    @property
+    def _settling(self) -> Settling:
+        return self._mirror.settling
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -256,7 +268,7 @@ class PulseBackend(Backend):
         conn = Connection(self._server, self._client_name)
         try:
             await conn.connect()  # it closes itself when the server does not answer; a cancel must too
-            self._own_client = conn.own_client_index()
+            self._own_client = self._mirror.own_client = conn.own_client_index()
             info = await conn.query("server_info")
             self._pipewire = "pipewire" in (getattr(info, "server_name", "") or "").lower()
             self._settling.pipewire = self._pipewire
@@ -280,19 +292,7 @@ class PulseBackend(Backend):
             conn.query("sink_input_list"),
             conn.query("source_output_list"),
         )
-        self._clients = {c.index: client_from_info(c) for c in clients}  # type: ignore[attr-defined]
-        self._devices = {}
-        for info in sinks:  # type: ignore[attr-defined]
-            self._devices[(Flow.RENDER, info.index)] = device_from_info(info, Flow.RENDER)
-        for info in sources:  # type: ignore[attr-defined]
-            self._devices[(Flow.CAPTURE, info.index)] = device_from_info(info, Flow.CAPTURE)
-        self._streams = {}
-        for info in inputs:  # type: ignore[attr-defined]
-            stream = stream_from_info(info, Flow.RENDER)
-            self._streams[stream.key] = stream
-        for info in outputs:  # type: ignore[attr-defined]
-            stream = stream_from_info(info, Flow.CAPTURE)
-            self._streams[stream.key] = stream
+        self._mirror.apply(Loaded(clients, sinks, sources, inputs, outputs), time.monotonic())  # type: ignore[arg-type]
         # The lists are answered one after another: a client can name itself between the client list and the
         # stream list (a new pacat is "Native client (UNIX socket client)" until then). Whatever changed while
         # they were read is re-read now, so the first sessions reported are consistent.
@@ -300,8 +300,7 @@ class PulseBackend(Backend):
         if dirty:
             await self._refresh(dirty)
             await self._fill_missing()
-        self._sessions = build_sessions(self._streams.values(), self._clients, self._devices, self._own_client)
-        self._settling.mark_shown(self._sessions.values())
+        self._mirror.settle()
 
     async def run(self) -> None:
         """The event pump (the Lab runs it in its task group). Raises BackendDisconnected when the server
@@ -334,7 +333,7 @@ class PulseBackend(Backend):
             timer.cancel()
         await self._stop_playbacks()
         self._drop_connection()
-        self._sessions = {}
+        self._mirror.sessions = {}
 
     async def _stop_playbacks(self) -> None:
         """Stop every tone (their processes are reaped), those still starting too, and end the tasks that watched
@@ -365,8 +364,7 @@ class PulseBackend(Backend):
 
     async def _reconnect_loop(self) -> None:
         now = self.clock.now()
-        gone = diff_sessions({**self._settling.flush(), **self._sessions}, {}, now, lambda sid: Origin.UNKNOWN)
-        self._sessions, self._streams, self._clients, self._devices = {}, {}, {}, {}
+        gone = self._mirror.clear(now)
         self._dirty.clear()
         self._pending.clear()
         self._send(gone)
@@ -439,16 +437,15 @@ class PulseBackend(Backend):
             self._store(what, flow, index, early.result())  # the next store (None) reports it, then gone
         else:
             early.cancel()
-            self._settling.vanished.append(unread_stream(flow, index))
+            self._mirror.apply(StreamUnread(flow, index), time.monotonic())
 
     def _forget(self, facility: int, index: int) -> None:
         if facility in _STREAM_FACILITIES:
-            flow = _STREAM_FACILITIES[facility][2]
-            self._settling.stream_read(self._streams.pop((flow, index), None), None, time.monotonic())
+            self._mirror.apply(StreamRead(_STREAM_FACILITIES[facility][2], index, None), time.monotonic())
         elif facility in _DEVICE_FACILITIES:
-            self._devices.pop((_DEVICE_FACILITIES[facility][2], index), None)
+            self._mirror.apply(DeviceRead(_DEVICE_FACILITIES[facility][2], index, None), time.monotonic())
         elif facility == FACILITY_CLIENT:
-            self._clients.pop(index, None)
+            self._mirror.apply(ClientRead(index, None), time.monotonic())
 
     def _on_lost(self) -> None:
         if not self._closed:
@@ -530,50 +527,28 @@ class PulseBackend(Backend):
         await asyncio.gather(*(one(i) for i in indices))
 
     def _store(self, what: str, flow: Flow | None, index: int, info: Any) -> None:
+        """Hand one answer of the server to the mirror's reducer."""
         if what == "client":
-            if info is None:
-                self._clients.pop(index, None)
-            else:
-                self._clients[index] = client_from_info(info)
-        elif what == "device":
-            assert flow is not None
-            if info is None:
-                self._devices.pop((flow, index), None)
-            else:
-                self._devices[(flow, index)] = device_from_info(info, flow)
+            read: Read = ClientRead(index, info)
         else:
             assert flow is not None
-            before = self._streams.get((flow, index))
-            if info is None:
-                self._streams.pop((flow, index), None)
-            else:
-                self._streams[(flow, index)] = stream_from_info(info, flow)
-            self._settling.stream_read(before, self._streams.get((flow, index)), time.monotonic())
+            read = DeviceRead(flow, index, info) if what == "device" else StreamRead(flow, index, info)
+        self._mirror.apply(read, time.monotonic())
 
     async def _fill_missing(self) -> None:
         """Streams can name a client or device this backend has not read yet: read those now."""
         dirty: dict[int, set[int]] = {}
-        for stream in self._streams.values():
-            if stream.client is not None and stream.client not in self._clients:
-                dirty.setdefault(FACILITY_CLIENT, set()).add(stream.client)
-            if (stream.flow, stream.device) not in self._devices:
-                facility = FACILITY_SINK if stream.flow is Flow.RENDER else FACILITY_SOURCE
-                dirty.setdefault(facility, set()).add(stream.device)
+        clients, devices = self._mirror.missing()
+        if clients:
+            dirty[FACILITY_CLIENT] = clients
+        for flow, index in devices:
+            dirty.setdefault(FACILITY_SINK if flow is Flow.RENDER else FACILITY_SOURCE, set()).add(index)
         if dirty:
             await self._refresh(dirty)
 
     def _rebuild(self) -> list[Event]:
         mono = time.monotonic()
-        visible = self._settling.visible(self._streams.values(), mono)
-        new = build_sessions(visible, self._clients, self._devices, self._own_client)
-        old, self._sessions = self._sessions, new
-        before = self._settling.before_diff(old, new, mono)
-        now = self.clock.now()
-        events = diff_sessions({**before, **self._settling.expired(mono)}, new, now, self._origin_of)
-        self._settling.mark_shown(new.values())
-        for stream in self._settling.take_vanished():
-            if not is_own(stream, self._own_client) and session_id_of(stream) not in new and session_id_of(stream) not in old:
-                events.extend(blink_events(stream, self._clients, self._devices, now))
+        events = self._mirror.rebuild(self.clock.now(), mono, self._origin_of)
         self._send(events)
         self._arm_settling(mono)
         if self._meters is not None:
