@@ -81,17 +81,17 @@ from ._pulse.mapping import (
 )
 from ._pulse.meter_view import compose_frame, plan_meters
 from ._pulse.meters import MeterTarget, PeakMeters
+from ._pulse.control import Origins
 from ._pulse.mirror import ClientRead, DeviceRead, Loaded, Mirror, Read, StreamRead, StreamUnread
 from ._pulse.settling import Settling
 from ._pulse.playback import PulsePlayback
 from ._pulse.policy import read_policy
-from ._pulse.volume import same_volume, scaled_to
+from ._pulse.volume import scaled_to
 
 __all__ = ("PulseBackend", "PulseStatistics")
 
 _LIST_THRESHOLD = 16
 """More dirty objects of one kind than this are re-read with one list query instead of one query each."""
-_PENDING_SECONDS = 5.0
 _MAX_PREFETCHED = 256
 """New streams read ahead of the pump at most at once (a burst beyond that is read by the pump only)."""
 _RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0)
@@ -134,15 +134,6 @@ class _Measured:
     expected: tuple[float, ...] = ()
     seen_change: float = 0.0
     grace_until: float = 0.0
-
-
-@dataclass
-class _Pending:
-    """A volume/mute this backend asked for and has not seen applied yet."""
-
-    volumes: tuple[float, ...] | None
-    muted: bool | None
-    deadline: float
 
 
 def _retrieve(task: asyncio.Future[object]) -> None:
@@ -189,9 +180,7 @@ class PulseBackend(Backend):
         self._pipewire = False
         self._mirror = Mirror()
         self._dirty: dict[int, set[int]] = {}
-        self._pending: dict[tuple[Flow, int], list[_Pending]] = {}
-        self._ours_sent: dict[tuple[str, type[Event]], int] = {}
-        """VolumeChanged / ChannelVolumeChanged events of origin THIS_CLIENT sent so far, per session."""
+        self._origins = Origins()
         self._meters: PeakMeters | None = None
         self._meters_left_out: frozenset[int] = frozenset()
         self._prefetched: dict[tuple[Flow, int], asyncio.Future[object]] = {}
@@ -366,7 +355,7 @@ class PulseBackend(Backend):
         now = self.clock.now()
         gone = self._mirror.clear(now)
         self._dirty.clear()
-        self._pending.clear()
+        self._origins.clear()
         self._send(gone)
         self._reconnecting_meters = self._meters is not None
         self._meters = None
@@ -574,33 +563,12 @@ class PulseBackend(Backend):
         for event in events:
             if self._causes is not None:
                 self._causes.observe(event, self._sessions)
-            if isinstance(event, (VolumeChanged, ChannelVolumeChanged)) and event.origin is Origin.THIS_CLIENT:
-                key = (event.session_id, type(event))
-                self._ours_sent[key] = self._ours_sent.get(key, 0) + 1
+            self._origins.note_sent(event)
             self._emitted += 1
             self._emit(event)
 
     def _origin_of(self, session_id: str) -> Origin:
-        """THIS_CLIENT when a stream of the session now shows a volume/mute this backend asked for."""
-        now = time.monotonic()
-        origin = Origin.OTHER_CLIENT
-        for key in list(self._pending):
-            pending = [p for p in self._pending[key] if p.deadline > now]
-            stream = self._streams.get(key)
-            if stream is None or not pending:
-                del self._pending[key]
-                continue
-            self._pending[key] = pending
-            if session_id_of(stream) != session_id:
-                continue
-            for i, p in enumerate(pending):
-                if (p.volumes is None or same_volume(p.volumes, stream.volumes)) and (
-                    p.muted is None or p.muted == stream.muted
-                ):
-                    del pending[: i + 1]
-                    origin = Origin.THIS_CLIENT
-                    break
-        return origin
+        return self._origins.origin_of(session_id, self._streams, time.monotonic())
 
     # --- snapshot and control -------------------------------------------------------------------------------
 
@@ -661,14 +629,12 @@ class PulseBackend(Backend):
         in place when the call returns. Like Windows, a change that leaves the value as it was still emits
         its event (VolumeChanged, or ChannelVolumeChanged for ``channel``)."""
         conn = self._require()
-        deadline = time.monotonic() + _PENDING_SECONDS
+        mono = time.monotonic()
         wanted = ChannelVolumeChanged if channel is not None else VolumeChanged
-        sent_before = self._ours_sent.get((session_id, wanted), 0)
+        sent_before = self._origins.sent(session_id, wanted)
         calls = []
         for stream, volumes, muted in changes:
-            self._pending.setdefault(stream.key, []).append(
-                _Pending(tuple(volumes) if volumes is not None else None, muted, deadline)
-            )
+            self._origins.expect(stream, tuple(volumes) if volumes is not None else None, muted, mono)
             render = stream.flow is Flow.RENDER
             if volumes is not None:
                 method = "sink_input_volume_set" if render else "source_output_volume_set"
@@ -684,9 +650,8 @@ class PulseBackend(Backend):
                     self._dirty.setdefault(facility, set()).add(stream.index)
                 await self._flush()
         finally:
-            # The server state has been read after the change was acknowledged: later changes are not ours.
             for stream, _, _ in changes:
-                self._pending.pop(stream.key, None)
+                self._origins.settled(stream)
         if failures:
             if session_id not in self._sessions:
                 raise SessionNotFound(f"session {session_id!r} ended") from failures[0]
@@ -697,10 +662,8 @@ class PulseBackend(Backend):
         session = self._sessions.get(session_id)
         if session is None:
             return
-        # The change's event may have been sent by this re-read, or already by the pump when the server's notice
-        # came first: either way it is sent once. Only a change that left the value as it was (no notice) gets
-        # its event here.
-        if self._ours_sent.get((session_id, wanted), 0) == sent_before:
+        # Sent once (see _pulse/control.py): here only for a change that left the value as it was (no notice).
+        if self._origins.sent(session_id, wanted) == sent_before:
             now = self.clock.now()
             if channel is not None:
                 event: Event = ChannelVolumeChanged(timestamp=now, session_id=session_id,
