@@ -11,9 +11,10 @@ runs it on an asyncio loop in a thread of its own (see :mod:`._bridge`).
   the sessions and emits typed events. Volume/mute changes made through this backend carry
   ``Origin.THIS_CLIENT``; any other change ``Origin.OTHER_CLIENT`` (another client, or a server module such
   as module-role-cork: the protocol does not say which).
-- Meters: server-side peak detection per sink-input (see :mod:`._pulse.meters`). On PipeWire (the server's name
-  says "PipeWire") each meter stream gets a connection of its own: pipewire-pulse starves a client's second
-  record stream on the same monitor.
+- Meters: one meter service (:mod:`._pulse.meters`), server-side peak detection per sink-input, per recorded
+  source and per sink; on PipeWire (the server's name says "PipeWire") the streams share connections, 8 each,
+  with peaks in batches, and stay within what pipewire-pulse can serve (:mod:`._pulse.meter_view`).
+- The mirror (:mod:`._pulse.mirror`, one reducer over typed reads) and origin tracking (:mod:`._pulse.control`).
 - Tones: :meth:`play` starts each tone in a process of its own (a PulseAudio client of its own, so a session
   of its own with the role and name asked for; see :mod:`audiolab.audio.player`). While tones play, their
   gain is measured from their own meters and reported as ``Ducked`` / ``Unducked`` (see
