@@ -165,7 +165,7 @@ async def _measure(kind: str, count: int, way: str) -> Result:
             t0 = time.monotonic()
             await asyncio.sleep(SETTLE)
             read()
-            last: dict[int, tuple[float, float]] = {i: (0.0, -1e9) for i in wanted}
+            last: dict[int, tuple[float, float]] = dict.fromkeys(wanted, (0.0, -1e9))
             right, unmetered = 0, set(wanted)
             for _ in range(10):
                 await asyncio.sleep(0.1)

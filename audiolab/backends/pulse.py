@@ -63,6 +63,7 @@ from ._pulse.connection import (
     pulsectl,
     server_address,
 )
+from ._pulse.control import Origins
 from ._pulse.ducking import (
     GRACE_SECONDS,
     Causes,
@@ -82,11 +83,10 @@ from ._pulse.mapping import (
 )
 from ._pulse.meter_view import compose_frame, plan_meters
 from ._pulse.meters import MeterTarget, PeakMeters
-from ._pulse.control import Origins
 from ._pulse.mirror import ClientRead, DeviceRead, Loaded, Mirror, Read, StreamRead, StreamUnread
-from ._pulse.settling import Settling
 from ._pulse.playback import PulsePlayback
 from ._pulse.policy import read_policy
+from ._pulse.settling import Settling
 from ._pulse.volume import scaled_to
 
 __all__ = ("PulseBackend", "PulseStatistics")

@@ -162,7 +162,7 @@ async def test_a_full_server_is_told_apart_from_no_server(pa_server) -> None:  #
             holders.append(client)
             assert len(holders) <= 64
         backend = PulseBackend(server=pa_server.address)
-        with pytest.raises(BackendUnavailable, match="answered and then dropped the connection .*64 clients"):
+        with pytest.raises(BackendUnavailable, match=r"answered and then dropped the connection .*64 clients"):
             await backend.start(lambda e: None)
         await backend.aclose()
     finally:
