@@ -77,7 +77,7 @@ class ParecPeaks:
 
 async def latency(calls: int) -> tuple[list[float], list[float]]:
     with pulseaudio_server(modules=[DUCKING]) as server:
-        server.play_tone(0.5, client_name="Music", role="music")
+        server.play_tone(0.5, client_name="Music", role="music", seconds=calls * 6.0 + 30.0)  # outlasts the calls
         (music,) = server.wait_sink_input("Music")
         reference = ParecPeaks(server.env, server.sink, music["index"])
         ours: list[float] = []
