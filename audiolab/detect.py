@@ -135,6 +135,8 @@ class DuckDetector:
         sid = event.session_id
         if isinstance(event, SessionCreated):
             self._sessions[sid] = event.session
+            if self._uncorked_by_policy(sid, event):
+                return  # WirePlumber 0.4 brings a corked stream back to its sink: the policy's doing
             if event.session.state is SessionState.ACTIVE:
                 self._trigger(event.session, True, event.timestamp)
         elif isinstance(event, StateChanged) and sid in self._sessions:
@@ -151,6 +153,8 @@ class DuckDetector:
                 self._trigger(before, False, event.timestamp)
         elif isinstance(event, SessionRemoved) and sid in self._sessions:
             gone = self._sessions.pop(sid)
+            if self._corked_by_policy(sid, event):
+                return  # WirePlumber 0.4 corks a stream by taking it off every sink: it leaves, then comes back
             self._levels.pop(sid, None)
             self._ducked.pop(sid, None)
             if gone.state is SessionState.ACTIVE:
@@ -170,10 +174,11 @@ class DuckDetector:
         out, self._out = self._out, []
         return out
 
-    def _corked_by_policy(self, sid: str, event: StateChanged | VolumeChanged) -> bool:
+    def _corked_by_policy(self, sid: str, event: StateChanged | VolumeChanged | SessionRemoved) -> bool:
         """A session the policy predicted paused by a trigger that just started went inactive or was muted by
-        another client (role-cork does both): the cork, reported once."""
-        if isinstance(event, StateChanged) and event.new is not SessionState.INACTIVE:
+        another client (PulseAudio's role-cork does both), or left every sink (WirePlumber 0.4's cork): the
+        cork, reported once."""
+        if isinstance(event, StateChanged) and event.new is SessionState.ACTIVE:
             return False
         if isinstance(event, VolumeChanged) and not (event.muted and event.origin is Origin.OTHER_CLIENT):
             return False
@@ -197,7 +202,7 @@ class DuckDetector:
         self._out.append(InterruptEvent(timestamp=recent_at, session_id=sid, force_type=ForceType.FORCE,
                                         hint=InterruptHint.PAUSE, cause_session_id=pending.trigger, why=predicted.why))
 
-    def _uncorked_by_policy(self, sid: str, event: StateChanged | VolumeChanged) -> bool:
+    def _uncorked_by_policy(self, sid: str, event: StateChanged | VolumeChanged | SessionCreated) -> bool:
         """A session this detector saw corked came back (uncorked or unmuted): its resume, reported once."""
         held = self._paused.get(sid)
         if held is None:

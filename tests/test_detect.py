@@ -170,3 +170,22 @@ def test_settings_are_the_documented_defaults():
     2.3 dB; shorter windows (2.0 s / 1.2 s) gave 3.6 dB for speech."""
     s = DetectorSettings()
     assert (s.before, s.settle, s.after, s.percentile, s.unexplained_db) == (2.5, 0.35, 1.5, 0.9, 6.0)
+
+
+def test_a_wireplumber_04_cork_takes_the_stream_off_every_sink_and_brings_it_back():
+    """WirePlumber 0.4's endpoints policy corks a stream by unlinking it: the session leaves (it is on no sink),
+    then comes back when the phone ends. That is a pause and a resume by the phone, with the rule."""
+    policy = load_policy("wireplumber-0.4")
+    detector = DuckDetector(lambda playing, trig, started: predict_trigger(policy, playing, trig, started))
+    music = session("music", Role.MUSIC)
+    detector.seed([music])
+    detector.observe(SessionCreated(timestamp=1.0, session_id="phone", session=session("phone", Role.VOICE_COMMUNICATION)))
+    detector.observe(StateChanged(timestamp=1.02, session_id="music", old=SessionState.ACTIVE, new=SessionState.EXPIRED))
+    detector.observe(SessionRemoved(timestamp=1.02, session_id="music"))
+    (pause,) = detector.take()
+    assert pause.hint is InterruptHint.PAUSE and pause.cause_session_id == "phone" and pause.session_id == "music"
+    assert pause.why.kind == "wireplumber-0.4"
+    detector.observe(SessionRemoved(timestamp=4.0, session_id="phone"))
+    detector.observe(SessionCreated(timestamp=4.05, session_id="music", session=music))
+    (resume,) = detector.take()
+    assert resume.hint is InterruptHint.RESUME and resume.session_id == "music" and resume.why.released

@@ -238,3 +238,37 @@ def test_material_is_what_it_claims(tmp_path):
         assert float(np.max(np.abs(signal))) == pytest.approx(0.5, abs=1e-3)
         assert np.mean(peaks > 0.01) > 0.8
     assert os.path.exists(require_binary("espeak-ng"))
+
+
+@pytest.mark.pipewire
+async def test_wireplumber_04_endpoints_cork_is_a_pause_by_the_phone_then_a_resume():
+    """With Debian's WirePlumber 0.4 endpoints policy on, a phone stream corks the music by taking it off every
+    sink; the detector reports it as a pause and a resume by the phone, with the wireplumber-0.4 rule."""
+    from tests.servers import pipewire_server
+
+    debian = Path("/usr/share/wireplumber/policy.lua.d/50-endpoints-config.lua")
+    if not debian.exists():
+        pytest.fail(f"{debian} is missing: install Debian's wireplumber 0.4 (tools/install-system-deps.sh)")
+    enabled = debian.read_text().replace("--[[", "").replace("]]--", "")
+    with pipewire_server(wireplumber_files={"policy.lua.d/50-endpoints-config.lua": enabled}) as server:
+        deadline = time.monotonic() + 10
+        while "control.endpoint.multimedia" not in server.pactl("list", "short", "sinks"):
+            assert time.monotonic() < deadline, "the endpoints never appeared"
+            time.sleep(0.05)
+        server.play_tone(0.5, client_name="Spotify", role="music")
+        server.wait_sink_input("Spotify")
+
+        async def call(lab) -> None:  # type: ignore[no-untyped-def]
+            assert lab.policy_in_force().policy.kind == "wireplumber-0.4"
+            await anyio.sleep(2.0)
+            phone = server.play_tone(0.5, client_name="Zoom", role="phone")
+            await anyio.sleep(2.0)
+            phone.stop()
+            await anyio.sleep(1.5)
+
+        events = await watch(server, call)
+    hints = [(e.hint, app_of(events, e.session_id), app_of(events, e.cause_session_id))
+             for e in events if isinstance(e, InterruptEvent)]
+    assert hints == [(InterruptHint.PAUSE, "Spotify", "Zoom"), (InterruptHint.RESUME, "Spotify", "Zoom")]
+    pause = next(e for e in events if isinstance(e, InterruptEvent))
+    assert pause.why.kind == "wireplumber-0.4" and "corks it" in pause.why.text
