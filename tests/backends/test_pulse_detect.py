@@ -254,7 +254,7 @@ async def test_wireplumber_04_endpoints_cork_is_a_pause_by_the_phone_then_a_resu
         deadline = time.monotonic() + 10
         while "control.endpoint.multimedia" not in server.pactl("list", "short", "sinks"):
             assert time.monotonic() < deadline, "the endpoints never appeared"
-            time.sleep(0.05)
+            await anyio.sleep(0.05)
         server.play_tone(0.5, client_name="Spotify", role="music")
         server.wait_sink_input("Spotify")
 
