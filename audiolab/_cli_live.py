@@ -66,7 +66,7 @@ async def _watch(args: argparse.Namespace) -> int:
         when = wall_clock(lab)
         if not args.json:
             print(f"backend: {lab.backend_name} ({lab.picked_because}); watching, Ctrl-C to stop")
-            print(session_table(lab.snapshot()))
+            print(session_table(lab.snapshot()), flush=True)
         with anyio.move_on_after(args.duration if args.duration is not None else float("inf")):
             async for event in events:
                 line = json.dumps({"time": when(event.timestamp), **event_to_dict(event)}) if args.json \

@@ -57,7 +57,7 @@ async def _record(args: argparse.Namespace) -> int:
 
     path = writable_file(args.file)
     async with open_lab(args.backend, detect_ducking=not args.no_detect) as lab:
-        print(f"recording the {lab.backend_name} backend for {args.duration:g} s into {path}")
+        print(f"recording the {lab.backend_name} backend for {args.duration:g} s into {path}", flush=True)
         trace = await record(lab, path, args.duration, meter_rate=args.meter_rate or None)
     print(f"wrote {path}: {len(trace.snapshot)} sessions, {len(trace.events)} events, "
           f"{sum(e.meters is not None for e in trace.entries)} meter frames")

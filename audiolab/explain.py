@@ -241,9 +241,13 @@ async def _levels(lab: Lab, seconds: float, playing: list[str]) -> dict[str, flo
         return {}
     peaks: dict[str, float] = {}
     heard: dict[str, float] = {}
+    first = True
     async with lab.meters(rate=30) as frames:
         with anyio.move_on_after(MEASURE_LIMIT):
             async for frame in frames:
+                if first:  # it may hold peaks from before the call (a duck that just began, say): left out
+                    first = False
+                    continue
                 for sid, peak in frame.peaks.items():
                     peaks[sid] = max(peaks.get(sid, 0.0), peak)
                     if peak > 0:
