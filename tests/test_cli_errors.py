@@ -159,8 +159,8 @@ def test_ctrl_c_during_a_recording_ends_quietly_and_leaves_no_file(tmp_path: Pat
     import time
 
     target = tmp_path / "run.jsonl"
-    # A run started in the background (CI may be) inherits SIGINT ignored, and Python keeps it ignored: give the
-    # child the default disposition, as a terminal would, so that Ctrl-C reaches it.
+    # A run started in the background by a shell without job control inherits SIGINT ignored, and Python keeps
+    # it ignored: give the child the default disposition, as a terminal would, so that Ctrl-C reaches it.
     process = subprocess.Popen([*COMMAND, "record", str(target), "--backend", "sim", "--duration", "30"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
