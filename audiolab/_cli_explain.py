@@ -40,7 +40,8 @@ async def run(args: argparse.Namespace) -> int:
 
     from . import open as open_lab
     from .events import event_to_dict
-    from .explain import Narrator, explain, wall_clock
+    from .explain import explain
+    from .explain_watch import Narrator, wall_clock
 
     async with open_lab(args.backend, detect_ducking=args.watch and not args.no_detect) as lab, \
             lab.events() as events:

@@ -60,7 +60,7 @@ async def _watch(args: argparse.Namespace) -> int:
     from . import open as open_lab
     from ._format import describe_event, session_table
     from .events import event_to_dict
-    from .explain import wall_clock
+    from .explain_watch import wall_clock
 
     async with open_lab(args.backend, detect_ducking=not args.no_detect) as lab, lab.events() as events:
         when = wall_clock(lab)

@@ -4,7 +4,7 @@
 PulseAudio, the simulated policy on the simulated service), the render and capture sessions by device with
 their measured level, and predictions made by running the focus engine on that policy: what the playing
 streams do to each other now, and what a stream of each trigger role would do if it started on each device.
-:class:`Narrator` turns a Lab's events into one line each, with the rule behind each change.
+:class:`audiolab.explain_watch.Narrator` turns a Lab's events into one line each (``explain --watch``).
 """
 
 from __future__ import annotations
@@ -12,24 +12,13 @@ from __future__ import annotations
 import datetime
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .detect import Predicted
-from .events import (
-    FOCUS_EVENT_TYPES,
-    Ducked,
-    Event,
-    InterruptEvent,
-    PolicyChanged,
-    SessionCreated,
-    SessionRemoved,
-    StateChanged,
-    Unducked,
-)
 from .focus.actions import FocusAction
 from .focus.engine import FocusEngine
 from .focus.in_force import PolicyInForce
@@ -96,7 +85,7 @@ class Explanation:
                 level = self.levels.get(s.id)
                 metered = "no meter" if level is None else f"level {level:.3f} ({_dbfs(level)})"
                 mute = ", muted" if s.muted else ""
-                out.append(f"    {self.names.get(s.id, s.label)} ({_role(s.role)}, {s.flow.value}): {s.state.value}, "
+                out.append(f"    {self.names.get(s.id, s.label)} ({role_label(s.role)}, {s.flow.value}): {s.state.value}, "
                            f"volume {s.volume:.0%}{mute}, {metered}")
         if not self.sessions:
             out.append("  (none)")
@@ -113,7 +102,7 @@ class Explanation:
         cause = self.names.get(p.cause, p.cause)
         if p.action == "deny":
             return f"{target} would be denied focus because of {cause}: {p.why}"
-        verb = {"duck": f"duck {target} to {_gain_text(p.gain)}", "pause": f"pause {target}",
+        verb = {"duck": f"duck {target} to {gain_text(p.gain)}", "pause": f"pause {target}",
                 "stop": f"stop {target}"}.get(p.action, f"{p.action} {target}")
         if p.potential:
             return f"{cause} would {verb}: {p.why}"
@@ -127,7 +116,7 @@ async def explain(lab: Lab, *, measure_seconds: float = MEASURE_SECONDS) -> Expl
     playing = [s.id for s in sessions if s.state is SessionState.ACTIVE and s.flow is Flow.RENDER]
     levels = await _levels(lab, measure_seconds, playing)
     names = label_sessions(sessions)
-    found = Explanation(lab.backend_name, _wall(time.time()), policy, sessions, levels, names=names)
+    found = Explanation(lab.backend_name, wall_time(time.time()), policy, sessions, levels, names=names)
     found.predictions = predict(policy.policy, sessions, communications_devices(lab))
     return found
 
@@ -147,7 +136,7 @@ def predict(
     devices a Windows policy counts as the communications device."""
     comms = frozenset(communications_devices)
     playing = [s for s in sessions if s.flow is Flow.RENDER and s.state is SessionState.ACTIVE]
-    out = _effects(policy, playing, None, comms)
+    out = effects_of(policy, playing, None, comms)
     devices = [s.device_id for s in playing] + (sorted(comms) if isinstance(policy, WindowsPolicy) else [])
     seen: set[tuple[str, str, str, str]] = set()
     for device in dict.fromkeys(devices):
@@ -155,7 +144,7 @@ def predict(
             word = role_word(role, policy)
             incoming = FocusRequest(f"{_article(word)} {word} stream on {device}", "new", role, device_id=device,
                                     on_communications_device=device in comms)
-            for found in _effects(policy, playing, incoming, comms):
+            for found in effects_of(policy, playing, incoming, comms):
                 key = (found.cause, found.target, found.action, found.why.text)
                 if key not in seen:  # roles that look alike to the policy (phone, ringtone) say it once
                     seen.add(key)
@@ -187,7 +176,7 @@ def candidate_roles(policy: FocusPolicy) -> list[Role]:
     return []
 
 
-def _effects(
+def effects_of(
     policy: FocusPolicy, playing: list[Session], incoming: FocusRequest | None, comms: frozenset[str] = frozenset()
 ) -> list[Prediction]:
     """Start the playing sessions one by one (in the order given) on a fresh engine; with ``incoming``, what
@@ -195,7 +184,7 @@ def _effects(
     engine = FocusEngine(policy)
     history: list[FocusAction] = []
     for i, s in enumerate(playing):
-        history += engine.start(_request(s, comms), float(i))
+        history += engine.start(request_for(s, comms), float(i))
     if incoming is not None:
         targets = {s.id for s in playing}
         out: list[Prediction] = []
@@ -229,7 +218,7 @@ def _prediction(action: FocusAction, targets: set[str], cause: str) -> list[Pred
     return [Prediction(target, by, verbs[kind], gain, action.reason, potential=True)]
 
 
-def _request(session: Session, comms: frozenset[str] = frozenset()) -> FocusRequest:
+def request_for(session: Session, comms: frozenset[str] = frozenset()) -> FocusRequest:
     return FocusRequest(session.id, "s", session.role, device_id=session.device_id, flow=session.flow,
                         on_communications_device=session.device_id in comms, app=session.app or None)
 
@@ -268,130 +257,9 @@ def label_sessions(sessions: Iterable[Session]) -> dict[str, str]:
     return out
 
 
-# --- live narration -----------------------------------------------------------------------------------------
-
-
-class Narrator:
-    """``audiolab explain --watch``: one line per change, with wall-clock time, the policy's prediction for a
-    stream that starts or stops, and the rule behind each focus event."""
-
-    def __init__(self, lab: Lab, clock: Callable[[float], str]) -> None:
-        self._lab = lab
-        self._when = clock
-        self._sessions: dict[str, Session] = {s.id: s for s in lab.snapshot()}
-        self._names = label_sessions(self._sessions.values())
-        self._policy = lab.policy_in_force()
-
-    def lines(self, event: Event) -> list[str]:  # noqa: PLR0911 - one branch per event kind
-        """The lines an event deserves (none for most property changes)."""
-        when = self._when(event.timestamp)
-        if isinstance(event, PolicyChanged):
-            old, self._policy = self._policy, event.policy
-            return [f"{when} policy changed: {line.strip()}" for line in _policy_diff(old, event.policy)]
-        if isinstance(event, SessionCreated):
-            self._sessions[event.session_id] = event.session
-            self._names.setdefault(event.session_id, event.session.display_name or event.session.app or event.session_id)
-            if event.session.state is SessionState.ACTIVE:
-                return self._started(when, event.session)
-            return [f"{when} {self._name(event.session_id)} ({_role(event.session.role)}) appeared on "
-                    f"{event.session.device_id}"]
-        if isinstance(event, StateChanged) and event.session_id in self._sessions:
-            session = self._sessions[event.session_id]
-            self._sessions[event.session_id] = _with_state(session, event.new)
-            if event.new is SessionState.ACTIVE:
-                return self._started(when, self._sessions[event.session_id])
-            if event.old is SessionState.ACTIVE:
-                return self._stopped(when, session, "stopped")
-            return []
-        if isinstance(event, SessionRemoved):
-            session = self._sessions.pop(event.session_id, None)
-            if session is None:
-                return []
-            return self._stopped(when, session, "ended") if session.state is SessionState.ACTIVE else \
-                [f"{when} {self._name(event.session_id)} ended"]
-        if isinstance(event, FOCUS_EVENT_TYPES):
-            why = getattr(event, "why", None)
-            cause = getattr(event, "cause_session_id", None)
-            by = f" by {self._name(cause)}" if cause else ""
-            detail = f": {why}" if why is not None else ""
-            return [f"{when} {self._name(event.session_id)} {_focus_words(event)}{by}{detail}"]
-        return []
-
-    def _started(self, when: str, session: Session) -> list[str]:
-        head = f"{when} {self._name(session.id)} ({_role(session.role)}) started on {session.device_id}"
-        others = [s for s in self._sessions.values() if s.id != session.id and s.flow is Flow.RENDER
-                  and s.state is SessionState.ACTIVE]
-        if session.flow is not Flow.RENDER:
-            return [head]
-        found = _effects(self._policy.policy, others, _request(session))
-        if not found:
-            return [f"{head}: no rule of the policy in force acts on the other playing streams"]
-        return [f"{head}: {p.why.label or p.why.kind} {p.action}s {self._role_of(p.target)}: {self._name(p.target)}"
-                f"{' predicted ' + _gain_text(p.gain) if p.gain is not None else ''}" for p in found]
-
-    def _stopped(self, when: str, session: Session, how: str) -> list[str]:
-        head = f"{when} {self._name(session.id)} ({_role(session.role)}) {how}"
-        others = [s for s in self._sessions.values() if s.id != session.id and s.flow is Flow.RENDER
-                  and s.state is SessionState.ACTIVE]
-        held = [p for p in _effects(self._policy.policy, [*others, session], None) if p.cause == session.id]
-        if not held:
-            return [head]
-        return [f"{head}: {self._name(p.target)} ({self._role_of(p.target)}) comes back, "
-                f"{p.why.label or p.why.kind} no longer applies" for p in held]
-
-    def _role_of(self, session_id: str) -> str:
-        session = self._sessions.get(session_id)
-        return _role(session.role) if session is not None else "?"
-
-    def _name(self, session_id: str | None) -> str:
-        if session_id is None:
-            return "?"
-        return self._names.get(session_id, session_id)
-
-
-def _focus_words(event: Event) -> str:
-    """"ducked -31.2 dB (measured; predicted -31.4 dB)", "silenced", "paused", ..."""
-    if isinstance(event, (Ducked, Unducked)):
-        verb = "ducked" if isinstance(event, Ducked) else "back"
-        measured = event.measured_db
-        predicted = event.why.predicted_db if event.why is not None and isinstance(event, Ducked) else None
-        guess = f"; predicted {_db_text(predicted)}" if predicted is not None else ""
-        if measured is None:
-            return f"{verb} to {_gain_text(event.gain)}"
-        if isinstance(event, Ducked) and measured == -math.inf:
-            return f"silenced (below the meter's floor{guess})"
-        return f"{verb} {measured:+.1f} dB (measured{guess})"
-    if isinstance(event, InterruptEvent):
-        return {"pause": "paused", "resume": "resumed", "stop": "stopped"}.get(event.hint.value, event.hint.value)
-    return event.kind
-
-
-def _db_text(db: float) -> str:
-    return "silence" if db == -math.inf else f"{db:.1f} dB"
-
-
-def wall_clock(lab: Lab) -> Callable[[float], str]:
-    """Turn a backend timestamp into the wall-clock time it happened (``HH:MM:SS.mmm``)."""
-    offset = time.time() - lab.clock.now()
-    return lambda ts: _wall(ts + offset)
-
-
-def _wall(epoch: float) -> str:
+def wall_time(epoch: float) -> str:
+    """A moment as wall-clock time, ``HH:MM:SS.mmm``."""
     return datetime.datetime.fromtimestamp(epoch).strftime("%H:%M:%S.%f")[:-3]
-
-
-def _policy_diff(old: PolicyInForce, new: PolicyInForce) -> list[str]:
-    before = {(m.index, m.name): m for m in old.modules}
-    after = {(m.index, m.name): m for m in new.modules}
-    lines = [f"{m.describe()} loaded" for k, m in after.items() if k not in before]
-    lines += [f"{m.describe()} unloaded" for k, m in before.items() if k not in after]
-    return lines or new.describe()
-
-
-def _with_state(session: Session, state: SessionState) -> Session:
-    from dataclasses import replace  # noqa: PLC0415
-
-    return replace(session, state=state)
 
 
 def _by_device(sessions: Iterable[Session]) -> dict[str, list[Session]]:
@@ -401,11 +269,11 @@ def _by_device(sessions: Iterable[Session]) -> dict[str, list[Session]]:
     return out
 
 
-def _role(role: Role) -> str:
+def role_label(role: Role) -> str:
     return role.pulse_media_role or role.value if role is not Role.UNKNOWN else "no role"
 
 
-def _gain_text(gain: float | None) -> str:
+def gain_text(gain: float | None) -> str:
     if gain is None:
         return "?"
     if gain <= 0:
@@ -421,9 +289,9 @@ def predict_trigger(policy: FocusPolicy, playing: list[Session], trigger: Sessio
     """What ``policy`` says ``trigger`` starting (or, ``started`` False, stopping: what it had imposed) does to
     each of the ``playing`` sessions: the detector's predictor."""
     if started:
-        found = _effects(policy, playing, _request(trigger))
+        found = effects_of(policy, playing, request_for(trigger))
     else:
-        found = [p for p in _effects(policy, [*playing, trigger], None) if p.cause == trigger.id]
+        found = [p for p in effects_of(policy, [*playing, trigger], None) if p.cause == trigger.id]
     out: dict[str, Predicted] = {}
     for p in found:
         if p.action == "duck" and p.gain is not None:
