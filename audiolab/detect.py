@@ -157,6 +157,7 @@ class DuckDetector:
                 return  # WirePlumber 0.4 corks a stream by taking it off every sink: it leaves, then comes back
             self._levels.pop(sid, None)
             self._ducked.pop(sid, None)
+            self._paused.pop(sid, None)
             if gone.state is SessionState.ACTIVE:
                 self._trigger(gone, False, event.timestamp)
         elif isinstance(event, VolumeChanged) and (self._corked_by_policy(sid, event) or
@@ -220,6 +221,8 @@ class DuckDetector:
         """Add a meter frame; returns the ducks and unducks whose after-window it completes, and the pauses
         and resumes seen since the previous call."""
         keep = frame.timestamp - self.settings.history
+        for sid in [sid for sid, (when, _) in self._silenced.items() if when < keep]:
+            del self._silenced[sid]  # long past any trigger it could belong to: bounded over a long run
         for sid, peak in frame.peaks.items():
             track = self._levels.setdefault(sid, _Session())
             track.peaks.append((frame.timestamp, peak))

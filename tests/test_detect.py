@@ -189,3 +189,17 @@ def test_a_wireplumber_04_cork_takes_the_stream_off_every_sink_and_brings_it_bac
     detector.observe(SessionCreated(timestamp=4.05, session_id="music", session=music))
     (resume,) = detector.take()
     assert resume.hint is InterruptHint.RESUME and resume.session_id == "music" and resume.why.released
+
+
+def test_what_the_detector_keeps_stays_bounded_over_a_long_run_of_streams_coming_and_going():
+    detector = DuckDetector(lambda *_: {})
+    detector.seed([session("music", Role.MUSIC)])
+    for i in range(2000):
+        sid = f"app{i}"
+        ts = i * 0.5
+        detector.observe(SessionCreated(timestamp=ts, session_id=sid, session=session(sid, Role.NOTIFICATION)))
+        detector.observe(StateChanged(timestamp=ts + 0.1, session_id=sid, old=SessionState.ACTIVE,
+                                      new=SessionState.INACTIVE))
+        detector.observe(SessionRemoved(timestamp=ts + 0.2, session_id=sid))
+        detector.feed(MeterFrame(ts + 0.25, {"music": 0.5}, {}, {}))
+    assert len(detector._silenced) < 50 and len(detector._sessions) == 1 and len(detector._pending) < 20
