@@ -462,6 +462,28 @@ def pipewire_server(
                 shutil.rmtree(root, ignore_errors=True)
 
 
+WIREPLUMBER_ENDPOINTS = Path("/usr/share/wireplumber/policy.lua.d/50-endpoints-config.lua")
+"""Debian's WirePlumber 0.4 role-based endpoints policy, shipped commented out."""
+
+
+@contextlib.contextmanager
+def wireplumber_endpoints_server() -> Iterator[AudioServer]:
+    """A private PipeWire whose WirePlumber 0.4 runs Debian's endpoints policy with its comment markers removed,
+    once its ``control.endpoint.*`` sinks are there."""
+    require_binary("wireplumber")
+    if not WIREPLUMBER_ENDPOINTS.exists():
+        raise ServerError(f"{WIREPLUMBER_ENDPOINTS} is missing: install Debian's wireplumber 0.4 "
+                          "(tools/install-system-deps.sh)")
+    enabled = WIREPLUMBER_ENDPOINTS.read_text().replace("--[[", "").replace("]]--", "")
+    with pipewire_server(wireplumber_files={"policy.lua.d/50-endpoints-config.lua": enabled}) as server:
+        deadline = time.monotonic() + 10
+        while "control.endpoint.multimedia" not in server.pactl("list", "short", "sinks"):
+            if time.monotonic() > deadline:
+                raise ServerError("WirePlumber's role endpoints never appeared")
+            time.sleep(0.05)
+        yield server
+
+
 def _wait_for_path(path: Path, what: str, log: Path, daemons: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():

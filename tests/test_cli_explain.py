@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import IO
 
 import pytest
@@ -20,7 +19,7 @@ import audiolab
 from audiolab.explain import explain
 from audiolab.model import Role
 from audiolab.tones import sine
-from tests.servers import AudioServer, pipewire_server, pulseaudio_server
+from tests.servers import AudioServer, pipewire_server, pulseaudio_server, wireplumber_endpoints_server
 
 DUCKING = "module-role-ducking trigger_roles=phone ducking_roles=music volume=30%"
 CLOCK = re.compile(r"^\d\d:\d\d:\d\d\.\d\d\d ")
@@ -284,15 +283,7 @@ def test_a_recorded_real_duck_keeps_the_policy_and_draws_the_measured_gain(tmp_p
 
 @pytest.mark.pipewire
 def test_explain_on_pipewire_with_the_wireplumber_endpoints_policy_names_it_and_predicts_with_it():
-    debian = Path("/usr/share/wireplumber/policy.lua.d/50-endpoints-config.lua")
-    if not debian.exists():
-        pytest.fail(f"{debian} is missing: install Debian's wireplumber 0.4 (tools/install-system-deps.sh)")
-    enabled = debian.read_text().replace("--[[", "").replace("]]--", "")
-    with pipewire_server(wireplumber_files={"policy.lua.d/50-endpoints-config.lua": enabled}) as server:
-        deadline = time.monotonic() + 10
-        while "control.endpoint.multimedia" not in server.pactl("list", "short", "sinks"):
-            assert time.monotonic() < deadline, "the endpoints never appeared"
-            time.sleep(0.05)
+    with wireplumber_endpoints_server() as server:
         player = server.play_tone(0.5, client_name="Spotify", role="Music")
         try:
             out = audiolab_cli("explain", "--backend", "pulse", "--json", env=server.env)

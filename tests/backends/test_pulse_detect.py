@@ -24,7 +24,7 @@ from audiolab.model import InterruptHint
 from audiolab.widgets._board import Board
 from audiolab.widgets.timeline import FocusTimeline
 from tests import material
-from tests.servers import AudioServer, pulseaudio_server, require_binary
+from tests.servers import AudioServer, pulseaudio_server, require_binary, wireplumber_endpoints_server
 
 pytestmark = [pytest.mark.pulse, pytest.mark.anyio]
 
@@ -244,17 +244,7 @@ def test_material_is_what_it_claims(tmp_path):
 async def test_wireplumber_04_endpoints_cork_is_a_pause_by_the_phone_then_a_resume():
     """With Debian's WirePlumber 0.4 endpoints policy on, a phone stream corks the music by taking it off every
     sink; the detector reports it as a pause and a resume by the phone, with the wireplumber-0.4 rule."""
-    from tests.servers import pipewire_server
-
-    debian = Path("/usr/share/wireplumber/policy.lua.d/50-endpoints-config.lua")
-    if not debian.exists():
-        pytest.fail(f"{debian} is missing: install Debian's wireplumber 0.4 (tools/install-system-deps.sh)")
-    enabled = debian.read_text().replace("--[[", "").replace("]]--", "")
-    with pipewire_server(wireplumber_files={"policy.lua.d/50-endpoints-config.lua": enabled}) as server:
-        deadline = time.monotonic() + 10
-        while "control.endpoint.multimedia" not in server.pactl("list", "short", "sinks"):
-            assert time.monotonic() < deadline, "the endpoints never appeared"
-            await anyio.sleep(0.05)
+    with wireplumber_endpoints_server() as server:
         server.play_tone(0.5, client_name="Spotify", role="music")
         server.wait_sink_input("Spotify")
 

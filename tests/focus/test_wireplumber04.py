@@ -7,18 +7,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from audiolab import Role
 from audiolab.focus import FocusAttributes, FocusEngine, PolicyError, load_policy
 from audiolab.focus.explain import why_nothing
-from tests.servers import AudioServer, pipewire_server, require_binary
+from tests.servers import AudioServer, wireplumber_endpoints_server
 
 from .conftest import kinds, req
-
-DEBIAN_CONFIG = Path("/usr/share/wireplumber/policy.lua.d/50-endpoints-config.lua")
 
 
 def stream(sid: str, media_role: str | None, role: Role = Role.UNKNOWN):
@@ -103,12 +100,7 @@ def test_bad_settings_and_roles_are_refused():
 
 @pytest.fixture(scope="module")
 def endpoints_server() -> Iterator[AudioServer]:
-    require_binary("wireplumber")
-    if not DEBIAN_CONFIG.exists():
-        pytest.fail(f"{DEBIAN_CONFIG} is missing: install Debian's wireplumber 0.4 (tools/install-system-deps.sh)")
-    enabled = DEBIAN_CONFIG.read_text().replace("--[[", "").replace("]]--", "")
-    with pipewire_server(wireplumber_files={"policy.lua.d/50-endpoints-config.lua": enabled}) as server:
-        _wait(lambda: "control.endpoint.multimedia" in server.pactl("list", "short", "sinks"), "the endpoints")
+    with wireplumber_endpoints_server() as server:
         yield server
 
 
