@@ -222,12 +222,9 @@ def event_to_dict(event: Event) -> dict[str, object]:
 
 
 def _jsonable(value: object) -> object:
-    if isinstance(value, Session):
-        return value.to_dict()
-    if isinstance(value, Stream):
-        return value.to_dict()
-    if isinstance(value, Reason) or type(value).__name__ == "PolicyInForce":
-        return value.to_dict()  # type: ignore[union-attr]
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):  # the value types events carry (Session, Stream, Reason, PolicyInForce) say their JSON
+        return to_dict()
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple):
@@ -282,14 +279,8 @@ def _from_json(hint: object, value: object, name: str) -> object:
         if not isinstance(value, list):
             raise TypeError(f"{name} must be a list")
         return tuple(_from_json(item, v, name) for v in value)
-    if hint is Session:
-        return Session.from_dict(value)  # type: ignore[arg-type]
-    if hint is Stream:
-        return Stream.from_dict(value)  # type: ignore[arg-type]
-    if hint is Reason:
-        return Reason.from_dict(value)
-    if getattr(hint, "__name__", "") == "PolicyInForce":
-        return hint.from_dict(value)  # type: ignore[union-attr]
+    if isinstance(hint, type) and hasattr(hint, "from_dict"):  # Session, Stream, Reason, PolicyInForce
+        return hint.from_dict(value)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
     if hint is float:
