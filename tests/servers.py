@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -454,6 +455,11 @@ def pipewire_server(
         _wait_answering(server, "pipewire-pulse", log)
         _wait_for_sink(server, sinks[0] if sinks else None, log)
         yield server
+    except BaseException:
+        # The daemons' own words are the first thing to read when a test fails with a server around.
+        codes = {" ".join(map(str, d.args))[-30:]: d.poll() for d in daemons}  # type: ignore[arg-type]
+        print(f"--- PipeWire daemons {codes}; their log ({log}) ---\n{_tail(log, 60)}", file=sys.stderr)
+        raise
     finally:
         try:
             server.stop()

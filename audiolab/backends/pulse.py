@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -183,7 +183,7 @@ class PulseBackend(Backend):
         self._dirty: dict[int, set[int]] = {}
         self._origins = Origins()
         self._meters: PeakMeters | None = None
-        self._meters_left_out: frozenset[int] = frozenset()
+        self._meters_left_out: Mapping[int, str] = {}
         self._prefetched: dict[tuple[Flow, int], asyncio.Future[object]] = {}
         """New streams' first readings (see _prefetch), taken by the pump's next re-read of them."""
         self._settle_timer: asyncio.TimerHandle | None = None

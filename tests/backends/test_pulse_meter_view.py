@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from audiolab.backends._pulse.mapping import (
     METER_PROPERTY,
     RawDevice,
@@ -10,6 +12,7 @@ from audiolab.backends._pulse.mapping import (
 )
 from audiolab.backends._pulse.meter_view import (
     MAX_INPUTS_PER_SINK,
+    NO_STREAM_METERS,
     NOT_METERED,
     NOT_MIXED,
     PIPEWIRE_STREAM_BUDGET,
@@ -35,8 +38,8 @@ def test_pipewire_budget_counts_the_clients_streams_not_our_meters() -> None:
     metered = [t.sink_input for t in plan.targets if t.sink_input is not None]
     assert len(metered) == PIPEWIRE_STREAM_BUDGET - 100 - 1  # the sink's own meter counts too
     assert metered[0] == 99  # audiolab's own tones first
-    assert plan.left_out == {s.index for s in played} - set(metered)
-    assert plan_meters(played, DEVICES, None, pipewire=False).left_out == frozenset()
+    assert set(plan.left_out) == {s.index for s in played} - set(metered)
+    assert plan_meters(played, DEVICES, None, pipewire=False).left_out == {}
 
 
 def test_frame_marks_left_out_and_unmixed_sessions_and_meters_capture_by_its_gain() -> None:
@@ -46,9 +49,32 @@ def test_frame_marks_left_out_and_unmixed_sessions_and_meters_capture_by_its_gai
     sessions = build_sessions(streams.values(), {}, DEVICES)
     per_input = {s.index: (0.5, 0.5) for s in played[:MAX_INPUTS_PER_SINK]}
     frame = compose_frame(1.0, 1, sessions.values(), per_input, {"mic": (0.8, 0.4)}, streams, DEVICES,
-                          frozenset({played[-1].index}))
+                          {played[-1].index: NOT_METERED})
     by_index = {int(s.streams[0].id.rsplit("/", 1)[1]): s.id for s in sessions.values()}
     assert frame.peaks[by_index[0]] == 0.5 and by_index[0] not in frame.unmeasured
     assert frame.unmeasured[by_index[played[-2].index]] == NOT_MIXED  # silent on a sink with 34 playing
     assert frame.unmeasured[by_index[played[-1].index]] == NOT_METERED
     assert frame.channel_peaks[by_index[500]] == (0.8 * 0.125, 0.4 * 0.125)  # volume 0.5: gain 0.5 ** 3
+
+
+def test_under_wireplumber_04_endpoints_streams_are_metered_by_their_endpoint_sink() -> None:
+    """No per-stream meters there (they crash pipewire-pulse 0.3.65): a stream alone on its role's endpoint reads
+    the endpoint's mix, a corked one reads silence, two sharing an endpoint are reported unmeasured."""
+    music = RawDevice(2, "control.endpoint.multimedia", Flow.RENDER, monitor_source="control.endpoint.multimedia.monitor")
+    phone = RawDevice(3, "control.endpoint.speech_high", Flow.RENDER, monitor_source="control.endpoint.speech_high.monitor")
+    devices = {**DEVICES, (Flow.RENDER, 2): music, (Flow.RENDER, 3): phone}
+    shared = [dataclasses.replace(_played(i), device=2) for i in (1, 2)]
+    alone = dataclasses.replace(_played(3), device=3)
+    corked = dataclasses.replace(_played(4, corked=True), device=3)
+    streams = {s.key: s for s in [*shared, alone, corked]}
+    plan = plan_meters(streams.values(), devices, None, pipewire=True)
+    assert [t.sink_input for t in plan.targets] == [None, None, None]  # the three sinks' monitors only
+    assert plan.left_out == dict.fromkeys((1, 2, 3, 4), NO_STREAM_METERS)
+    assert plan_meters(streams.values(), devices, None, pipewire=False).left_out == {}  # PulseAudio: no such crash
+    sessions = build_sessions(streams.values(), {}, devices)
+    by_index = {int(s.streams[0].id.rsplit("/", 1)[1]): s.id for s in sessions.values()}
+    mixes = {"control.endpoint.multimedia.monitor": (0.4, 0.4), "control.endpoint.speech_high.monitor": (0.25, 0.5)}
+    frame = compose_frame(1.0, 1, sessions.values(), {}, mixes, streams, devices, plan.left_out)
+    assert frame.channel_peaks[by_index[3]] == (0.25, 0.5) and by_index[3] not in frame.unmeasured
+    assert frame.peaks[by_index[4]] == 0.0 and by_index[4] not in frame.unmeasured
+    assert frame.unmeasured[by_index[1]] == frame.unmeasured[by_index[2]] == NO_STREAM_METERS

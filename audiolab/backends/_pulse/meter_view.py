@@ -17,6 +17,13 @@ What a frame says beside the peaks (``MeterFrame.unmeasured``, session id -> rea
   alike. So audiolab meters at most PIPEWIRE_STREAM_BUDGET streams in pipewire-pulse in all, counting the
   clients' own streams, and reports the sessions it leaves out as NOT_METERED.
 
+- With WirePlumber 0.4's endpoints policy on (``control.endpoint.<role>`` sinks), a per-stream meter crashes
+  pipewire-pulse 0.3.65 now and then (SIGSEGV in libspa-audioconvert, in its data thread, as the policy links
+  a new stream and unlinks the one it corks: 1-2 runs in 20 of a phone call over music, never with the sinks'
+  meters alone). Every stream there plays into its role's endpoint sink, so audiolab meters those sinks only:
+  a stream playing alone on its endpoint reads the endpoint's mix (after its own volume, as a per-stream
+  monitor would), the others are reported as NO_STREAM_METERS.
+
 Capture sessions are metered from the source they record (one meter per source, what any app recording it
 gets), times the session's own gain (its volume cubed, 0 when muted): the server has no per-source-output monitor.
 """
@@ -38,14 +45,17 @@ PIPEWIRE_STREAM_BUDGET = 128
 """Streams in pipewire-pulse (the clients' and the meters') beyond which audiolab meters no more (see above)."""
 NOT_MIXED = "not mixed by the server (inferred)"
 NOT_METERED = "not metered: pipewire-pulse is at the stream count it can serve"
+NO_STREAM_METERS = ("not metered: shares a WirePlumber 0.4 endpoint with other playing streams (per-stream meters "
+                    "crash pipewire-pulse 0.3.65 under that policy)")
+ENDPOINT_SINK_PREFIX = "control.endpoint."
 
 
 @dataclass(frozen=True)
 class MeterPlan:
-    """The meter targets to open, and the sink-inputs left without a meter (the PipeWire budget)."""
+    """The meter targets to open, and the sink-inputs left without a meter of their own, each with why."""
 
     targets: tuple[MeterTarget, ...]
-    left_out: frozenset[int]
+    left_out: Mapping[int, str]
 
 
 def plan_meters(
@@ -57,7 +67,8 @@ def plan_meters(
     first: Iterable[int] = (),
 ) -> MeterPlan:
     """One meter per sink (its mix), per source recorded by someone (capture), and per played stream; on
-    PipeWire within the budget, the sink-inputs in ``first`` (audiolab's own tones) and then the oldest."""
+    PipeWire within the budget, the sink-inputs in ``first`` (audiolab's own tones) and then the oldest, and none
+    under WirePlumber 0.4's endpoints (see the module docstring)."""
     streams = list(streams)
     targets: list[MeterTarget] = []
     for (flow, _), device in sorted(devices.items(), key=lambda item: (item[0][0].value, item[0][1])):
@@ -76,16 +87,19 @@ def plan_meters(
         device = devices.get((Flow.RENDER, stream.device))
         if device is not None and device.monitor_source:
             played.append((stream, MeterTarget(device.monitor_source, len(stream.volumes) or 2, stream.index)))
-    left_out: set[int] = set()
-    if pipewire:
+    left_out: dict[int, str] = {}
+    if pipewire and any(d.name.startswith(ENDPOINT_SINK_PREFIX) for d in devices.values()):
+        left_out = {stream.index: NO_STREAM_METERS for stream, _ in played}
+        played = []
+    elif pipewire:
         wanted = set(first)
         played.sort(key=lambda item: (item[0].index not in wanted, item[0].index))
         theirs = sum(1 for stream in streams if not is_own(stream, own_client))  # ours are the targets
         room = max(0, PIPEWIRE_STREAM_BUDGET - theirs - len(targets))
-        left_out = {stream.index for stream, _ in played[room:]}
+        left_out = {stream.index: NOT_METERED for stream, _ in played[room:]}
         played = played[:room]
     targets.extend(target for _, target in played)
-    return MeterPlan(tuple(targets), frozenset(left_out))
+    return MeterPlan(tuple(targets), left_out)
 
 
 def compose_frame(
@@ -96,7 +110,7 @@ def compose_frame(
     per_source: Mapping[str, tuple[float, ...]],
     streams: Mapping[tuple[Flow, int], RawStream],
     devices: Mapping[tuple[Flow, int], RawDevice],
-    left_out: frozenset[int],
+    left_out: Mapping[int, str],
 ) -> MeterFrame:
     """The frame of one read: every session's peak (per channel), each sink's mix, and what was not measured."""
     playing_per_sink: dict[int, int] = {}
@@ -117,7 +131,16 @@ def compose_frame(
                     channels[i] = max(channels[i], v)
             indices = [m.index for m in members if m is not None]
             if indices and all(i in left_out for i in indices):
-                unmeasured[session.id] = NOT_METERED
+                reason = left_out[indices[0]]
+                alone = _playing_alone(members, playing_per_sink)
+                monitor = devices.get((Flow.RENDER, alone.device)) if alone is not None else None
+                if reason == NO_STREAM_METERS and all(m is None or m.corked for m in members):
+                    pass  # corked: it plays nothing, a measurement without a meter
+                elif reason == NO_STREAM_METERS and monitor is not None and monitor.monitor_source in per_source:
+                    mix = per_source[monitor.monitor_source]  # the stream is the whole mix of its endpoint
+                    channels = [max(c, v) for c, v in zip(channels, mix, strict=False)] + channels[len(mix):]
+                else:
+                    unmeasured[session.id] = reason
             elif max(channels, default=0.0) <= SILENT and any(
                 playing_per_sink.get(m.device, 0) > MAX_INPUTS_PER_SINK for m in members if m is not None and not m.corked
             ):
@@ -138,6 +161,14 @@ def compose_frame(
         if flow is Flow.RENDER and device.monitor_source in per_source:
             device_peaks[device.name] = max(per_source[device.monitor_source], default=0.0)
     return MeterFrame(now, peaks, channel_peaks, device_peaks, sequence, unmeasured)
+
+
+def _playing_alone(members: list[RawStream | None], playing_per_sink: Mapping[int, int]) -> RawStream | None:
+    """The session's one uncorked stream when it is the only one playing on its sink, else None."""
+    playing = [m for m in members if m is not None and not m.corked]
+    if len(playing) == 1 and playing_per_sink.get(playing[0].device, 0) == 1:
+        return playing[0]
+    return None
 
 
 def _index_of(stream_id: str) -> int:
