@@ -5,19 +5,10 @@
     actions = engine.start(FocusRequest("call", "s1", Role.VOICE_COMMUNICATION), now=0.0)
 
 One module per focus system (harmonyos, windows, pulseaudio, wireplumber, ...) behind the interface of
-:mod:`audiolab.focus.system`; the engine keeps what they share, :mod:`audiolab.focus.actions` the action types.
+:mod:`audiolab.focus.system`, each imported when a policy of its kind is first used; the engine keeps what they
+share, :mod:`audiolab.focus.actions` the action types.
 """
 
-from . import (  # noqa: F401 - each registers its system
-    android,
-    automotive,
-    harmonyos,
-    ios,
-    pulseaudio,
-    windows,
-    wireplumber,
-    wireplumber04,
-)
 from .actions import (
     DeactivateSession,
     Deny,

@@ -13,6 +13,7 @@ a raw integer v -> (v / 65536)**3.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -200,8 +201,10 @@ def load_policy(name_or_path: str | os.PathLike[str], **settings: Any) -> FocusP
     if data.get("format") != FORMAT:
         raise PolicyError(f"{where}: 'format' must be {FORMAT!r}, got {data.get('format')!r}")
     kind = data.get("kind")
+    if isinstance(kind, str):
+        load_system(kind)
     if not isinstance(kind, str) or kind not in _BUILDERS:
-        raise PolicyError(f"{where}: 'kind' must be one of {sorted(_BUILDERS)}, got {kind!r}")
+        raise PolicyError(f"{where}: 'kind' must be one of {sorted({*_BUILDERS, *SYSTEM_MODULES})}, got {kind!r}")
     base = data.get("settings", {})
     if not isinstance(base, dict):
         raise PolicyError(f"{where}: 'settings' must be an object")
@@ -504,6 +507,27 @@ _BUILDERS: dict[str, Callable[[str, dict, dict], FocusPolicy]] = {
 def register_builder(kind: str, builder: Callable[[str, dict, dict], FocusPolicy]) -> None:
     """Let :func:`load_policy` read files of ``kind`` with ``builder(name, settings, data)``."""
     _BUILDERS[kind] = builder
+
+
+SYSTEM_MODULES = {
+    "harmonyos": "harmonyos",
+    "windows": "windows",
+    "pulseaudio": "pulseaudio",
+    "wireplumber": "wireplumber",
+    "wireplumber-0.4": "wireplumber04",
+    "android": "android",
+    "android-automotive": "automotive",
+    "ios": "ios",
+}
+"""The module of :mod:`audiolab.focus` that implements each policy kind, imported the first time the kind is
+used (a command reads one policy; importing all eight systems would cost every start)."""
+
+
+def load_system(kind: str) -> None:
+    """Import the module of ``kind``'s focus system (it registers its system and builder); a no-op for others."""
+    module = SYSTEM_MODULES.get(kind)
+    if module is not None:
+        importlib.import_module(f"{__package__}.{module}")
 
 
 level = _level

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..model import ConcurrencyMode, ForceType
 from ..reason import Reason
 from .explain import reason
-from .policy import FocusPolicy, register_builder
+from .policy import FocusPolicy, load_system, register_builder
 from .request import FocusRequest, StreamKey
 
 if TYPE_CHECKING:
@@ -140,4 +140,6 @@ def register(system: type[FocusSystem], builder: Callable[[str, dict, dict], Foc
 
 def system_for(policy: FocusPolicy) -> type[FocusSystem]:
     """The focus system that applies ``policy`` (one that mixes everything for an unregistered kind)."""
+    if policy.kind not in _SYSTEMS:
+        load_system(policy.kind)
     return _SYSTEMS.get(policy.kind, FocusSystem)
