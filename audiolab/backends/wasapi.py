@@ -1,7 +1,8 @@
 """``backend="wasapi"``: Windows audio sessions through pycaw and comtypes, on one dedicated MTA COM thread.
 
 Importing this module imports neither pycaw nor comtypes: the COM layer is chosen at :meth:`start`, the real
-one (:mod:`._wasapi.windows`) on Windows, or the one passed as ``com=`` (e.g. :class:`FakeCom` in tests).
+one (:mod:`._wasapi.windows`) on Windows, or the one passed as ``com=`` (e.g. :class:`audiolab.testing.FakeCom`
+in tests).
 
 How it is built (each part in ``audiolab/backends/_wasapi/``):
 
@@ -55,7 +56,6 @@ from ..model import (
 )
 from ._base import Backend, EventSink
 from ._wasapi.com import ComApi, EndpointInfo
-from ._wasapi.fake import FakeCom
 from ._wasapi.mapping import ProcessTag
 from ._wasapi.outbox import LoopOutbox, OutboxStatistics
 from ._wasapi.playback import (
@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 
     from ..audio.playback import Playback, PlayRequest
 
-__all__ = ("FakeCom", "WasapiBackend")
+__all__ = ("WasapiBackend",)
 
 log = logging.getLogger("audiolab.wasapi")
 
@@ -115,7 +115,7 @@ class WasapiBackend(Backend):
     ) -> None:
         super().__init__(clock=clock, **options)
         if com is not None and not isinstance(com, ComApi):
-            raise TypeError(f"com must be a ComApi (e.g. FakeCom()), not {type(com).__name__}")
+            raise TypeError(f"com must be a ComApi (e.g. audiolab.testing.FakeCom()), not {type(com).__name__}")
         if isinstance(meter_interval, bool) or not isinstance(meter_interval, (int, float)) or not (
             0 < meter_interval <= 1
         ):
@@ -523,7 +523,7 @@ class WasapiBackend(Backend):
 def _real_com() -> ComApi:
     """The pycaw/comtypes layer (imported here, but comtypes and pycaw load only on the COM thread)."""
     if sys.platform != "win32":
-        raise BackendUnavailable("the wasapi backend needs Windows (or a fake COM layer: com=FakeCom())")
+        raise BackendUnavailable("the wasapi backend needs Windows (or a fake COM layer: com=audiolab.testing.FakeCom())")
     missing = [name for name in ("pycaw", "comtypes") if importlib.util.find_spec(name) is None]
     if missing:
         raise BackendUnavailable(f"the wasapi backend needs {' and '.join(missing)}: pip install 'audiolab-focus[windows]'")

@@ -27,7 +27,7 @@ from audiolab import (
     SessionState,
 )
 from audiolab import open as open_lab
-from audiolab.backends.wasapi import FakeCom, WasapiBackend
+from audiolab.backends.wasapi import WasapiBackend
 from audiolab.events import (
     DisplayNameChanged,
     DuckNotification,
@@ -38,6 +38,7 @@ from audiolab.events import (
     UnduckNotification,
     VolumeChanged,
 )
+from audiolab.testing import FakeCom
 
 pytestmark = pytest.mark.anyio
 

@@ -34,13 +34,12 @@ from audiolab import (
 )
 from audiolab.audio.player import ToneProcess, live_pids
 from audiolab.backends import wasapi as wasapi_module
-from audiolab.backends._wasapi.fake import FakeProcess, FakeStream
 from audiolab.backends._wasapi.playback import (
     SoundDeviceLauncher,
     ToneLaunch,
     WasapiPlayback,
 )
-from audiolab.backends.wasapi import FakeCom, WasapiBackend
+from audiolab.backends.wasapi import WasapiBackend
 from audiolab.events import (
     DisplayNameChanged,
     Event,
@@ -48,6 +47,7 @@ from audiolab.events import (
     SessionRemoved,
     StateChanged,
 )
+from audiolab.testing import FakeCom, FakeProcess, FakeStream
 from audiolab.tones import sine
 from tests.processes import alive, gone_within
 
@@ -359,7 +359,7 @@ _PARENT = """
 import os, signal, sys, anyio, audiolab
 sys.path.insert(0, {root!r})
 from tests.backends.test_wasapi_play import FakeLauncher
-from audiolab.backends.wasapi import FakeCom
+from audiolab.testing import FakeCom
 from audiolab.tones import sine
 
 async def main():

@@ -10,12 +10,12 @@ import pytest
 from audiolab import BackendUnavailable, ClosedResourceError, DisconnectReason, Flow, Origin, SessionState
 from audiolab._threads import LoopPoster
 from audiolab.backends._wasapi.com import AUDCLNT_S_NO_SINGLE_PROCESS, S_OK, EndpointInfo
-from audiolab.backends._wasapi.fake import FakeCom, FakeComError
 from audiolab.backends._wasapi.mapping import RawSession, origin_of, pid_of, session_guid_of
 from audiolab.backends._wasapi.thread import ComThread
 from audiolab.backends._wasapi.tracker import SessionTracker
 from audiolab.events import SessionCreated, SessionRemoved, StateChanged, VolumeChanged
 from audiolab.model import NULL_GUID
+from audiolab.testing import FakeCom, FakeComError
 
 pytestmark = pytest.mark.anyio
 

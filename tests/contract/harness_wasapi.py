@@ -19,7 +19,8 @@ import anyio
 
 from audiolab import ClosedResourceError, Lab, Role
 from audiolab import open as open_lab
-from audiolab.backends.wasapi import FakeCom, WasapiBackend
+from audiolab.backends.wasapi import WasapiBackend
+from audiolab.testing import FakeCom
 
 from .harness import App, Harness
 
