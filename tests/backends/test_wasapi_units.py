@@ -11,6 +11,7 @@ from audiolab import BackendUnavailable, ClosedResourceError, DisconnectReason, 
 from audiolab._threads import LoopPoster
 from audiolab.backends._wasapi.com import AUDCLNT_S_NO_SINGLE_PROCESS, S_OK, EndpointInfo
 from audiolab.backends._wasapi.mapping import RawSession, origin_of, pid_of, session_guid_of
+from audiolab.backends._wasapi.notices import DisconnectNotice, StateNotice, VolumeNotice
 from audiolab.backends._wasapi.thread import ComThread
 from audiolab.backends._wasapi.tracker import SessionTracker
 from audiolab.events import SessionCreated, SessionRemoved, StateChanged, VolumeChanged
@@ -142,8 +143,8 @@ def make_tracker() -> tuple[SessionTracker, list, list]:  # type: ignore[type-ar
 
 def test_notifications_that_overtake_a_session_are_applied_after_it_in_order():
     tracker, events, _ = make_tracker()
-    tracker.session_event("s1", 1.0, "volume", 0.3, False, None)
-    tracker.session_event("s1", 2.0, "volume", 0.4, False, OURS)
+    tracker.session_event("s1", 1.0, VolumeNotice(0.3, False, None))
+    tracker.session_event("s1", 2.0, VolumeNotice(0.4, False, OURS))
     assert events == []
     tracker.seen(raw())
     assert [type(e) for e in events] == [SessionCreated, VolumeChanged, VolumeChanged]
@@ -161,9 +162,9 @@ def test_a_session_seen_twice_is_announced_once():
 def test_expiry_ends_the_session_and_late_notifications_are_ignored():
     tracker, events, _ = make_tracker()
     tracker.seen(raw())
-    tracker.session_event("s1", 5.0, "state", 0)
-    tracker.session_event("s1", 6.0, "state", 2)
-    tracker.session_event("s1", 6.0, "volume", 0.1, False, None)  # late, from the ended session
+    tracker.session_event("s1", 5.0, StateNotice(0))
+    tracker.session_event("s1", 6.0, StateNotice(2))
+    tracker.session_event("s1", 6.0, VolumeNotice(0.1, False, None))  # late, from the ended session
     assert [type(e) for e in events] == [SessionCreated, StateChanged, StateChanged, SessionRemoved]
     assert events[2].new is SessionState.EXPIRED
     assert tracker.snapshot() == []
@@ -172,7 +173,7 @@ def test_expiry_ends_the_session_and_late_notifications_are_ignored():
 def test_server_shutdown_is_reported_to_the_backend():
     tracker, events, shutdowns = make_tracker()
     tracker.seen(raw())
-    tracker.session_event("s1", 1.0, "disconnected", 1)
+    tracker.session_event("s1", 1.0, DisconnectNotice(1))
     assert shutdowns == [DisconnectReason.SERVER_SHUTDOWN]
     assert events[-1].kind == "SessionRemoved"
 
@@ -182,9 +183,9 @@ def test_the_pending_list_is_bounded():
 
     tracker, _, _ = make_tracker()
     for i in range(module.MAX_PENDING_SESSIONS + 5):
-        tracker.session_event(f"ghost{i}", 1.0, "state", 1)
+        tracker.session_event(f"ghost{i}", 1.0, StateNotice(1))
     for _ in range(module.MAX_PENDING_EVENTS + 3):
-        tracker.session_event("ghost-last", 1.0, "state", 1)
+        tracker.session_event("ghost-last", 1.0, StateNotice(1))
     assert tracker.pending_dropped == 5 + 1 + 3
 
 
@@ -291,7 +292,7 @@ def test_the_outbox_posts_once_and_merges_meter_polls_into_the_highest_peaks():
     outbox.seen(raw())
     outbox.meters({"s1": (0.2, (0.2, 0.1))})
     outbox.meters({"s1": (0.9, (0.5, 0.9))})
-    outbox.session_event("s1", 1.0, "volume", 0.5, False, None)
+    outbox.session_event("s1", 1.0, VolumeNotice(0.5, False, None))
     outbox.meters({"s1": (0.1, (0.1, 0.1)), "unknown": (1.0, (1.0,))})
     assert len(poster.posted) == 1
     stats = outbox.statistics()
@@ -310,13 +311,13 @@ def test_an_outbox_overflow_delivers_what_it_held_then_reports_once():
     outbox, poster, _, events, overflows = make_outbox(max_backlog=3)
     outbox.seen(raw())
     for i in range(5):
-        outbox.session_event("s1", float(i + 1), "volume", i / 10, False, None)
+        outbox.session_event("s1", float(i + 1), VolumeNotice(i / 10, False, None))
     stats = outbox.statistics()
     assert (stats.backlog, stats.overflowed, stats.refused) == (3, True, 3)
     poster.run_all()
     assert [type(e) for e in events] == [SessionCreated, VolumeChanged, VolumeChanged]
     assert len(overflows) == 1 and "blocked" in overflows[0]
-    outbox.session_event("s1", 9.0, "volume", 0.9, False, None)  # refused from now on, counted
+    outbox.session_event("s1", 9.0, VolumeNotice(0.9, False, None))  # refused from now on, counted
     poster.run_all()
     assert len(overflows) == 1 and len(events) == 3 and outbox.statistics().refused == 4
 
@@ -324,8 +325,8 @@ def test_an_outbox_overflow_delivers_what_it_held_then_reports_once():
 def test_a_failing_notification_does_not_lose_the_ones_after_it():
     outbox, poster, tracker, events, _ = make_outbox()
     outbox.seen(raw())
-    outbox.session_event("s1", 1.0, "volume", "not a number", False, None)
-    outbox.session_event("s1", 2.0, "volume", 0.4, False, None)
+    outbox.session_event("s1", 1.0, VolumeNotice("not a number", False, None))  # type: ignore[arg-type]
+    outbox.session_event("s1", 2.0, VolumeNotice(0.4, False, None))
     poster.run_all()
     assert [type(e) for e in events] == [SessionCreated, VolumeChanged]
     assert tracker.get("s1").volume == 0.4  # type: ignore[union-attr]

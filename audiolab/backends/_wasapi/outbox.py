@@ -31,6 +31,7 @@ from typing import Any
 
 from ..._threads import LoopPoster
 from .mapping import RawSession
+from .notices import Notice
 from .tracker import SessionTracker
 
 log = logging.getLogger("audiolab.wasapi")
@@ -92,8 +93,8 @@ class LoopOutbox:
     def seen(self, raw: RawSession) -> None:
         self._queue(self._tracker.seen, raw)
 
-    def session_event(self, instance_id: str, timestamp: float, kind: str, *payload: Any) -> None:
-        self._queue(self._tracker.session_event, instance_id, timestamp, kind, *payload)
+    def session_event(self, instance_id: str, timestamp: float, notice: Notice) -> None:
+        self._queue(self._tracker.session_event, instance_id, timestamp, notice)
 
     def duck(self, timestamp: float, communications_session_id: str, count: int) -> None:
         self._queue(self._tracker.duck, timestamp, communications_session_id, count)

@@ -28,6 +28,16 @@ from .com import (
     SessionManager,
 )
 from .mapping import RawSession, read_session
+from .notices import (
+    ChannelVolumeNotice,
+    DisconnectNotice,
+    DisplayNameNotice,
+    GroupingParamNotice,
+    IconPathNotice,
+    Notice,
+    StateNotice,
+    VolumeNotice,
+)
 
 log = logging.getLogger("audiolab.wasapi")
 
@@ -39,7 +49,7 @@ class Outbox(Protocol):
 
     def seen(self, raw: RawSession) -> None: ...
 
-    def session_event(self, instance_id: str, timestamp: float, kind: str, *payload: Any) -> None: ...
+    def session_event(self, instance_id: str, timestamp: float, notice: Notice) -> None: ...
 
     def duck(self, timestamp: float, communications_session_id: str, count: int) -> None: ...
 
@@ -59,31 +69,31 @@ class _Events:
         self._now = now
         self._ended = ended
 
-    def _send(self, kind: str, *payload: Any) -> None:
-        self._outbox.session_event(self.instance_id, self._now(), kind, *payload)
+    def _send(self, notice: Notice) -> None:
+        self._outbox.session_event(self.instance_id, self._now(), notice)
 
     def display_name_changed(self, name: str, context: str | None) -> None:
-        self._send("display_name", name, context)
+        self._send(DisplayNameNotice(name, context))
 
     def icon_path_changed(self, path: str, context: str | None) -> None:
-        self._send("icon_path", path, context)
+        self._send(IconPathNotice(path, context))
 
     def simple_volume_changed(self, volume: float, muted: bool, context: str | None) -> None:
-        self._send("volume", volume, muted, context)
+        self._send(VolumeNotice(volume, muted, context))
 
     def channel_volume_changed(self, volumes: tuple[float, ...], changed: int | None, context: str | None) -> None:
-        self._send("channel_volume", tuple(volumes), changed, context)
+        self._send(ChannelVolumeNotice(tuple(volumes), changed, context))
 
     def grouping_param_changed(self, grouping_param: str, context: str | None) -> None:
-        self._send("grouping_param", grouping_param, context)
+        self._send(GroupingParamNotice(grouping_param, context))
 
     def state_changed(self, state: int) -> None:
-        self._send("state", state)
+        self._send(StateNotice(state))
         if state == EXPIRED:
             self._ended(self)
 
     def disconnected(self, reason: int) -> None:
-        self._send("disconnected", reason)
+        self._send(DisconnectNotice(reason))
         self._ended(self)
 
 

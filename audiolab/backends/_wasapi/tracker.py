@@ -1,5 +1,8 @@
 """The event-loop side of the backend: the current sessions, and the events made from COM notifications.
 
+Each notice (:mod:`.notices`) becomes one typed event, and the sessions change only by applying that event
+to a :class:`~audiolab.session_table.SessionTable`, the reducer replays and the widgets use too.
+
 Every method runs on the event loop thread (COM threads reach it through ``LoopPoster``). Notifications about
 a session the tracker has not been told about yet (they can overtake its creation, which goes through the
 COM thread) wait in a bounded pending list and are applied, in order, once it arrives; notifications about a
@@ -29,7 +32,18 @@ from ...events import (
 )
 from ...model import NULL_GUID, DisconnectReason, MeterFrame, Session, SessionState, normalize_guid
 from ...reason import Reason, RuleValue
+from ...session_table import SessionTable
 from .mapping import ProcessTag, RawSession, disconnect_reason_of, origin_of, retag, state_of, to_session
+from .notices import (
+    ChannelVolumeNotice,
+    DisconnectNotice,
+    DisplayNameNotice,
+    GroupingParamNotice,
+    IconPathNotice,
+    Notice,
+    StateNotice,
+    VolumeNotice,
+)
 
 MAX_PENDING_SESSIONS = 256
 MAX_PENDING_EVENTS = 64
@@ -51,8 +65,8 @@ class SessionTracker:
         self._now = now
         self._context = context
         self._on_shutdown = on_shutdown
-        self._sessions: dict[str, Session] = {}
-        self._pending: OrderedDict[str, list[tuple[float, str, tuple[Any, ...]]]] = OrderedDict()
+        self._table = SessionTable()
+        self._pending: OrderedDict[str, list[tuple[float, Notice]]] = OrderedDict()
         self._gone: OrderedDict[str, float] = OrderedDict()
         """Ended sessions and when they ended: their late notifications are ignored, but a later one may be
         a new session that reuses the instance id (a process opening a stream again), so it is held."""
@@ -65,10 +79,10 @@ class SessionTracker:
     # --- reading ---------------------------------------------------------------------------------------------
 
     def snapshot(self) -> list[Session]:
-        return list(self._sessions.values())
+        return self._table.snapshot()
 
     def get(self, session_id: str) -> Session | None:
-        return self._sessions.get(session_id)
+        return self._table.get(session_id)
 
     # --- from the COM side -----------------------------------------------------------------------------------
 
@@ -77,24 +91,23 @@ class SessionTracker:
         if self._closed:
             return
         session = to_session(raw, self._tags.get(raw.pid) if raw.pid is not None else None)
-        known = self._sessions.get(session.id)
+        known = self._table.get(session.id)
         if known is not None:
-            self._sessions[session.id] = replace(session, ducking_opt_out=known.ducking_opt_out)
+            self._table.put(replace(session, ducking_opt_out=known.ducking_opt_out))
             return
         self._gone.pop(session.id, None)
-        self._sessions[session.id] = session
-        self._emit(SessionCreated(timestamp=self._now(), session_id=session.id, session=session))
-        for timestamp, kind, payload in self._pending.pop(session.id, []):
-            if session.id in self._sessions:
-                self._apply(session.id, timestamp, kind, payload)
+        self._report(SessionCreated(timestamp=self._now(), session_id=session.id, session=session))
+        for timestamp, notice in self._pending.pop(session.id, []):
+            if self._table.get(session.id) is not None:
+                self._apply(session.id, timestamp, notice)
 
-    def session_event(self, instance_id: str, timestamp: float, kind: str, *payload: Any) -> None:
+    def session_event(self, instance_id: str, timestamp: float, notice: Notice) -> None:
         if self._closed or timestamp <= self._gone.get(instance_id, float("-inf")):
             return
-        if instance_id not in self._sessions:
-            self._hold(instance_id, (timestamp, kind, payload))
+        if self._table.get(instance_id) is None:
+            self._hold(instance_id, (timestamp, notice))
             return
-        self._apply(instance_id, timestamp, kind, payload)
+        self._apply(instance_id, timestamp, notice)
 
     def duck(self, timestamp: float, communications_session_id: str, count: int) -> None:
         if not self._closed:
@@ -112,7 +125,7 @@ class SessionTracker:
     def meters(self, peaks: dict[str, tuple[float, tuple[float, ...]]]) -> None:
         """Keep the highest peak per session since the last :meth:`read_meters`."""
         for session_id, (peak, channels) in peaks.items():
-            if session_id not in self._sessions:
+            if self._table.get(session_id) is None:
                 continue
             old_peak, old_channels = self._peaks.get(session_id, (0.0, ()))
             if len(old_channels) == len(channels):
@@ -122,10 +135,10 @@ class SessionTracker:
     def read_meters(self) -> MeterFrame:
         peaks: dict[str, float] = {}
         channel_peaks: dict[str, tuple[float, ...]] = {}
-        for session_id, session in self._sessions.items():
-            peak, channels = self._peaks.get(session_id, (0.0, (0.0,) * len(session.channel_volumes)))
-            peaks[session_id] = float(peak)
-            channel_peaks[session_id] = tuple(float(c) for c in channels)
+        for session in self._table.snapshot():
+            peak, channels = self._peaks.get(session.id, (0.0, (0.0,) * len(session.channel_volumes)))
+            peaks[session.id] = float(peak)
+            channel_peaks[session.id] = tuple(float(c) for c in channels)
         self._peaks = {}
         self._meter_sequence += 1
         return MeterFrame(timestamp=self._now(), peaks=peaks, channel_peaks=channel_peaks,
@@ -135,15 +148,15 @@ class SessionTracker:
 
     def assume(self, session_id: str, **changes: Any) -> None:
         """Record a change this client just made (its notification follows and is reported then)."""
-        session = self._sessions.get(session_id)
+        session = self._table.get(session_id)
         if session is not None:
-            self._sessions[session_id] = replace(session, **changes)
+            self._table.put(replace(session, **changes))
 
     def tag(self, pid: int, tag: ProcessTag) -> None:
         self._tags[pid] = tag
-        for session_id, session in self._sessions.items():
+        for session in self._table.snapshot():
             if session.pid == pid:
-                self._sessions[session_id] = retag(session, tag)
+                self._table.put(retag(session, tag))
 
     def untag(self, pid: int) -> None:
         """Forget what a process was (it ended; a later process may get its pid). Sessions keep their names."""
@@ -151,12 +164,12 @@ class SessionTracker:
 
     def close(self) -> None:
         self._closed = True
-        self._sessions.clear()
+        self._table = SessionTable()
         self._pending.clear()
 
     # --- internals -------------------------------------------------------------------------------------------
 
-    def _hold(self, instance_id: str, item: tuple[float, str, tuple[Any, ...]]) -> None:
+    def _hold(self, instance_id: str, item: tuple[float, Notice]) -> None:
         waiting = self._pending.get(instance_id)
         if waiting is None:
             if len(self._pending) >= MAX_PENDING_SESSIONS:
@@ -168,68 +181,56 @@ class SessionTracker:
             self.pending_dropped += 1
         waiting.append(item)
 
-    def _apply(self, sid: str, ts: float, kind: str, payload: tuple[Any, ...]) -> None:
-        session = self._sessions[sid]
-        if kind == "volume":
-            volume, muted, context = payload
-            self._sessions[sid] = replace(session, volume=float(volume), muted=bool(muted))
-            self._emit(VolumeChanged(timestamp=ts, session_id=sid, volume=float(volume), muted=bool(muted),
-                                     origin=origin_of(context, self._context)))
-        elif kind == "channel_volume":
-            volumes, changed, context = payload
-            volumes = tuple(float(v) for v in volumes)
-            self._sessions[sid] = replace(session, channel_volumes=volumes)
-            self._emit(ChannelVolumeChanged(timestamp=ts, session_id=sid, channel_volumes=volumes, channel=changed,
-                                            origin=origin_of(context, self._context)))
-        elif kind == "display_name":
-            name, context = payload
-            self._sessions[sid] = replace(session, display_name=name)
-            self._emit(DisplayNameChanged(timestamp=ts, session_id=sid, display_name=name,
-                                          origin=origin_of(context, self._context)))
-        elif kind == "icon_path":
-            path, context = payload
-            self._sessions[sid] = replace(session, icon_path=path)
-            self._emit(IconPathChanged(timestamp=ts, session_id=sid, icon_path=path,
-                                       origin=origin_of(context, self._context)))
-        elif kind == "grouping_param":
-            value, context = payload
-            try:
-                value = normalize_guid(value)
-            except (TypeError, ValueError):
-                value = NULL_GUID
-            self._sessions[sid] = replace(session, grouping_param=value)
-            self._emit(GroupingParamChanged(timestamp=ts, session_id=sid, grouping_param=value,
-                                            origin=origin_of(context, self._context)))
-        elif kind == "state":
-            self._state(sid, ts, state_of(payload[0]))
-        elif kind == "disconnected":
-            reason = disconnect_reason_of(payload[0])
-            self._emit(SessionDisconnected(timestamp=ts, session_id=sid, reason=reason))
-            self._end(sid, ts)
-            if reason is DisconnectReason.SERVER_SHUTDOWN:
-                self._on_shutdown(reason)
-        else:  # pragma: no cover - the table sends only the kinds above
-            raise ValueError(f"unknown notification {kind!r}")
+    def _report(self, event: Event) -> None:
+        """The one way the sessions change: apply the event to the table, then tell the subscribers."""
+        self._table.apply(event)
+        self._emit(event)
 
-    def _state(self, sid: str, ts: float, new: SessionState) -> None:
-        session = self._sessions[sid]
-        if session.state is new:
-            return
-        self._emit(StateChanged(timestamp=ts, session_id=sid, old=session.state, new=new))
-        if new is SessionState.EXPIRED:
-            # Windows: a session expires when its last stream is released; it has ended.
-            self._end(sid, ts)
-        else:
-            self._sessions[sid] = replace(session, state=new)
+    def _apply(self, sid: str, ts: float, notice: Notice) -> None:
+        session = self._table.get(sid)
+        assert session is not None
+        match notice:
+            case VolumeNotice(volume, muted, context):
+                self._report(VolumeChanged(timestamp=ts, session_id=sid, volume=float(volume), muted=bool(muted),
+                                           origin=origin_of(context, self._context)))
+            case ChannelVolumeNotice(volumes, changed, context):
+                self._report(ChannelVolumeChanged(timestamp=ts, session_id=sid,
+                                                  channel_volumes=tuple(float(v) for v in volumes), channel=changed,
+                                                  origin=origin_of(context, self._context)))
+            case DisplayNameNotice(name, context):
+                self._report(DisplayNameChanged(timestamp=ts, session_id=sid, display_name=name,
+                                                origin=origin_of(context, self._context)))
+            case IconPathNotice(path, context):
+                self._report(IconPathChanged(timestamp=ts, session_id=sid, icon_path=path,
+                                             origin=origin_of(context, self._context)))
+            case GroupingParamNotice(value, context):
+                try:
+                    value = normalize_guid(value)
+                except (TypeError, ValueError):
+                    value = NULL_GUID
+                self._report(GroupingParamChanged(timestamp=ts, session_id=sid, grouping_param=value,
+                                                  origin=origin_of(context, self._context)))
+            case StateNotice(state):
+                new = state_of(state)
+                if session.state is not new:
+                    self._report(StateChanged(timestamp=ts, session_id=sid, old=session.state, new=new))
+                    if new is SessionState.EXPIRED:  # Windows: expired when its last stream is released: ended
+                        self._end(sid, ts)
+            case DisconnectNotice(code):
+                reason = disconnect_reason_of(code)
+                self._report(SessionDisconnected(timestamp=ts, session_id=sid, reason=reason))
+                self._end(sid, ts)
+                if reason is DisconnectReason.SERVER_SHUTDOWN:
+                    self._on_shutdown(reason)
 
     def _end(self, sid: str, ts: float) -> None:
-        if self._sessions.pop(sid, None) is None:
+        if self._table.get(sid) is None:
             return
         self._peaks.pop(sid, None)
         self._gone[sid] = ts
         while len(self._gone) > MAX_GONE:
             self._gone.popitem(last=False)
-        self._emit(SessionRemoved(timestamp=ts, session_id=sid))
+        self._report(SessionRemoved(timestamp=ts, session_id=sid))
 
 
 def _windows_reports(communications_session_id: str, count: int | None, *, opened: bool) -> Reason:

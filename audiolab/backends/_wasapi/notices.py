@@ -1,0 +1,69 @@
+"""What one session's IAudioSessionEvents reports, as typed values the COM side hands to the loop.
+
+Each is the payload of one callback (``IAudioSessionEvents::On...``), with the event context of whoever made
+the change where Windows passes one. The tracker turns them into audiolab events on the event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VolumeNotice:
+    """OnSimpleVolumeChanged."""
+
+    volume: float
+    muted: bool
+    context: str | None
+
+
+@dataclass(frozen=True)
+class ChannelVolumeNotice:
+    """OnChannelVolumeChanged: every channel's level and the one that changed (None: all)."""
+
+    volumes: tuple[float, ...]
+    changed: int | None
+    context: str | None
+
+
+@dataclass(frozen=True)
+class DisplayNameNotice:
+    """OnDisplayNameChanged."""
+
+    name: str
+    context: str | None
+
+
+@dataclass(frozen=True)
+class IconPathNotice:
+    """OnIconPathChanged."""
+
+    path: str
+    context: str | None
+
+
+@dataclass(frozen=True)
+class GroupingParamNotice:
+    """OnGroupingParamChanged (the GUID as Windows gives it; the tracker normalises it)."""
+
+    grouping_param: str
+    context: str | None
+
+
+@dataclass(frozen=True)
+class StateNotice:
+    """OnStateChanged: AudioSessionState (0 inactive, 1 active, 2 expired)."""
+
+    state: int
+
+
+@dataclass(frozen=True)
+class DisconnectNotice:
+    """OnSessionDisconnected: AudioSessionDisconnectReason."""
+
+    reason: int
+
+
+Notice = (VolumeNotice | ChannelVolumeNotice | DisplayNameNotice | IconPathNotice | GroupingParamNotice | StateNotice
+          | DisconnectNotice)
+"""Any one of the notices above."""
