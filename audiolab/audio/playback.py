@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -70,6 +70,14 @@ class PlayRequest:
     @property
     def app_name(self) -> str:
         return self.app or f"Tone {self.tone.describe()}"
+
+    @property
+    def timed_tone(self) -> Tone:
+        """The tone to play: ``tone`` cut to ``duration`` when one is given (its fade-out shortened to fit)."""
+        if self.duration is None:
+            return self.tone
+        fade_out = min(self.tone.fade_out, max(0.0, self.duration - self.tone.fade_in))
+        return replace(self.tone, duration=self.duration, fade_out=fade_out)
 
 
 class Playback(abc.ABC):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .._exceptions import (
@@ -736,10 +736,7 @@ class PulseBackend(Backend):
         conn = self._require()
         if request.cross_process or request.session_guid is not None:
             raise NotSupported("PulseAudio sessions are per client: tones cannot share a session here")
-        tone = request.tone
-        if request.duration is not None:
-            tone = replace(tone, duration=request.duration,
-                           fade_out=min(tone.fade_out, max(0.0, request.duration - tone.fade_in)))
+        tone = request.timed_tone
         if self._causes is None:
             modules = await conn.query("module_list")
             roles = trigger_roles_from_modules((m.name, m.argument or "") for m in modules)  # type: ignore[attr-defined]

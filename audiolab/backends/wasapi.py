@@ -28,7 +28,6 @@ import os
 import sys
 import uuid
 import warnings
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
@@ -381,10 +380,7 @@ class WasapiBackend(Backend):
                 "session GUID, so tones cannot share a session (session_guid / cross_process) here"
             )
         endpoint = self._render_endpoint(request.device)
-        tone = request.tone
-        if request.duration is not None:
-            tone = replace(tone, duration=request.duration,
-                           fade_out=min(tone.fade_out, max(0.0, request.duration - tone.fade_in)))
+        tone = request.timed_tone
         default = request.device is None
         tagged: set[int] = set()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..._exceptions import FocusDeniedError, PolicyError
@@ -19,10 +18,7 @@ class SimPlayback(Playback):
     def __init__(self, engine: SimEngine, request: PlayRequest) -> None:
         from .client import SimClient
 
-        tone = request.tone
-        if request.duration is not None:
-            tone = replace(tone, duration=request.duration,
-                           fade_out=min(tone.fade_out, max(0.0, request.duration - tone.fade_in)))
+        tone = request.timed_tone
         self._engine = engine
         self._client = SimClient(engine, request.app_name)
         stream_id = engine.open_stream(
