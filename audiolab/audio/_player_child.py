@@ -30,21 +30,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import signal
 import sys
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the prctl took effect
-        os._exit(1)
-
+from audiolab.audio._child_base import die_with_parent, say, serve
 
 if __name__ == "__main__":
-    _die_with_parent(int(sys.argv[1]))
+    die_with_parent(int(sys.argv[1]))
 
 import json  # noqa: E402
 import threading  # noqa: E402
@@ -109,14 +100,6 @@ def _lib() -> ctypes.CDLL:
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = args, res
     return lib
-
-
-def _say(line: str) -> None:
-    try:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
-        os._exit(0)
 
 
 class Player:
@@ -250,7 +233,7 @@ class Player:
         if state == _STREAM_READY:
             self.connected = True
         elif state in (_STREAM_FAILED, _STREAM_TERMINATED) and self.connected:
-            _say("error the server went away")
+            say("error the server went away")
             self.done.set()
 
     def _on_drained(self, stream: int, ok: int, userdata: object) -> None:
@@ -271,7 +254,7 @@ class Player:
         op = self.lib.pa_stream_cork(self.stream, int(corked), self._cork_cb, None)
         if op:
             self.lib.pa_operation_unref(op)
-        _say(f"corked {int(corked)}")
+        say(f"corked {int(corked)}")
 
     # --- main thread ----------------------------------------------------------------------------------------
 
@@ -294,6 +277,10 @@ class Player:
             self._unlock()
         return True
 
+    def played_out(self) -> bool:
+        """Whether the tone's duration ran out and the stream drained (not stopped)."""
+        return self.draining
+
     def index(self) -> int:
         self._lock()
         try:
@@ -307,22 +294,9 @@ def main() -> None:
     try:
         player = Player(spec)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
-        _say(f"error {exc}")
+        say(f"error {exc}")
         os._exit(2)
-    _say(f"ready {player.index()}")
-
-    def read_commands() -> None:
-        for line in sys.stdin:
-            if not player.command(line):
-                break
-        player.done.set()  # "stop" or EOF: the parent is done with us (or gone)
-
-    threading.Thread(target=read_commands, daemon=True).start()
-    player.done.wait()
-    if player.draining:
-        _say("finished")
-    # Leaving without tearing libpulse down is fine: the server drops the client with the connection.
-    os._exit(0)
+    serve(player, str(player.index()))
 
 
 if __name__ == "__main__":

@@ -33,121 +33,24 @@ or resume took effect), ``finished`` (the tone's duration ran out and the stream
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
-import time
 
-_PR_SET_PDEATHSIG = 1
-_SIGKILL = 9
-_POLL_SECONDS = 0.1
-
-
-def _exit_now() -> None:
-    os._exit(1)
-
-
-def _poll_parent(parent: int) -> None:
-    """A daemon thread that ends this process once ``parent`` is gone."""
-
-    def alive() -> bool:
-        if sys.platform == "win32":  # pragma: no cover - Windows
-            return _windows_alive(parent)
-        if os.getppid() != parent:
-            return False
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-    def loop() -> None:
-        while alive():
-            time.sleep(_POLL_SECONDS)
-        _exit_now()
-
-    if not alive():
-        _exit_now()
-    threading.Thread(target=loop, name="parent-watch", daemon=True).start()
-
-
-def _windows_alive(pid: int) -> bool:  # pragma: no cover - Windows only, never run
-    import ctypes
-    from ctypes import wintypes
-
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
-    kernel32.OpenProcess.restype = wintypes.HANDLE
-    kernel32.WaitForSingleObject.argtypes = [wintypes.HANDLE, wintypes.DWORD]
-    kernel32.WaitForSingleObject.restype = wintypes.DWORD
-    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
-    handle = kernel32.OpenProcess(0x00100000, False, pid)  # SYNCHRONIZE
-    if not handle:
-        return False
-    try:
-        return kernel32.WaitForSingleObject(handle, 0) == 0x00000102  # WAIT_TIMEOUT: still running
-    finally:
-        kernel32.CloseHandle(handle)
-
-
-def _watch_parent_windows(parent: int) -> None:  # pragma: no cover - Windows only, never run
-    """Wait on a handle of the parent process (immune to pid reuse once opened); exit when it ends."""
-    import ctypes
-    from ctypes import wintypes
-
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
-    kernel32.OpenProcess.restype = wintypes.HANDLE
-    kernel32.WaitForSingleObject.argtypes = [wintypes.HANDLE, wintypes.DWORD]
-    kernel32.WaitForSingleObject.restype = wintypes.DWORD
-    handle = kernel32.OpenProcess(0x00100000, False, parent)  # SYNCHRONIZE
-    if not handle:
-        _exit_now()  # the parent is already gone (or we may not see it: then the job object still covers us)
-
-    def wait() -> None:
-        kernel32.WaitForSingleObject(handle, 0xFFFFFFFF)  # INFINITE
-        _exit_now()
-
-    threading.Thread(target=wait, name="parent-watch", daemon=True).start()
-
-
-def _die_with_parent(parent: int, mode: str) -> None:
-    if mode == "poll":
-        _poll_parent(parent)
-    elif sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the prctl took effect
-            _exit_now()
-    elif sys.platform == "win32":  # pragma: no cover - Windows
-        _watch_parent_windows(parent)
-    else:  # pragma: no cover - macOS and other POSIX
-        _poll_parent(parent)
-
+from audiolab.audio._child_base import die_with_parent, say, serve
 
 if __name__ == "__main__":
     import json as _json
 
-    _die_with_parent(int(sys.argv[1]), str(_json.loads(sys.argv[2]).get("parent_watch", "auto")))
+    die_with_parent(int(sys.argv[1]), str(_json.loads(sys.argv[2]).get("parent_watch", "auto")))
 
 import json  # noqa: E402 - the parent-death watch above starts before the slow imports
+import os  # noqa: E402
+import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 _RAMP_SECONDS = 0.005
 _NULL_BLOCK_SECONDS = 0.01
-
-
-def _say(line: str) -> None:
-    try:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-    except (BrokenPipeError, ValueError, OSError):
-        os._exit(0)
 
 
 class _Render:
@@ -197,17 +100,17 @@ class _Player:
             if not self.paused and not self.finished:
                 self.paused = True
                 self.stop_output()
-            _say("corked 1")
+            say("corked 1")
         elif word == "resume":
             if self.paused and not self.finished:
                 self.paused = False
                 self.start_output()
-            _say(f"corked {int(self.paused)}")
+            say(f"corked {int(self.paused)}")
         elif word == "amp":
             try:
                 self.set_amplitude(float(arg))
             except ValueError:
-                _say(f"error bad amplitude {arg!r}")
+                say(f"error bad amplitude {arg!r}")
         elif word == "stop":
             return False
         return True
@@ -221,6 +124,9 @@ class _Player:
     def tone_over(self) -> None:
         self.finished = True
         self.done.set()
+
+    def played_out(self) -> bool:
+        return self.finished
 
 
 class _SoundDevicePlayer(_Player):
@@ -330,23 +236,9 @@ def main() -> None:
     try:
         player: _Player = _NullPlayer(spec) if spec.get("output") == "null" else _SoundDevicePlayer(spec)
     except Exception as exc:  # noqa: BLE001 - any failure to open the device is reported to the parent
-        _say(f"error {type(exc).__name__}: {exc}".replace("\n", " "))
+        say(f"error {type(exc).__name__}: {exc}".replace("\n", " "))
         os._exit(2)
-    _say(f"ready {os.getpid()}")
-
-    def read_commands() -> None:
-        for line in sys.stdin:
-            if not player.command(line):
-                break
-        player.done.set()  # "stop" or EOF: the parent is done with us (or gone)
-
-    threading.Thread(target=read_commands, name="commands", daemon=True).start()
-    player.done.wait()
-    if player.finished:
-        _say("finished")
-    # No orderly PortAudio teardown: the OS releases the stream with the process (on Windows the session
-    # then expires), and Pa_Terminate can hang on some drivers.
-    os._exit(0)
+    serve(player, str(os.getpid()))
 
 
 if __name__ == "__main__":
