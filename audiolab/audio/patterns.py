@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+PERIODIC_WAVEFORMS = ("sine", "square", "sawtooth", "triangle")
+WAVEFORMS = (*PERIODIC_WAVEFORMS, "white", "pink", "sweep", "dtmf")
+
 EDGE_SECONDS = 0.005
 """Length of the linear ramp at each on/off edge of a cadence, and of the shortest stop()."""
 

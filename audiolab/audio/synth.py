@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
-from .patterns import DTMF_FREQUENCIES, RING_CADENCES, validate_cadence
+from .patterns import DTMF_FREQUENCIES, PERIODIC_WAVEFORMS, RING_CADENCES, WAVEFORMS, validate_cadence
 
 if TYPE_CHECKING:
     from .sources import ToneSource
@@ -52,8 +52,6 @@ __all__ = (
     "white_noise",
 )
 
-PERIODIC_WAVEFORMS = ("sine", "square", "sawtooth", "triangle")
-WAVEFORMS = (*PERIODIC_WAVEFORMS, "white", "pink", "sweep", "dtmf")
 
 
 def dbfs(db: float) -> float:
