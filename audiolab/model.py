@@ -187,10 +187,24 @@ def check_level(value: object, what: str = "volume") -> float:
     """Validate a linear level in 0..1 and return it as float; raise on NaN, out of range or wrong type."""
     if not is_real(value):
         raise TypeError(f"{what} must be a number in 0..1, not {type(value).__name__}")
-    level = float(value)
+    level = float(value)  # type: ignore[arg-type]  # a numbers.Real, checked above
     if math.isnan(level) or not 0.0 <= level <= 1.0:
         raise ValueError(f"{what} must be in 0..1, got {value!r}")
     return level
+
+
+def _items(data: dict[str, object], key: str) -> tuple[object, ...]:
+    """``data[key]`` as a tuple (empty when absent); TypeError when it is not a list."""
+    value = data.get(key, ())
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{key} must be a list, not {type(value).__name__}")
+    return tuple(value)
+
+
+def _mapping(value: object, what: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{what} must be an object, not {type(value).__name__}")
+    return value
 
 
 def _optional_int(value: object) -> int | None:
@@ -356,11 +370,11 @@ class Session:
             icon_path=str(data.get("icon_path", "")),
             grouping_param=normalize_guid(str(data.get("grouping_param", NULL_GUID))),
             volume=check_level(data["volume"]),
-            channel_volumes=tuple(check_level(v, "channel volume") for v in data.get("channel_volumes", ())),  # type: ignore[union-attr]
+            channel_volumes=tuple(check_level(v, "channel volume") for v in _items(data, "channel_volumes")),
             muted=_strict_bool(data["muted"], "muted"),
             is_system_sounds=bool(data.get("is_system_sounds", False)),
             role=Role(data.get("role", "unknown")),
-            streams=tuple(Stream.from_dict(s) for s in data.get("streams", ())),  # type: ignore[union-attr]
+            streams=tuple(Stream.from_dict(_mapping(s, "a stream")) for s in _items(data, "streams")),
             ducking_opt_out=bool(data.get("ducking_opt_out", False)),
         )
 

@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
@@ -113,11 +113,13 @@ def _poll_parent(parent: int) -> None:
     threading.Thread(target=loop, name="parent-watch", daemon=True).start()
 
 
-def _kernel32():  # type: ignore[no-untyped-def]  # pragma: no cover - Windows only, never run
+def _kernel32() -> Any:  # pragma: no cover - Windows only, never run
+    if sys.platform != "win32":  # also tells type checkers that what follows is Windows code
+        raise OSError("kernel32 exists on Windows only")
     import ctypes
     from ctypes import wintypes
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
     kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
     kernel32.OpenProcess.restype = wintypes.HANDLE
     kernel32.WaitForSingleObject.argtypes = [wintypes.HANDLE, wintypes.DWORD]

@@ -135,7 +135,7 @@ class Player:
         for key, value in pairs.items():
             if value:
                 self.lib.pa_proplist_sets(props, key.encode(), value.encode())
-        return props
+        return int(props)
 
     def _connect(self, spec: dict) -> int:  # type: ignore[type-arg]
         lib = self.lib
@@ -177,7 +177,7 @@ class Player:
             self._unlock()
         self._wait(lambda: lib.pa_stream_get_state(stream), _STREAM_READY, (_STREAM_FAILED, _STREAM_TERMINATED),
                    context, f"could not play on the device {device!r}" if device else "could not open a playback stream")
-        return context
+        return int(context)
 
     def _wait(self, state, ready: int, failed: tuple[int, ...], context: int, what: str,  # type: ignore[no-untyped-def]
               timeout: float = 5.0) -> None:

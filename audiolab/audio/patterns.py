@@ -60,4 +60,4 @@ def gate(t: np.ndarray, cadence_frames: np.ndarray, edge_frames: int) -> np.ndar
     else:
         g = np.ones_like(pos)
     g[~on] = 0.0
-    return g
+    return np.asarray(g)

@@ -51,7 +51,7 @@ def periodic_into(kind: str, phase: np.ndarray, inc: np.ndarray, out: np.ndarray
         o += start
         o -= np.floor(o)  # exact in float32: o is now the phase in [0, 1)
         _shape(kind, o)
-    return np.mod(phase + inc * n, 1.0)
+    return np.asarray(np.mod(phase + inc * n, 1.0))
 
 
 def _shape(kind: str, p: np.ndarray) -> None:
@@ -94,7 +94,7 @@ def envelope(t0: np.ndarray, n: int, fade_in: np.ndarray, fade_out: np.ndarray, 
 
 def in_transition(t0: np.ndarray, n: int, fade_in: np.ndarray, fade_out: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Rows whose next n frames are not at constant unity envelope (fading, ending or ended)."""
-    return (t0 < fade_in) | (t0 + n > end - fade_out)
+    return np.asarray((t0 < fade_in) | (t0 + n > end - fade_out))
 
 
 class ToneSource:
@@ -181,8 +181,8 @@ class PeriodicSource(ToneSource):
         buf = np.empty((len(self._inc), n), dtype=np.float32)
         self._phase = periodic_into(self.tone.waveform, self._phase, self._inc, buf)
         if len(buf) == 1:
-            return buf[0]
-        return buf.mean(axis=0, dtype=np.float32)
+            return np.asarray(buf[0])
+        return np.asarray(buf.mean(axis=0, dtype=np.float32))
 
 
 class WhiteSource(ToneSource):
@@ -236,7 +236,7 @@ class SweepSource(ToneSource):
     def _cycles(self, tau: np.ndarray) -> np.ndarray:
         if abs(self._rate) < 1e-12:
             return self._f0 * tau
-        return self._f0 * self._period / self._rate * np.expm1(self._rate * tau / self._period)
+        return np.asarray(self._f0 * self._period / self._rate * np.expm1(self._rate * tau / self._period))
 
     def _mono(self, n: int) -> np.ndarray:
         t = np.arange(self._t, self._t + n, dtype=np.float64) / self.sample_rate
@@ -244,7 +244,7 @@ class SweepSource(ToneSource):
         per_sweep = float(np.mod(self._cycles(np.array(self._period)), 1.0))
         cycles = np.mod(sweeps * per_sweep, 1.0) + np.mod(self._cycles(tau), 1.0)
         self._t += n
-        return np.sin(2.0 * np.pi * cycles)
+        return np.asarray(np.sin(2.0 * np.pi * cycles))
 
 
 class DtmfSource(ToneSource):
@@ -265,7 +265,7 @@ class DtmfSource(ToneSource):
         signal = 0.5 * (np.sin(2.0 * np.pi * self._low[digit] * w) + np.sin(2.0 * np.pi * self._high[digit] * w))
         edge = np.minimum(within, self._on - within) / self._edge
         np.clip(edge, 0.0, 1.0, out=edge)
-        return signal * edge
+        return np.asarray(signal * edge)
 
 
 _SOURCES: dict[str, type[ToneSource]] = {

@@ -59,7 +59,7 @@ def dbfs(db: float) -> float:
     db = _real("db", db)
     if db > 0:
         raise ValueError(f"a level above 0 dBFS would clip, got {db} dBFS")
-    return 10.0 ** (db / 20.0)
+    return float(10.0 ** (db / 20.0))
 
 
 def to_dbfs(amplitude: float) -> float:
@@ -70,10 +70,10 @@ def to_dbfs(amplitude: float) -> float:
 def _real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number}")
+    return number
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ behind it; :meth:`FocusAction.to_event` gives the audiolab event it stands for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..events import (
     Ducked,
@@ -188,7 +189,7 @@ class DeactivateSession(FocusAction):
         )
 
 
-def head(now: float, key: tuple[str, str | None], cause: FocusRequest | None, reason: Reason) -> dict:
+def head(now: float, key: tuple[str, str | None], cause: FocusRequest | None, reason: Reason) -> dict[str, Any]:
     """The common fields of an action about stream ``key`` caused by ``cause``."""
     return {
         "timestamp": now,

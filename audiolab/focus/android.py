@@ -23,9 +23,9 @@ told about, and resume on GAIN.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import Flow, ForceType, InterruptHint, Role
 from ..reason import Reason, RuleValue
@@ -89,7 +89,7 @@ class AndroidPolicy(FocusPolicy):
         return self.loss_table[(gain, current)]
 
 
-def _build(name: str, settings: dict, data: dict) -> AndroidPolicy:
+def _build(name: str, settings: dict[str, Any], data: dict[str, Any]) -> AndroidPolicy:
     table = data.get("loss_table")
     if not isinstance(table, dict):
         raise PolicyError("'loss_table' must be an object of objects")
@@ -144,7 +144,7 @@ def _build(name: str, settings: dict, data: dict) -> AndroidPolicy:
 class _Holder:
     """One entry of the focus stack: a focus client (a stream, or the phone's ring-and-call client)."""
 
-    client: Hashable
+    client: tuple[str, Any]
     app: str
     streams: list[FocusRequest]
     ask: AndroidUsage
@@ -191,7 +191,7 @@ class AndroidSystem(FocusSystem):
         """The focus stack, bottom first: (app, loss) of each holder ("delayed" for a delayed request)."""
         return tuple((h.app, "delayed" if h.delayed_by else h.loss) for h in self._stack)
 
-    def _client(self, req: FocusRequest) -> Hashable:
+    def _client(self, req: FocusRequest) -> tuple[str, Any]:
         # The telephony service asks focus for ring and call under one client id (IN_VOICE_COMM_FOCUS_ID).
         return ("telephony", req.app_id) if req.role in self.policy.telephony_roles else ("stream", req.key)
 
@@ -305,7 +305,7 @@ class AndroidSystem(FocusSystem):
             if cause is None or why is None or holder.by_framework:
                 continue
             if holder.delayed_by is not None:
-                effect = {"kind": "pause", "native": "AUDIOFOCUS_REQUEST_DELAYED"}
+                effect: dict[str, Any] = {"kind": "pause", "native": "AUDIOFOCUS_REQUEST_DELAYED"}
             elif holder.loss == "loss_transient":
                 effect = {"kind": "pause", "native": native("loss_transient")}
             elif holder.loss != "loss_transient_can_duck":

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import Flow, ForceType, InterruptHint, Role
 from ..reason import Reason, RuleValue
@@ -63,7 +63,7 @@ class AutomotivePolicy(FocusPolicy):
         """The request's usage (its own ``usage`` when it names an Android usage, else its role's), context and
         gain type (its own, else its role's)."""
         base = self.roles.get(req.role) or self.roles[Role.UNKNOWN]
-        usage = req.usage if req.usage in self.usage_to_context else base.usage
+        usage = req.usage if req.usage is not None and req.usage in self.usage_to_context else base.usage
         gain = req.attributes.gain or base.gain
         return CarUsage(usage, self.usage_to_context[usage], gain)
 
@@ -74,7 +74,7 @@ class AutomotivePolicy(FocusPolicy):
         return self.matrix[holder][requested]
 
 
-def _build(name: str, settings: dict, data: dict) -> AutomotivePolicy:
+def _build(name: str, settings: dict[str, Any], data: dict[str, Any]) -> AutomotivePolicy:
     matrix = data.get("matrix")
     if not isinstance(matrix, dict) or not matrix:
         raise PolicyError("'matrix' must be an object of rows (run tools/convert_automotive_focus.py)")

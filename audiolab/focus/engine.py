@@ -238,13 +238,13 @@ class FocusEngine:
                         out.append(Interrupt(force_type=e.force, hint=InterruptHint.DUCK, native=e.native,
                                              **head(now, key, e.cause, e.reason)))
                 else:
-                    e = old.gain_effect
-                    assert e is not None
-                    why = e.reason.release()
-                    out.append(Unduck(fade_seconds=e.fade, **head(now, key, e.cause, why)))
-                    if system.duck_hints or e.regain:
-                        out.append(Interrupt(force_type=e.force, hint=InterruptHint.UNDUCK, native=e.regain,
-                                             **head(now, key, e.cause, why)))
+                    released = old.gain_effect
+                    assert released is not None
+                    why = released.reason.release()
+                    out.append(Unduck(fade_seconds=released.fade, **head(now, key, released.cause, why)))
+                    if system.duck_hints or released.regain:
+                        out.append(Interrupt(force_type=released.force, hint=InterruptHint.UNDUCK, native=released.regain,
+                                             **head(now, key, released.cause, why)))
             if pause_effect is None and old.pause_effect is not None:
                 e = old.pause_effect
                 why = e.reason.release()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import Flow, ForceType, Role
 from ..reason import Reason, RuleValue
@@ -96,7 +96,7 @@ class IOSPolicy(FocusPolicy):
         return "mixWithOthers" in config.options
 
 
-def _build(name: str, settings: dict, data: dict) -> IOSPolicy:
+def _build(name: str, settings: dict[str, Any], data: dict[str, Any]) -> IOSPolicy:
     pages = data.get("pages")
     cats = data.get("categories")
     if not isinstance(cats, dict) or set(cats) != set(IOS_CATEGORIES) or not isinstance(pages, dict):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._data import data_dir
-from .._exceptions import PolicyError
+from .._exceptions import PolicyError as PolicyError  # re-exported: the systems' builders raise it
 from .._files import read_regular_file
 from .._toml import tomllib
 from ..model import ForceType, Role
@@ -322,7 +322,7 @@ def _harmony_rule(cell: Any, where: str) -> HarmonyRule:
     return HarmonyRule(_ACTIONS[action], on, _FORCED[forced], group)
 
 
-def _build_harmonyos(name: str, settings: dict, data: dict) -> HarmonyOSPolicy:
+def _build_harmonyos(name: str, settings: dict[str, Any], data: dict[str, Any]) -> HarmonyOSPolicy:
     table = data.get("table")
     if not isinstance(table, dict) or not table:
         raise PolicyError("'table' must be a non-empty object of objects")
@@ -361,7 +361,7 @@ def _build_harmonyos(name: str, settings: dict, data: dict) -> HarmonyOSPolicy:
     )
 
 
-def _build_windows(name: str, settings: dict, data: dict) -> WindowsPolicy:
+def _build_windows(name: str, settings: dict[str, Any], data: dict[str, Any]) -> WindowsPolicy:
     levels = data.get("ducking_levels")
     if not isinstance(levels, dict) or not levels:
         raise PolicyError("'ducking_levels' must be a non-empty object")
@@ -388,6 +388,7 @@ def pulse_volume_to_gain(value: Any) -> float:
     taken as linear amplitude already."""
     if isinstance(value, float):
         return _level(value, "volume")
+    raw: float
     if isinstance(value, int) and not isinstance(value, bool):
         raw = value
     elif isinstance(value, str):
@@ -423,7 +424,7 @@ def _role_groups(value: Any, what: str) -> list[tuple[str, ...]]:
     return groups
 
 
-def _build_pulseaudio(name: str, settings: dict, data: dict) -> PulseAudioPolicy:
+def _build_pulseaudio(name: str, settings: dict[str, Any], data: dict[str, Any]) -> PulseAudioPolicy:
     duck: list[DuckGroup] = []
     if _bool(settings.get("role_ducking", True), "role_ducking"):
         triggers = _role_groups(settings.get("trigger_roles"), "trigger_roles")
@@ -461,7 +462,7 @@ def _build_pulseaudio(name: str, settings: dict, data: dict) -> PulseAudioPolicy
 _WP_ACTIONS = ("mix", "duck", "cork")
 
 
-def _build_wireplumber(name: str, settings: dict, data: dict) -> WirePlumberPolicy:
+def _build_wireplumber(name: str, settings: dict[str, Any], data: dict[str, Any]) -> WirePlumberPolicy:
     sinks_data = data.get("sinks")
     if not isinstance(sinks_data, dict) or not sinks_data:
         raise PolicyError("'sinks' must be a non-empty object")
@@ -491,11 +492,11 @@ def _build_wireplumber(name: str, settings: dict, data: dict) -> WirePlumberPoli
     )
 
 
-def _build_none(name: str, settings: dict, data: dict) -> NoPolicy:
+def _build_none(name: str, settings: dict[str, Any], data: dict[str, Any]) -> NoPolicy:
     return NoPolicy(name=name, settings=settings, source=data.get("source", {}))
 
 
-_BUILDERS: dict[str, Callable[[str, dict, dict], FocusPolicy]] = {
+_BUILDERS: dict[str, Callable[[str, dict[str, Any], dict[str, Any]], FocusPolicy]] = {
     "harmonyos": _build_harmonyos,
     "windows": _build_windows,
     "pulseaudio": _build_pulseaudio,
@@ -504,7 +505,7 @@ _BUILDERS: dict[str, Callable[[str, dict, dict], FocusPolicy]] = {
 }
 
 
-def register_builder(kind: str, builder: Callable[[str, dict, dict], FocusPolicy]) -> None:
+def register_builder(kind: str, builder: Callable[[str, dict[str, Any], dict[str, Any]], FocusPolicy]) -> None:
     """Let :func:`load_policy` read files of ``kind`` with ``builder(name, settings, data)``."""
     _BUILDERS[kind] = builder
 

@@ -24,7 +24,7 @@ def role_mapping() -> list[tuple[str, ...]]:
     assert isinstance(harmony, HarmonyOSPolicy) and isinstance(wp5, WirePlumberPolicy)
     assert isinstance(wp4, WirePlumber04Policy) and isinstance(android, AndroidPolicy)
     assert isinstance(car, AutomotivePolicy) and isinstance(ios, IOSPolicy)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for role in Role:
         req = FocusRequest("row", "row", role)
         sink = wp5.sink_for(role)

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -45,7 +45,7 @@ class AudioSessionManager:
         """The system's deactivations of this app's session (on('audioSessionDeactivated'))."""
         async with self._lab.events() as events:
 
-            async def mine() -> AsyncIterator[SessionDeactivated]:
+            async def mine() -> AsyncGenerator[SessionDeactivated, None]:
                 async for event in events:
                     if isinstance(event, SessionDeactivated) and event.session_id == self.app:
                         yield event

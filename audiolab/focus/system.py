@@ -131,7 +131,7 @@ class FocusSystem:
 _SYSTEMS: dict[str, type[FocusSystem]] = {}
 
 
-def register(system: type[FocusSystem], builder: Callable[[str, dict, dict], FocusPolicy] | None = None) -> None:
+def register(system: type[FocusSystem], builder: Callable[[str, dict[str, Any], dict[str, Any]], FocusPolicy] | None = None) -> None:
     """Make ``system`` the one for policies of its ``kind``; ``builder`` reads its data files."""
     _SYSTEMS[system.kind] = system
     if builder is not None:

@@ -19,8 +19,8 @@ class WirePlumberSystem(FocusSystem):
 
     def reconcile(self) -> None:
         policy, ledger = self.policy, self.ledger
-        linked = [(r, policy.sink_for(r.role)) for r in ledger.streams.values() if r.flow is Flow.RENDER]
-        linked = [(r, s) for r, s in linked if s is not None]
+        linked = [(r, sink) for r in ledger.streams.values()
+                  if r.flow is Flow.RENDER and (sink := policy.sink_for(r.role)) is not None]
         if not linked:
             return
         top, top_sink = max(linked, key=lambda rs: (rs[1].priority, ledger.order[rs[0].key]))

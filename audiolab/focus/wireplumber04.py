@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..model import Flow, Role
 from ..reason import Reason, RuleValue
@@ -79,7 +80,7 @@ class WirePlumber04Policy(FocusPolicy):
         return lowest, True
 
 
-def _build(name: str, settings: dict, data: dict) -> WirePlumber04Policy:
+def _build(name: str, settings: dict[str, Any], data: dict[str, Any]) -> WirePlumber04Policy:
     raw = data.get("roles")
     if not isinstance(raw, dict) or not raw:
         raise PolicyError("'roles' must be an object of endpoint roles")

@@ -32,6 +32,8 @@ _warned = False
 
 
 def _kernel32() -> Any:  # pragma: no cover - Windows only
+    if sys.platform != "win32":  # also tells type checkers that what follows is Windows code
+        raise OSError("job objects exist on Windows only")
     import ctypes
     from ctypes import wintypes
 
@@ -50,6 +52,8 @@ def _kernel32() -> Any:  # pragma: no cover - Windows only
 
 
 def _limit_information() -> Any:  # pragma: no cover - Windows only
+    if sys.platform != "win32":  # also tells type checkers that what follows is Windows code
+        raise OSError("job objects exist on Windows only")
     import ctypes
     from ctypes import wintypes
 
@@ -87,6 +91,8 @@ def _limit_information() -> Any:  # pragma: no cover - Windows only
 
 
 def _the_job(k: Any) -> Any:  # pragma: no cover - Windows only
+    if sys.platform != "win32":  # also tells type checkers that what follows is Windows code
+        raise OSError("job objects exist on Windows only")
     import ctypes
 
     global _job

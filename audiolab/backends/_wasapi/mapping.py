@@ -161,9 +161,8 @@ def to_session(raw: RawSession, tag: ProcessTag | None = None) -> Session:
 
 
 def retag(session: Session, tag: ProcessTag) -> Session:
-    changes: dict[str, object] = {}
     if tag.app:
-        changes["app"] = tag.app
+        session = replace(session, app=tag.app)
     if tag.role:
-        changes["role"] = tag.role
-    return replace(session, **changes) if changes else session
+        session = replace(session, role=tag.role)
+    return session

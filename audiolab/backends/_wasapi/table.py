@@ -11,6 +11,7 @@ By construction:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,7 +135,7 @@ class ComTable:
             self._managers.append(manager)
             # Register before enumerating: Windows only reports new sessions once the enumerator was asked.
             self._registrations.append(
-                manager.register_session_created(lambda control, ep=endpoint: self._created(ep, control))
+                manager.register_session_created(functools.partial(self._created, endpoint))
             )
         duck_manager = self._duck_manager()
         if duck_manager is not None:

@@ -63,24 +63,24 @@ class ComThread:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the COM thread and return its result (or raise its exception)."""
         done = anyio.Event()
-        outcome: list[tuple[bool, Any]] = []
+        results: list[T] = []
+        failures: list[BaseException] = []
 
         def job() -> None:
             try:
                 if self.failure is not None:
                     raise BackendUnavailable(f"COM could not be initialised: {self.failure!r}")
-                outcome.append((True, fn(*args)))
+                results.append(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller, who re-raises it
-                outcome.append((False, exc))
+                failures.append(exc)
             self._poster.post(done.set)
 
         if not self.submit(job):
             raise ClosedResourceError("the WASAPI COM thread has stopped")
         await done.wait()
-        ok, value = outcome[0]
-        if not ok:
-            raise value
-        return value
+        if failures:
+            raise failures[0]
+        return results[0]
 
     def set_periodic(self, interval: float | None, job: Callable[[], None] | None = None) -> None:
         """Run ``job`` every ``interval`` seconds between queued jobs (None stops it). Thread-safe."""

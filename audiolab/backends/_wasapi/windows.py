@@ -53,6 +53,8 @@ _lib_lock = threading.Lock()
 
 def _load() -> Any:
     """Import comtypes and pycaw (on the COM thread) and build what we declare ourselves. Cached."""
+    if sys.platform != "win32":  # also tells type checkers that what follows is Windows code
+        raise ImportError("the Windows audio API exists on Windows only")
     global _lib
     with _lib_lock:
         if _lib is not None:
@@ -61,14 +63,14 @@ def _load() -> Any:
             # comtypes initialises COM on the importing thread at import; make that the MTA we want.
             had = hasattr(sys, "coinit_flags")
             previous = getattr(sys, "coinit_flags", None)
-            sys.coinit_flags = COINIT_MULTITHREADED  # type: ignore[attr-defined]
+            sys.coinit_flags = COINIT_MULTITHREADED
             try:
                 import comtypes  # noqa: F401
             finally:
                 if had:
-                    sys.coinit_flags = previous  # type: ignore[attr-defined]
+                    sys.coinit_flags = previous
                 else:
-                    del sys.coinit_flags  # type: ignore[attr-defined]
+                    del sys.coinit_flags
         import types
 
         import comtypes
@@ -378,13 +380,13 @@ class WindowsCom(ComApi):
             device = _com("Item", collection.Item, i)
             device_id = _com("GetId", device.GetId)
             endpoint = _com("QueryInterface", device.QueryInterface, lib.IMMEndpoint)
-            flow = Flow.RENDER if _com("GetDataFlow", endpoint.GetDataFlow) == E_RENDER else Flow.CAPTURE
+            data_flow = Flow.RENDER if _com("GetDataFlow", endpoint.GetDataFlow) == E_RENDER else Flow.CAPTURE
             try:
                 name = lib.AudioUtilities.CreateDevice(device).FriendlyName or device_id
             except Exception:  # noqa: BLE001 - a device without a readable name is still listed
                 name = device_id
             self._devices[device_id] = device
-            found.append(EndpointInfo(device_id, name, flow, 2, frozenset(defaults.get(device_id, ()))))
+            found.append(EndpointInfo(device_id, name, data_flow, 2, frozenset(defaults.get(device_id, ()))))
         return found
 
     def open_manager(self, endpoint: EndpointInfo) -> SessionManager:
