@@ -69,13 +69,16 @@ async def _replay(args: argparse.Namespace) -> int:
 
     from . import open as open_lab
     from ._format import describe_event, session_table
+    from .backends.replay import ReplayBackend
     from .events import event_to_dict
 
     if args.png is not None:
         return _replay_png(args.file, args.png)
     async with open_lab("replay", trace=args.file, speed=args.speed) as lab, lab.events() as events:
-        trace = lab.backend.trace
-        when = lab.backend.recorded_clock()
+        replay = lab.backend
+        assert isinstance(replay, ReplayBackend)
+        trace = replay.trace
+        when = replay.recorded_clock()
         if not args.json:
             started = f", started {trace.recorded.astimezone():%Y-%m-%d %H:%M:%S}" if trace.recorded else ""
             print(f"replaying {args.file} (recorded on {trace.backend}{started}) at {args.speed:g}x")

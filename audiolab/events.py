@@ -259,7 +259,7 @@ def event_from_dict(data: dict[str, object]) -> Event:
     from .focus.in_force import PolicyInForce  # noqa: PLC0415 - the focus package imports this module
 
     hints = typing.get_type_hints(cls, localns={"PolicyInForce": PolicyInForce})
-    values = {}
+    values: dict[str, typing.Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
             if f.default is dataclasses.MISSING:
@@ -290,5 +290,5 @@ def _from_json(hint: object, value: object, name: str) -> object:
             raise TypeError(f"{name} must be a number")
         return float(value)
     if hint in (int, str, bool) and type(value) is not hint:
-        raise TypeError(f"{name} must be a {hint.__name__}")  # type: ignore[union-attr]
+        raise TypeError(f"{name} must be a {hint.__name__}")
     return value

@@ -233,9 +233,9 @@ def diff_sessions(
 ) -> list[Event]:
     """The events that turn ``old`` into ``new`` (``origin_of(session_id)`` for volume changes)."""
     events: list[Event] = []
-    for sid, before in old.items():
+    for sid, gone in old.items():
         if sid not in new:
-            events.append(StateChanged(timestamp=now, session_id=sid, old=before.state, new=SessionState.EXPIRED))
+            events.append(StateChanged(timestamp=now, session_id=sid, old=gone.state, new=SessionState.EXPIRED))
             events.append(SessionRemoved(timestamp=now, session_id=sid))
     for sid, after in new.items():
         before = old.get(sid)

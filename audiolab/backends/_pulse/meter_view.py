@@ -76,17 +76,17 @@ def plan_meters(
             targets.append(MeterTarget(device.monitor_source, 2, None))
     recorded = {s.device for s in streams if s.flow is Flow.CAPTURE and not is_own(s, own_client)}
     for index in sorted(recorded):
-        device = devices.get((Flow.CAPTURE, index))
-        if device is not None:
+        source = devices.get((Flow.CAPTURE, index))
+        if source is not None:
             channels = max((len(s.volumes) for s in streams if s.flow is Flow.CAPTURE and s.device == index), default=2)
-            targets.append(MeterTarget(device.name, channels or 2, None))
+            targets.append(MeterTarget(source.name, channels or 2, None))
     played = []
     for stream in streams:
         if stream.flow is not Flow.RENDER or is_own(stream, own_client):
             continue
-        device = devices.get((Flow.RENDER, stream.device))
-        if device is not None and device.monitor_source:
-            played.append((stream, MeterTarget(device.monitor_source, len(stream.volumes) or 2, stream.index)))
+        sink = devices.get((Flow.RENDER, stream.device))
+        if sink is not None and sink.monitor_source:
+            played.append((stream, MeterTarget(sink.monitor_source, len(stream.volumes) or 2, stream.index)))
     left_out: dict[int, str] = {}
     if pipewire and any(d.name.startswith(ENDPOINT_SINK_PREFIX) for d in devices.values()):
         left_out = {stream.index: NO_STREAM_METERS for stream, _ in played}
@@ -136,7 +136,8 @@ def compose_frame(
                 monitor = devices.get((Flow.RENDER, alone.device)) if alone is not None else None
                 if reason == NO_STREAM_METERS and all(m is None or m.corked for m in members):
                     pass  # corked: it plays nothing, a measurement without a meter
-                elif reason == NO_STREAM_METERS and monitor is not None and monitor.monitor_source in per_source:
+                elif reason == NO_STREAM_METERS and monitor is not None and monitor.monitor_source is not None \
+                        and monitor.monitor_source in per_source:
                     mix = per_source[monitor.monitor_source]  # the stream is the whole mix of its endpoint
                     channels = [max(c, v) for c, v in zip(channels, mix, strict=False)] + channels[len(mix):]
                 else:
@@ -158,7 +159,7 @@ def compose_frame(
         peaks[session.id] = max(channels, default=0.0)
     device_peaks = {}
     for (flow, _), device in devices.items():
-        if flow is Flow.RENDER and device.monitor_source in per_source:
+        if flow is Flow.RENDER and device.monitor_source is not None and device.monitor_source in per_source:
             device_peaks[device.name] = max(per_source[device.monitor_source], default=0.0)
     return MeterFrame(now, peaks, channel_peaks, device_peaks, sequence, unmeasured)
 
