@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .._exceptions import PolicyError
 from ..model import ConcurrencyMode, DeactivationReason, ForceType, InterruptHint
 from . import explain
 from .actions import (
     DeactivateSession,
+    Deny,
     Duck,
     FocusAction,
     Interrupt,
@@ -140,15 +142,39 @@ class FocusEngine:
         return out + self._settle(now)
 
     def set_policy(self, policy: FocusPolicy, now: float) -> list[FocusAction]:
-        """Switch policy: everything the old one imposed is released; tracked streams keep playing and
-        the new policy judges the next starts (PulseAudio/WirePlumber re-evaluate at once)."""
+        """Switch policy and re-evaluate focus for what plays now.
+
+        Everything the old policy imposed is released; then every tracked stream (playing, or held paused
+        by the old policy) asks the new policy for focus again, in the order the streams started, as if
+        they had started in that order under it. So a paused stream stays paused only if the new policy
+        pauses it too, and a stream the new policy would refuse to start is stopped, with the refusal as
+        its reason (no system keeps a refused request waiting, except Android's ``delay_ok``, which the
+        Android system handles itself). A duck or pause that holds across the switch is restated with the
+        new policy's reason. What HarmonyOS sessions kept after their streams stopped is released; the
+        activated sessions themselves stay activated."""
         now = _check_time(now)
         self._policy = policy
         self.ledger.effects.clear()
-        previous = self._system
         self._system = system_for(policy)(self, policy)
-        self._system.adopt(previous)
-        return self._settle(now)
+        streams = list(self.ledger.streams.values())
+        self.ledger.streams.clear()
+        self.ledger.order.clear()
+        out: list[FocusAction] = []
+        for request in streams:
+            if request.key in self.ledger.streams:
+                continue
+            try:
+                started = self._system.start(request, now)
+            except PolicyError:  # a request the new policy cannot read: it plays, unjudged
+                self.ledger.add(request)
+                continue
+            denied = [a for a in started if isinstance(a, Deny)]
+            if denied:
+                out += _refused(denied[0], now)
+                self._shown.pop(request.key, None)
+                continue
+            out += started
+        return out + self._settle(now, restate=True)
 
     # -- for the focus systems --
 
@@ -208,8 +234,9 @@ class FocusEngine:
 
     # -- internals --
 
-    def _settle(self, now: float) -> list[FocusAction]:
-        """Re-evaluate state-based policies, then report every stream whose state changed."""
+    def _settle(self, now: float, *, restate: bool = False) -> list[FocusAction]:
+        """Re-evaluate state-based policies, then report every stream whose state changed (``restate``:
+        also a duck or pause that holds under another rule, after a policy switch)."""
         system = self._system
         ledger = self.ledger
         if system.stateful:
@@ -224,13 +251,17 @@ class FocusEngine:
             pause_effect = max(pauses, key=lambda e: e.seq) if pauses else None
             gain = gain_effect.gain if gain_effect else 1.0
             old = self._shown.setdefault(key, _Shown())
-            if pause_effect is not None and old.pause_effect is None:
+            repause = restate and pause_effect is not None and old.pause_effect is not None \
+                and pause_effect.reason != old.pause_effect.reason
+            if pause_effect is not None and (old.pause_effect is None or repause):
                 e = pause_effect
                 out.append(Pause(mechanism=e.mechanism, force_type=e.force, **head(now, key, e.cause, e.reason)))
                 # HarmonyOS says so with an InterruptEvent; a cork or a cut link is reported the same way
                 out.append(Interrupt(force_type=e.force, hint=InterruptHint.PAUSE, native=e.native,
                                      **head(now, key, e.cause, e.reason)))
-            if gain != old.gain:
+            reduck = restate and gain_effect is not None and old.gain_effect is not None \
+                and gain_effect.reason != old.gain_effect.reason
+            if gain != old.gain or reduck:
                 if gain_effect is not None:
                     e = gain_effect
                     out.append(Duck(gain=gain, fade_seconds=e.fade, force_type=e.force, **head(now, key, e.cause, e.reason)))
@@ -254,6 +285,14 @@ class FocusEngine:
                                      **head(now, key, e.cause, why)))
             old.gain, old.gain_effect, old.pause_effect = gain, gain_effect, pause_effect
         return out
+
+
+def _refused(deny: Deny, now: float) -> list[FocusAction]:
+    """A stream that played and that the new policy refuses: stopped, with the refusal as the reason."""
+    fields = {"timestamp": now, "session_id": deny.session_id, "stream_id": deny.stream_id,
+              "cause_session_id": deny.cause_session_id, "cause_stream_id": deny.cause_stream_id,
+              "reason": deny.reason}
+    return [Stop(**fields), Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.STOP, **fields)]
 
 
 def _check_time(now: float) -> float:

@@ -84,11 +84,14 @@ class FocusRules:
                 self._emit(event)
 
     def set_policy(self, policy: FocusPolicy | str, **settings: object) -> None:
-        """Switch the focus policy; what the old one imposed is released."""
+        """Switch the focus policy and re-evaluate what plays now (see :meth:`FocusEngine.set_policy
+        <audiolab.focus.FocusEngine.set_policy>`): ``PolicyChanged`` first, then the focus events of the
+        re-evaluation, each with the new policy's reason."""
         self._sync_time()
         new = as_policy(policy, **settings)
-        self._apply(self.focus.set_policy(new, self._now))
+        actions = self.focus.set_policy(new, self._now)
         self._emit(PolicyChanged(timestamp=self._now, session_id="", policy=simulated(new)))
+        self._apply(actions)
 
     def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
         """HarmonyOS AudioSessionManager.activateAudioSession for ``app``."""
