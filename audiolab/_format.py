@@ -105,6 +105,12 @@ def _details(event: Event) -> str:  # noqa: PLR0911 - one branch per event kind
     if isinstance(event, SessionDeactivated):
         return f"reason={event.reason.value}{_cause(event)}"
     if isinstance(event, PolicyChanged):
+        from .focus.in_force import simulated  # loaded by then: whoever emitted the event uses it
+
+        if event.policy.server == simulated(event.policy.policy).server:  # switched: what plays is re-judged
+            settings = ", ".join(f"{k}={v}" for k, v in sorted(event.policy.policy.settings.items()))
+            settings = f" ({settings})" if settings else ""
+            return f"policy switched to {event.policy.policy.name}{settings}: what plays is re-evaluated under it"
         modules = "; ".join(m.describe() for m in event.policy.modules) or "no role module"
         return f"policy in force: {event.policy.policy.name} ({modules})"
     return ""

@@ -7,7 +7,9 @@ focus events:
 
 - ``Ducked`` / ``Unducked``: "ducked to 20% (-14 dB) by Maps" until unducked;
 - ``InterruptEvent`` PAUSE / RESUME / STOP: "paused by Phone" until resumed, "stopped by ...";
-- ``FocusDenied``: "denied by ..." until the session next becomes Active;
+- ``FocusDenied``: "denied by ..." until the session next becomes Active. A denied session usually ends at
+  once (nothing stays of a refused start): its row stays, with the state ``denied`` and the reason, until the
+  view drops it (:meth:`Board.remove`);
 - ``SessionDeactivated`` (about an app): "deactivated (lower priority) by ..." on each of the app's sessions,
   until one of them next becomes Active.
 
@@ -51,6 +53,8 @@ class Row:
     denied_by: str | None = None
     deactivated: str | None = None
     ended: bool = False
+    denied: bool = False
+    """The session ended because its start was refused: the row stays to show why."""
     extra: dict[str, object] = field(default_factory=dict)
     why: dict[str, Reason] = field(default_factory=dict)
     """The rule behind each focus state the row shows, by state (ducked, paused, stopped, denied, deactivated)."""
@@ -193,6 +197,9 @@ class Board:
             row.ended = True
             return True
         if isinstance(event, (SessionRemoved, SessionDisconnected)):
+            if row.denied_by:
+                row.ended = row.denied = True
+                return True
             del self.rows[event.session_id]
             self._forget_old_labels()
             self.reordered = True
@@ -256,7 +263,7 @@ class Board:
             "role": s.role.value.replace("_", " "),
             "flow": s.flow.value,
             "device": s.device_id,
-            "state": row.state.value,
+            "state": "denied" if row.denied else row.state.value,
             "volume": round(row.volume, 4),
             "muted": row.muted,
             "focus": focus,
@@ -264,6 +271,7 @@ class Board:
             "why": self.why(session_id),
             "gain": 1.0 if row.duck_gain is None else round(row.duck_gain, 4),
             "system": s.is_system_sounds,
+            **row.extra,
         }
 
     def order(self, group_by_app: bool = False) -> list[str]:

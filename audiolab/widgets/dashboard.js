@@ -4,6 +4,9 @@
 // Every meter is drawn from the one `peaks` message per frame
 // (float32 peaks in row order). Drawing and sending stop while no view is on screen: each view reports
 // IntersectionObserver + document.hidden, and the model's `visible` is true while any view is visible.
+// For a classroom: `pinned` moves the view into a sticky dock at the top of the notebook's scroller (JupyterLab 4),
+// `projector` is large type, `controls` shows the teaching bar (its commands go to the kernel as {kind: "teach"}).
+// The toolbar is built from a list of items (see `toolbarItems`), so a new toggle is one more entry.
 
 const FLOOR_DB = -60;
 const HOLD_MS = 1500;
@@ -27,6 +30,36 @@ function toDb(x) {
 function toFrac(db) {
   if (!(db > FLOOR_DB)) return 0;
   return Math.min(1, 1 - db / FLOOR_DB);
+}
+
+const METER_TICKS = [-48, -36, -24, -12, -6, 0]; // dBFS, on the meter's dB scale
+const SLIDER_TICKS = [-40, -20, -12, -6, 0]; // dB of the volume slider's linear amplitude (0..100 %)
+
+function dbText(x) {
+  const db = toDb(x);
+  return db === -Infinity ? "-\u221E dB" : `${Math.round(db)} dB`;
+}
+
+// A row of dB labels; `place(db)` is the label's position as a fraction of the track.
+function scale(cls, ticks, place) {
+  const node = h("div", `al-scale ${cls}`);
+  for (const db of ticks) {
+    const tick = h("span", "al-tick", db === 0 ? "0 dB" : String(db));
+    tick.style.left = `${(place(db) * 100).toFixed(2)}%`;
+    node.appendChild(tick);
+  }
+  return node;
+}
+
+function option(value, text) {
+  const node = h("option", "", text);
+  node.value = value;
+  return node;
+}
+
+// The scroller of a JupyterLab 4 notebook (or of any other page: none), where a pinned dashboard docks.
+function notebookScroller(el) {
+  return el.closest(".jp-WindowedPanel-outer") || el.closest(".jp-Notebook") || null;
 }
 
 function h(tag, cls, text) {
@@ -58,20 +91,41 @@ function render({ model, el }) {
   const count = h("span", "al-count");
   const live = h("span", "al-live");
   const fpsLabel = h("span", "al-fps");
-  const toggle = h("label", "al-toggle");
-  const groupBox = h("input");
-  groupBox.type = "checkbox";
-  toggle.append(groupBox, h("span", "", "Group by app"));
   const spacer = h("span", "al-spacer");
-  top.append(title, count, spacer, live, fpsLabel, toggle);
+
+  function toggleItem(text, trait, hint) {
+    const label = h("label", "al-toggle");
+    const box = h("input");
+    box.type = "checkbox";
+    label.title = hint;
+    label.append(box, h("span", "", text));
+    box.addEventListener("change", () => {
+      model.set(trait, box.checked);
+      model.save_changes();
+    });
+    return { node: label, sync: () => (box.checked = !!model.get(trait)), trait };
+  }
+  const groupToggle = toggleItem("Group by app", "group_by_app", "One group per app, with a volume for the group");
+  const toolbarItems = [
+    toggleItem("Large type", "projector", "Large type, for a projector"),
+    toggleItem("Pin", "pinned", "Keep the dashboard in view at the top of the notebook"),
+    groupToggle,
+  ];
+  top.append(title, count, spacer, live, fpsLabel, ...toolbarItems.map((item) => item.node));
 
   const head = h("div", "al-row al-head");
-  for (const name of ["Session", "Role", "Device", "State", "Volume", "Peak", "Focus"]) {
-    head.appendChild(h("div", "al-cell", name));
+  const headCells = {};
+  for (const [key, name] of [["name", "Session"], ["role", "Role \u00B7 device"], ["state", "State"],
+    ["volume", "Volume"], ["meter", "Peak (dBFS)"], ["focus", "Focus"]]) {
+    headCells[key] = h("div", `al-cell al-${key}`, name);
+    head.appendChild(headCells[key]);
   }
+  headCells.volume.appendChild(scale("al-slider-scale", SLIDER_TICKS, (db) => Math.pow(10, db / 20)));
+  headCells.meter.appendChild(scale("al-meter-scale", METER_TICKS, toFrac));
   const body = h("div", "al-body");
   const empty = h("div", "al-empty", "No audio sessions yet.");
-  root.append(top, head, body, empty);
+  const teach = makeTeachBar();
+  root.append(top, teach.node, head, body, empty);
 
   // --- state ---------------------------------------------------------------------------------------------
   const rowEls = new Map(); // id -> row record
@@ -87,7 +141,7 @@ function render({ model, el }) {
   let timerId = 0;
   let draws = 0;
   let lastDraw = 0;
-  let fpsWindow = [];
+  const frameTimes = []; // arrival times of the meter frames of the last second
   const pending = new Map(); // id -> volume waiting to be sent
   let sendTimer = 0;
   const viewKey = {};
@@ -123,11 +177,15 @@ function render({ model, el }) {
     nameCell.append(r.name, r.sub);
     r.role = h("div", "al-cell al-role");
     r.roleChip = h("span", "al-chip");
-    r.role.appendChild(r.roleChip);
-    r.device = h("div", "al-cell al-device");
-    r.badgeCell = h("div", "al-cell");
+    r.device = h("div", "al-device");
+    r.role.append(r.roleChip, r.device);
+    r.badgeCell = h("div", "al-cell al-state");
     r.badge = h("span", "al-badge");
-    r.badgeCell.appendChild(r.badge);
+    r.stop = h("button", "al-stop", "\u25A0 Stop");
+    r.stop.type = "button";
+    r.stop.title = "Stop the tone this dashboard started";
+    r.stop.addEventListener("click", () => send({ kind: "teach", do: "stop", id }));
+    r.badgeCell.append(r.badge, r.stop);
 
     const vol = h("div", "al-cell al-volume");
     r.mute = h("button", "al-mute");
@@ -152,7 +210,8 @@ function render({ model, el }) {
     // The rule behind the focus state: one line, the whole sentence on a click (readable on a projector,
     // where nobody hovers for a tooltip).
     r.focusCell.addEventListener("click", () => r.focusCell.classList.toggle("al-why-open"));
-    r.root.append(nameCell, r.role, r.device, r.badgeCell, vol, meterCell, r.focusCell);
+    nameCell.classList.add("al-name");
+    r.root.append(nameCell, r.role, r.badgeCell, vol, meterCell, r.focusCell);
 
     r.slider.addEventListener("pointerdown", () => {
       r.dragging = true;
@@ -169,11 +228,13 @@ function render({ model, el }) {
     r.slider.addEventListener("input", () => {
       r.touched = performance.now();
       const value = Number(r.slider.value) / 100;
-      r.pct.textContent = `${r.slider.value}%`;
+      showVolume(r, value);
+      setLocal(id, { volume: value });
       queueVolume(id, value, false);
     });
     r.slider.addEventListener("change", () => {
       r.touched = performance.now();
+      setLocal(id, { volume: Number(r.slider.value) / 100 });
       queueVolume(id, Number(r.slider.value) / 100, true);
     });
     r.mute.addEventListener("click", () => {
@@ -181,36 +242,57 @@ function render({ model, el }) {
       r.root.classList.toggle("al-muted", muted);
       r.mute.setAttribute("aria-pressed", String(muted));
       r.touched = performance.now();
+      setLocal(id, { muted });
       send({ kind: "mute", id, value: muted });
     });
     return r;
   }
 
+  // What this view changed itself is not echoed back by the kernel: keep the view's copy of the row true, so
+  // that a relayout (grouping, a new order) draws what the session is, not what it was.
+  function setLocal(id, change) {
+    if (rows[id]) rows[id] = { ...rows[id], ...change };
+  }
+
+  function showVolume(r, volume) {
+    const pct = Math.round(volume * 100);
+    r.slider.value = String(pct);
+    r.pct.textContent = `${pct}%`;
+    r.pct.title = dbText(volume);
+    r.slider.title = `${pct}% (${dbText(volume)})`;
+  }
+
   function updateRow(r, row) {
     r.name.textContent = row.name;
-    r.sub.textContent = row.app !== row.name ? row.app : row.id;
+    r.sub.textContent = row.app; // always the app, also when it is the name
     r.roleChip.textContent = row.role;
     r.roleChip.dataset.role = row.role;
-    r.device.textContent = row.device;
-    r.device.dataset.flow = row.flow === "capture" ? "\u25C9 capture" : "\u25B6 render";
+    r.roleChip.title = row.role;
+    r.device.textContent = `${row.flow === "capture" ? "\u25C9" : "\u25B6"} ${row.device}`;
     r.device.title = `${row.flow} on ${row.device}`;
     const state = row.state;
-    r.badge.textContent = state === "active" ? "Active" : state === "inactive" ? "Inactive" : "Expired";
+    const ended = state === "expired" || state === "denied";
+    r.badge.textContent = { active: "Active", inactive: "Inactive", expired: "Expired", denied: "Denied" }[state] || state;
     r.badge.className = `al-badge al-${state}`;
-    r.root.classList.toggle("al-ended", state === "expired");
+    r.root.classList.toggle("al-ended", ended);
     r.root.dataset.state = state;
+    r.stop.hidden = !row.stoppable;
     const quiet = r.dragging || performance.now() - r.touched < DRAG_QUIET_MS;
     if (!quiet) {
-      const pct = Math.round(row.volume * 100);
-      r.slider.value = String(pct);
-      r.pct.textContent = `${pct}%`;
+      showVolume(r, row.volume);
       r.root.classList.toggle("al-muted", row.muted);
       r.mute.setAttribute("aria-pressed", String(row.muted));
     }
     r.root.dataset.kernelVolume = String(row.volume);
     r.mute.title = row.muted ? "Unmute" : "Mute";
-    r.slider.disabled = state === "expired";
-    r.mute.disabled = state === "expired";
+    r.slider.disabled = ended;
+    r.mute.disabled = ended;
+    // Silent rows (paused, inactive, ended) drop their level and peak hold at once: nothing plays there.
+    r.silent = state !== "active" || row.focus_kind === "paused" || row.focus_kind === "stopped";
+    if (r.silent) {
+      r.level = r.hold = -Infinity;
+      schedule();
+    }
     r.focus.textContent = row.focus || "\u2014";
     r.focusCell.dataset.kind = row.focus_kind || "";
     r.focus.className = `al-focus-text ${row.focus_kind ? "al-focus-" + row.focus_kind : "al-focus-none"}`;
@@ -232,7 +314,15 @@ function render({ model, el }) {
     g.slider.step = "1";
     g.slider.title = `Volume of every ${app} session`;
     g.slider.addEventListener("change", () => {
-      send({ kind: "group_volume", app, value: Number(g.slider.value) / 100 });
+      const value = Number(g.slider.value) / 100;
+      for (const id of members.get(app) || []) {
+        const r = rowEls.get(id);
+        if (!rows[id] || !r || rows[id].state === "expired" || rows[id].state === "denied") continue;
+        setLocal(id, { volume: value });
+        r.touched = performance.now();
+        showVolume(r, value);
+      }
+      send({ kind: "group_volume", app, value });
     });
     g.root.append(g.label, g.count, g.slider);
     return g;
@@ -309,7 +399,7 @@ function render({ model, el }) {
     count.textContent = `${n} session${n === 1 ? "" : "s"} \u00B7 ${model.get("backend") || "?"}`;
     empty.style.display = n ? "none" : "";
     root.dataset.rows = String(n);
-    groupBox.checked = grouped;
+    groupToggle.sync();
     schedule();
   }
 
@@ -413,23 +503,136 @@ function render({ model, el }) {
       const peakDb = toDb(i < peaks.length ? peaks[i] : 0);
       const fallen = r.level - LEVEL_FALL_DB_PER_S * dt;
       r.level = Math.max(peakDb, fallen > FLOOR_DB ? fallen : -Infinity);
-      if (r.level >= r.hold) {
+      if (r.silent) {
+        r.level = r.hold = -Infinity;
+      } else if (r.level >= r.hold) {
         r.hold = r.level;
         r.holdAt = now;
       } else if (now - r.holdAt > HOLD_MS) {
         const held = r.hold - HOLD_FALL_DB_PER_S * dt;
-        r.hold = held > r.level ? held : r.level;
+        // below the floor the hold is gone (not a value that falls for ever and keeps the redraws going)
+        r.hold = held > r.level && held > FLOOR_DB ? held : r.level;
       }
       if (r.level > peakDb || r.hold > r.level) busy = true;
       paint(r, r.level, now);
     });
     draws += 1;
     root.dataset.draws = String(draws);
-    fpsWindow.push(now);
-    while (fpsWindow.length && now - fpsWindow[0] > 1000) fpsWindow.shift();
-    fpsLabel.textContent = `${fpsWindow.length} fps`;
+    showFps();
     clearTimeout(timerId);
     if (busy) timerId = setTimeout(schedule, REDRAW_MS);
+  }
+
+  // Frames received in the last second (not redraws): nothing shows while no frames arrive.
+  function showFps() {
+    const now = performance.now();
+    while (frameTimes.length && now - frameTimes[0] > 1000) frameTimes.shift();
+    fpsLabel.textContent = model.get("metering") && frameTimes.length ? `${frameTimes.length} fps` : "";
+  }
+
+  // --- teaching bar ----------------------------------------------------------------------------------------
+  function makeTeachBar() {
+    const node = h("div", "al-teach");
+    const choices = model.get("choices") || {};
+    const role = h("select", "al-input al-teach-role");
+    for (const [value, text] of choices.roles || []) role.appendChild(option(value, text));
+    const app = h("input", "al-input al-teach-app");
+    app.placeholder = "app (default: by role)";
+    const hz = h("input", "al-input al-teach-hz");
+    hz.type = "number";
+    hz.min = "20";
+    hz.max = "20000";
+    hz.value = "440";
+    hz.title = "Frequency (Hz)";
+    const beeps = h("label", "al-toggle");
+    const beepsBox = h("input");
+    beepsBox.type = "checkbox";
+    beepsBox.checked = true;
+    beeps.append(beepsBox, h("span", "", "beeps"));
+    const start = h("button", "al-button al-teach-start", "\u25B6 Start tone");
+    start.type = "button";
+    start.addEventListener("click", () =>
+      send({ kind: "teach", do: "start", role: role.value, app: app.value, hz: Number(hz.value), beeps: beepsBox.checked }));
+    const policy = h("select", "al-input al-teach-policy");
+    for (const name of choices.policies || []) policy.appendChild(option(name, name));
+    policy.title = "The focus policy: switching re-evaluates what plays now";
+    const ducking = h("select", "al-input al-teach-ducking");
+    for (const [value, text] of [["mute", "Mute all other sounds"], ["reduce_80", "Reduce by 80%"],
+      ["reduce_50", "Reduce by 50%"], ["nothing", "Do nothing"]]) ducking.appendChild(option(value, text));
+    ducking.title = "Windows: when a communications stream plays (Sound > Communications)";
+    const switchPolicy = () => send({ kind: "teach", do: "policy", policy: policy.value, ducking: policy.value === "windows" ? ducking.value : "" });
+    policy.addEventListener("change", switchPolicy);
+    ducking.addEventListener("change", switchPolicy);
+    const reset = h("button", "al-button al-teach-reset", "Reset");
+    reset.type = "button";
+    reset.title = "Stop the tones started here and go back to the first policy";
+    reset.addEventListener("click", () => send({ kind: "teach", do: "reset" }));
+    const status = h("div", "al-status");
+    const line1 = h("div", "al-teach-line");
+    line1.append(h("span", "al-teach-label", "Play"), role, app, hz, beeps, start);
+    const line2 = h("div", "al-teach-line");
+    line2.append(h("span", "al-teach-label", "Policy"), policy, ducking, reset);
+    node.append(line1, line2, status);
+    function sync() {
+      node.hidden = !model.get("controls");
+      const name = model.get("policy");
+      if (name) policy.value = name;
+      policy.disabled = !name;
+      ducking.hidden = name !== "windows";
+      if (model.get("ducking")) ducking.value = model.get("ducking");
+      status.textContent = model.get("status");
+      status.classList.toggle("al-error", !!model.get("status_error"));
+    }
+    return { node, sync };
+  }
+
+  // --- pinning: the view's card moves into a sticky dock at the top of the notebook ---------------------
+  const placeholder = h("div", "al-pinned-here");
+  const unpinButton = h("button", "al-button", "Unpin");
+  unpinButton.type = "button";
+  unpinButton.addEventListener("click", () => {
+    model.set("pinned", false);
+    model.save_changes();
+  });
+  placeholder.append(h("span", "", "\u2191 The dashboard is pinned at the top of the notebook. "), unpinButton);
+
+  function dockFor(scroller) {
+    let dock = scroller.querySelector(":scope > .al-pin-dock");
+    if (!dock) {
+      dock = h("div", "al-pin-dock");
+      scroller.insertBefore(dock, scroller.firstChild);
+    }
+    return dock;
+  }
+
+  function syncPinned() {
+    const want = !!model.get("pinned");
+    const scroller = want ? notebookScroller(el) : null;
+    if (want && scroller) {
+      if (root.parentElement?.classList.contains("al-pin-dock")) return;
+      dockFor(scroller).appendChild(root);
+      el.appendChild(placeholder);
+      root.classList.add("al-pinned");
+      root.classList.remove("al-sticky");
+    } else {
+      unpinNow();
+      // Elsewhere (no JupyterLab notebook around it): sticky in place, as far as the page allows.
+      root.classList.toggle("al-sticky", want);
+    }
+  }
+
+  function unpinNow() {
+    const dock = root.parentElement?.classList.contains("al-pin-dock") ? root.parentElement : null;
+    placeholder.remove();
+    if (root.parentElement !== el) el.appendChild(root);
+    root.classList.remove("al-pinned");
+    if (dock && !dock.children.length) dock.remove();
+  }
+
+  function syncLook() {
+    root.classList.toggle("al-projector", !!model.get("projector"));
+    toolbarItems.forEach((item) => item.sync());
+    teach.sync();
   }
 
   // --- visibility --------------------------------------------------------------------------------------------
@@ -461,17 +664,16 @@ function render({ model, el }) {
   document.addEventListener("visibilitychange", reportVisible);
 
   // --- wiring ----------------------------------------------------------------------------------------------------
-  groupBox.addEventListener("change", () => {
-    model.set("group_by_app", groupBox.checked);
-    model.save_changes();
-  });
   let frames = 0;
   const onPeaks = () => {
     peaks = readPeaks(model.get("peaks"));
     frames += 1;
+    frameTimes.push(performance.now());
     root.dataset.frames = String(frames);
     schedule();
   };
+  const looks = ["projector", "controls", "policy", "ducking", "status", "status_error", "pinned"];
+  const onPinned = () => syncPinned();
   model.on("change:peaks", onPeaks);
   model.on("msg:custom", applyPatch);
   model.on("change:rows", syncAll);
@@ -479,8 +681,14 @@ function render({ model, el }) {
   model.on("change:group_by_app", syncRows);
   model.on("change:metering", syncHeader);
   model.on("change:title", syncHeader);
+  for (const name of looks) model.on(`change:${name}`, syncLook);
+  model.on("change:pinned", onPinned);
+  const fpsTimer = setInterval(showFps, 500); // the counter falls to nothing when frames stop
   syncHeader();
+  syncLook();
   syncAll();
+  // The view's element is in the page only after render returns: pin then.
+  requestAnimationFrame(syncPinned);
   send({ kind: "hello" });
 
   return () => {
@@ -493,6 +701,11 @@ function render({ model, el }) {
     model.off("change:group_by_app", syncRows);
     model.off("change:metering", syncHeader);
     model.off("change:title", syncHeader);
+    for (const name of looks) model.off(`change:${name}`, syncLook);
+    model.off("change:pinned", onPinned);
+    clearInterval(fpsTimer);
+    unpinNow();
+    root.remove();
     cancelAnimationFrame(rafId);
     clearTimeout(timerId);
     const views = registry.get(model);

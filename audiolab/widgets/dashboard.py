@@ -14,6 +14,11 @@ Traffic to the browser:
   the Lab's meter stream keeps only the newest frame).
 
 A volume or mute change the dashboard made itself is not echoed back: the browser already shows it.
+
+For a classroom: :meth:`SessionDashboard.pin` keeps the dashboard in view at the top of the notebook while later
+cells run (a sticky area of the notebook's scroller in JupyterLab 4); ``projector=True`` is large type;
+``controls=True`` adds the teaching controls (start and stop tones, the policy, the Windows ducking setting,
+reset), carried out by :class:`~audiolab.widgets._teach.Teacher`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import traitlets
 from .._exceptions import AudiolabError, ClosedResourceError, EventOverflow
 from ..events import (
     Event,
+    PolicyChanged,
+    SessionCreated,
     SessionDisconnected,
     SessionExpired,
     SessionRemoved,
@@ -43,6 +50,7 @@ from ..lab import Lab
 from ..model import MeterFrame, Origin, check_level
 from ._board import Board
 from ._loop import KernelLoop, log
+from ._teach import DUCKING, POLICIES, ROLES, Teacher, role_name
 
 GRID_TOLERANCE = 0.35
 """A meter frame up to this fraction of a frame interval early still counts for its slot."""
@@ -92,6 +100,17 @@ class SessionDashboard(anywidget.AnyWidget):
     fps = traitlets.Float(30.0).tag(sync=True)
     title = traitlets.Unicode("Audio sessions").tag(sync=True)
     backend = traitlets.Unicode("").tag(sync=True)
+    pinned = traitlets.Bool(False).tag(sync=True)
+    """Kept in view at the top of the notebook (see :meth:`pin`)."""
+    projector = traitlets.Bool(False).tag(sync=True)
+    """Large type, for a projector."""
+    controls = traitlets.Bool(False).tag(sync=True)
+    """Show the teaching controls."""
+    policy = traitlets.Unicode("").tag(sync=True)
+    ducking = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    status_error = traitlets.Bool(False).tag(sync=True)
+    choices = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -100,13 +119,20 @@ class SessionDashboard(anywidget.AnyWidget):
         fps: float = 30.0,
         group_by_app: bool = False,
         linger: float = 3.0,
+        denied_linger: float = 60.0,
         title: str = "Audio sessions",
+        controls: bool = False,
+        projector: bool = False,
     ) -> None:
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 1 <= fps <= 60:
             raise ValueError(f"fps must be within 1..60, got {fps!r}")
+        for name, value in (("linger", linger), ("denied_linger", denied_linger)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
         self._kernel = KernelLoop()
         self._lab = lab
         self._linger = float(linger)
+        self._denied_linger = float(denied_linger)
         self._subscription = lab.events()
         self._board = Board(lab.snapshot())
         # What the browser shows per row: what was sent, plus the changes a view made itself (not echoed).
@@ -118,7 +144,12 @@ class SessionDashboard(anywidget.AnyWidget):
         self._echoes = self._commands = 0
         self._patches = self._patched_rows = self._row_bytes = 0
         self._closed = False
-        super().__init__(fps=float(fps), group_by_app=group_by_app, title=title, backend=lab.backend_name)
+        super().__init__(fps=float(fps), group_by_app=group_by_app, title=title, backend=lab.backend_name,
+                         controls=bool(controls), projector=bool(projector))
+        self._teacher = Teacher(lab, self._kernel, self._say, self._playing_changed)
+        self.policy, self.ducking = self._teacher.policy, self._teacher.ducking
+        self.choices = {"roles": [[r.value, role_name(r)] for r in ROLES], "policies": list(POLICIES),
+                        "ducking": list(DUCKING) if self.policy else []}
         self._full_sync()
         self.on_msg(self._on_front_msg)
         self._kernel.spawn(self._run_events, "audiolab-dashboard-events")
@@ -129,6 +160,16 @@ class SessionDashboard(anywidget.AnyWidget):
     @property
     def row_count(self) -> int:
         return len(self.order)
+
+    def pin(self, pinned: bool = True) -> SessionDashboard:
+        """Keep the dashboard in view at the top of the notebook while later cells run (``pin(False)``: back
+        in its cell). Returns the dashboard, so ``SessionDashboard(lab).pin()`` displays it pinned."""
+        self.pinned = bool(pinned)
+        return self
+
+    def unpin(self) -> SessionDashboard:
+        """Put the dashboard back in its cell's output."""
+        return self.pin(False)
 
     def row(self, session_id: str) -> dict[str, Any]:
         """What the dashboard shows now for one session (kernel-side truth, including its own changes)."""
@@ -240,6 +281,8 @@ class SessionDashboard(anywidget.AnyWidget):
     def _apply(self, event: Event) -> bool:
         own = isinstance(event, VolumeChanged) and self._is_own_echo(event)
         changed = self._board.apply(event)
+        if isinstance(event, SessionCreated) and event.session_id in self._teacher.playing:
+            self._board.rows[event.session_id].extra["stoppable"] = True  # its play() returned before this event
         if own and event.session_id in self._shown:
             # The browser made this change and already shows it: record it as seen there, send nothing.
             seen = {**self._shown[event.session_id], "volume": round(event.volume, 4), "muted": event.muted}
@@ -247,6 +290,10 @@ class SessionDashboard(anywidget.AnyWidget):
             self._echoes += 1
         if isinstance(event, SessionExpired) and self._linger >= 0:
             self._kernel.loop.call_later(self._linger, self._drop, event.session_id)
+        if isinstance(event, SessionRemoved) and getattr(self._board.rows.get(event.session_id), "denied", False):
+            self._kernel.loop.call_later(max(0.0, self._denied_linger), self._drop, event.session_id)
+        if isinstance(event, PolicyChanged):
+            self.policy, self.ducking = self._teacher.refresh()
         if isinstance(event, (SessionRemoved, SessionDisconnected)):
             self._own.pop(event.session_id, None)
         return changed
@@ -322,6 +369,20 @@ class SessionDashboard(anywidget.AnyWidget):
         if hasattr(self, "_kernel"):
             self._kernel.call(update)
 
+    # --- teaching ---------------------------------------------------------------------------------------------
+
+    def _say(self, text: str, error: bool) -> None:
+        self.status, self.status_error = text, error
+
+    def _playing_changed(self, playing: set[str]) -> None:
+        """Rows of tones this dashboard started get a stop button (``stoppable``)."""
+        for sid, row in self._board.rows.items():
+            stoppable = sid in playing and not row.ended
+            if row.extra.get("stoppable", False) != stoppable:
+                row.extra["stoppable"] = stoppable
+                self._board.dirty.add(sid)
+        self._publish()
+
     # --- browser -> kernel ---------------------------------------------------------------------------------
 
     def _on_front_msg(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
@@ -333,7 +394,9 @@ class SessionDashboard(anywidget.AnyWidget):
             self._sync_rows_trait()
             return
         try:
-            if kind == "volume":
+            if kind == "teach":
+                self._teacher.command(content)
+            elif kind == "volume":
                 self._set(str(content["id"]), volume=check_level(content["value"]))
             elif kind == "mute":
                 self._set(str(content["id"]), muted=bool(content["value"]))

@@ -33,6 +33,7 @@ from ..events import (
     Event,
     FocusDenied,
     InterruptEvent,
+    PolicyChanged,
     SessionCreated,
     SessionDeactivated,
     SessionDisconnected,
@@ -125,6 +126,8 @@ class _Recording:
         self.tracks: dict[str, _Track] = {}
         self.apps: dict[str, str] = {}
         self.transitions: deque[Transition] = deque()
+        self.policies: deque[tuple[float, str]] = deque()
+        """(time, name) of each policy switch: a vertical line across the timeline."""
         self.events: deque[Event] = deque()
         self.t0: float | None = None
         self.t_last = 0.0
@@ -155,6 +158,8 @@ class _Recording:
             track.prune(cutoff)
         while self.transitions and self.transitions[0].t < cutoff:
             self.transitions.popleft()
+        while self.policies and self.policies[0][0] < cutoff:
+            self.policies.popleft()
         while self.events and self.events[0].timestamp < cutoff:
             self.events.popleft()
 
@@ -182,6 +187,9 @@ class _Recording:
         t = self._time(event.timestamp)
         if isinstance(event, SessionCreated):
             self._add(event.session, t)
+            return
+        if isinstance(event, PolicyChanged):
+            self.policies.append((t, event.policy.policy.name))
             return
         if isinstance(event, SessionDeactivated):
             for sid, track in self.tracks.items():
@@ -245,6 +253,7 @@ class _Recording:
         other = _Recording(self.window)
         other.t0, other.t_last = self.t0, self.t_last
         other.transitions = deque(self.transitions)
+        other.policies = deque(self.policies)
         other.apps = dict(self.apps)
         for sid, tr in self.tracks.items():
             other.tracks[sid] = _Track(tr.label, tr.system, tr.volume, tr.muted, tr.focus, tr.state,
@@ -364,6 +373,12 @@ def draw(recording: _Recording, *, title: str = "Audio focus timeline") -> Figur
                           bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}, zorder=7)
         else:
             ax_lanes.plot([rel(tr.t)], [lane[tr.session_id]], marker=marker, color=col, ms=8, ls="none", zorder=6)
+
+    for t, name in recording.policies:  # a switch re-evaluates what plays: the marks right of it follow from it
+        for ax in axes:
+            ax.axvline(rel(t), color="#0f172a", lw=1.2, ls="--", alpha=0.7, zorder=1)
+        ax_gain.text(rel(t) + 0.004 * span, 4.5, f"policy: {name}", fontsize=8, color="#0f172a", va="top",
+                     fontweight="bold", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
 
     ax_gain.set_ylim(FLOOR_DB - 3, 6)
     ax_gain.set_yticks([0, -6, -14, -20, -40, -60], ["0", "-6", "-14", "-20", "-40", "silent"])

@@ -104,7 +104,11 @@ async def test_focus_column_denied(recording_comms):
             await lab.play(sine(440), role=Role.ASSISTANT, app="Assistant")
         await settle(lab)
         denied = [r for r in dash.rows.values() if r["app"] == "Assistant"]
-        assert [(r["focus"], r["focus_kind"]) for r in denied] in ([], [("focus denied by Phone", "denied")])
+        # the refused session ended at once; its row stays, with the state "denied" and the rule that refused it
+        assert [(r["focus"], r["focus_kind"], r["state"]) for r in denied] == [
+            ("focus denied by Phone", "denied", "denied")]
+        assert denied[0]["why"].startswith("HarmonyOS interrupt table: ")
+        assert all(s.app != "Assistant" for s in lab.snapshot())
         dash.close()
 
 
