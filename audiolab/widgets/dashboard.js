@@ -33,7 +33,7 @@ function toFrac(db) {
 }
 
 const METER_TICKS = [-48, -36, -24, -12, -6, 0]; // dBFS, on the meter's dB scale
-const SLIDER_TICKS = [-40, -20, -12, -6, 0]; // dB of the volume slider's linear amplitude (0..100 %)
+const SLIDER_TICKS = [-20, -6, 0]; // dB of the volume slider's linear amplitude (0..100 %)
 
 function dbText(x) {
   const db = toDb(x);
@@ -44,7 +44,7 @@ function dbText(x) {
 function scale(cls, ticks, place) {
   const node = h("div", `al-scale ${cls}`);
   for (const db of ticks) {
-    const tick = h("span", "al-tick", db === 0 ? "0 dB" : String(db));
+    const tick = h("span", "al-tick", String(db));
     tick.style.left = `${(place(db) * 100).toFixed(2)}%`;
     node.appendChild(tick);
   }
@@ -90,7 +90,6 @@ function render({ model, el }) {
   const title = h("span", "al-title");
   const count = h("span", "al-count");
   const live = h("span", "al-live");
-  const fpsLabel = h("span", "al-fps");
   const spacer = h("span", "al-spacer");
 
   function toggleItem(text, trait, hint) {
@@ -109,15 +108,18 @@ function render({ model, el }) {
   const toolbarItems = [
     toggleItem("Large type", "projector", "Large type, for a projector"),
     toggleItem("Pin", "pinned", "Keep the dashboard in view at the top of the notebook"),
+    toggleItem("Controls", "controls", "Start tones, switch the policy"),
     groupToggle,
   ];
-  top.append(title, count, spacer, live, fpsLabel, ...toolbarItems.map((item) => item.node));
+  top.append(title, count, spacer, live, ...toolbarItems.map((item) => item.node));
 
   const head = h("div", "al-row al-head");
   const headCells = {};
   for (const [key, name] of [["name", "Session"], ["role", "Role \u00B7 device"], ["state", "State"],
     ["volume", "Volume"], ["meter", "Peak (dBFS)"], ["focus", "Focus"]]) {
-    headCells[key] = h("div", `al-cell al-${key}`, name);
+    headCells[key] = h("div", `al-cell al-hcell al-h-${key}`);
+    headCells[key].style.gridArea = key;
+    headCells[key].appendChild(h("div", "", name));
     head.appendChild(headCells[key]);
   }
   headCells.volume.appendChild(scale("al-slider-scale", SLIDER_TICKS, (db) => Math.pow(10, db / 20)));
@@ -523,11 +525,13 @@ function render({ model, el }) {
     if (busy) timerId = setTimeout(schedule, REDRAW_MS);
   }
 
-  // Frames received in the last second (not redraws): nothing shows while no frames arrive.
+  // Meter frames received in the last second (not redraws), in the live badge's tooltip: the kernel sends only
+  // frames that differ, so a steady tone gives few, and no frames at all while paused.
   function showFps() {
     const now = performance.now();
     while (frameTimes.length && now - frameTimes[0] > 1000) frameTimes.shift();
-    fpsLabel.textContent = model.get("metering") && frameTimes.length ? `${frameTimes.length} fps` : "";
+    live.title = model.get("metering") ? `${frameTimes.length} meter frames in the last second (only frames that differ are sent)` : "";
+    root.dataset.fps = String(frameTimes.length);
   }
 
   // --- teaching bar ----------------------------------------------------------------------------------------
@@ -537,7 +541,8 @@ function render({ model, el }) {
     const role = h("select", "al-input al-teach-role");
     for (const [value, text] of choices.roles || []) role.appendChild(option(value, text));
     const app = h("input", "al-input al-teach-app");
-    app.placeholder = "app (default: by role)";
+    app.placeholder = "app name";
+    app.title = "The app's name (empty: one that fits the role)";
     const hz = h("input", "al-input al-teach-hz");
     hz.type = "number";
     hz.min = "20";
@@ -567,12 +572,12 @@ function render({ model, el }) {
     reset.type = "button";
     reset.title = "Stop the tones started here and go back to the first policy";
     reset.addEventListener("click", () => send({ kind: "teach", do: "reset" }));
-    const status = h("div", "al-status");
+    const status = h("span", "al-status");
     const line1 = h("div", "al-teach-line");
     line1.append(h("span", "al-teach-label", "Play"), role, app, hz, beeps, start);
     const line2 = h("div", "al-teach-line");
-    line2.append(h("span", "al-teach-label", "Policy"), policy, ducking, reset);
-    node.append(line1, line2, status);
+    line2.append(h("span", "al-teach-label", "Policy"), policy, ducking, reset, status);
+    node.append(line1, line2);
     function sync() {
       node.hidden = !model.get("controls");
       const name = model.get("policy");
