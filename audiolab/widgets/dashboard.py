@@ -85,6 +85,11 @@ class SessionDashboard(anywidget.AnyWidget):
     """Every session of ``lab`` as a row: app and name, role, flow and device, state badge, volume slider,
     mute toggle, peak meter with peak hold, and focus state. ``group_by_app`` groups rows per app.
 
+    For a classroom: :meth:`pin` keeps it in view at the top of the notebook, ``projector=True`` is large
+    type, ``controls=True`` adds the teaching controls (tones, the policy, the Windows ducking setting,
+    reset). A session whose start was refused stays a row (state ``denied``, with the reason) for
+    ``denied_linger`` seconds; an expired one for ``linger`` seconds.
+
     Create it in a notebook cell (it starts its tasks on the kernel's loop) and display it; ``close()``
     stops it."""
 

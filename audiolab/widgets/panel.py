@@ -21,7 +21,10 @@ POLICIES = ("harmonyos", "windows", "pulseaudio", "wireplumber", "none")
 
 class TeachingPanel(w.VBox):
     """A role dropdown, a frequency, an app name and a Start button (each tone plays in a new session); a
-    list of what is playing, each with Stop; and the simulated service's focus policy."""
+    list of what is playing, each with Stop; and the simulated service's focus policy.
+
+    For a classroom, ``SessionDashboard(lab, controls=True)`` has the same controls inside the dashboard's
+    card (plus the Windows ducking setting and a reset), so they stay in view with it when it is pinned."""
 
     def __init__(self, lab: Lab, *, policy: str | None = None) -> None:
         self._kernel = KernelLoop()
