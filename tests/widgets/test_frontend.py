@@ -1,9 +1,11 @@
 """dashboard.js on its own in headless Chromium, with a fake model: full syncs, ``rows_patch`` messages (only
-the patched rows are touched), grouping by app, rows coming and going."""
+the patched rows are touched), grouping by app, rows coming and going, the view's own changes kept across a
+relayout, and the meters going still (no endless redraws, no peak hold on a paused row)."""
 
 from __future__ import annotations
 
 import json
+import time
 from importlib import resources
 
 import pytest
@@ -124,3 +126,69 @@ def test_patches_touch_only_their_rows_and_grouping_follows(page):
     # A full sync replaces whatever the patches built.
     update(page, rows={"z": row("z", "Zed", 0.4)}, order=["z"])
     assert shown(page) == [["group", "Zed 1 session 40"], ["row", "z 40%"]]
+
+
+def test_a_change_made_in_the_view_survives_grouping_and_the_group_slider_sets_its_rows(page):
+    render(page, {"m": row("m", "Music"), "v": row("v", "Video", 0.5)}, ["m", "v"])
+    page.locator(".al-session[data-session-id='m'] .al-slider").fill("25")
+    page.locator(".al-session[data-session-id='m'] .al-mute").click()
+    time.sleep(0.8)  # past the view's quiet time after a local change: what it shows now comes from its rows
+    muted = ".al-session[data-session-id='m'].al-muted"
+    update(page, group_by_app=True)
+    assert shown(page) == [["group", "Music 1 session 25"], ["row", "m 25%"], ["group", "Video 1 session 50"],
+                           ["row", "v 50%"]]
+    assert page.locator(muted).count() == 1
+    update(page, group_by_app=False)
+    assert shown(page) == [["row", "m 25%"], ["row", "v 50%"]] and page.locator(muted).count() == 1
+    update(page, group_by_app=True)
+    page.locator(".al-group-slider").first.fill("60")
+    time.sleep(0.8)
+    update(page, group_by_app=False)
+    assert shown(page) == [["row", "m 60%"], ["row", "v 50%"]]
+    sent = page.evaluate("() => model.sent")
+    assert {"kind": "mute", "id": "m", "value": True} in sent
+    assert {"kind": "group_volume", "app": "Music", "value": 0.6} in sent
+
+
+FRAME_JS = """(peak) => {
+  model.state.metering = true; model.emit('change:metering');
+  model.state.peaks = new Float32Array([peak]).buffer; model.emit('change:peaks');
+}"""
+
+
+def lit_pixels(page) -> int:
+    """Opaque bright pixels of the first meter: its bar and its peak-hold tick."""
+    return page.evaluate("""() => {
+      const c = document.querySelector('.al-canvas');
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let bright = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 200 && data[i] + data[i + 1] + data[i + 2] > 300) bright++;
+      return bright;
+    }""")
+
+
+def draws(page) -> int:
+    return int(page.locator(".al-dash").get_attribute("data-draws") or 0)
+
+
+def test_redraws_stop_when_the_meters_are_still_and_a_paused_row_drops_its_hold(page):
+    render(page, {"m": row("m", "Music")}, ["m"])
+    page.evaluate(FRAME_JS, 0.5)
+    page.evaluate(FRAME_JS, 0.0)  # silence: the level falls, the hold waits 1.5 s, then falls below the floor
+    time.sleep(4.5)
+    before = draws(page)
+    time.sleep(0.5)
+    assert draws(page) == before  # nothing falls any more: no redraws (a hold used to fall for ever)
+    assert page.locator(".al-dash").get_attribute("data-fps") == "0"
+    assert page.locator(".al-live").get_attribute("title").startswith("0 meter frames")
+
+    page.evaluate(FRAME_JS, 0.5)
+    time.sleep(0.2)
+    assert lit_pixels(page) > 0  # the bar (the check below sees what is drawn)
+    patch(page, {"m": row("m", "Music", state="inactive", focus="paused by Phone", focus_kind="paused")})
+    page.evaluate(FRAME_JS, 0.0)
+    time.sleep(0.3)
+    before = draws(page)
+    time.sleep(0.5)
+    assert draws(page) == before  # the paused row's level and hold went at once
+    assert lit_pixels(page) == 0  # no bar and no peak-hold tick on the paused row
