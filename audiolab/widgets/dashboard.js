@@ -32,7 +32,7 @@ function toFrac(db) {
   return Math.min(1, 1 - db / FLOOR_DB);
 }
 
-const METER_TICKS = [-48, -36, -24, -12, -6, 0]; // dBFS, on the meter's dB scale
+const METER_TICKS = [-48, -36, -24, -12, 0]; // dBFS, on the meter's dB scale
 const SLIDER_TICKS = [-20, -6, 0]; // dB of the volume slider's linear amplitude (0..100 %)
 
 function dbText(x) {

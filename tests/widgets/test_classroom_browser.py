@@ -139,6 +139,8 @@ def test_classroom_dashboard_in_jupyterlab(server, page):
     assert in_viewport(page, PINNED)
     assert page.locator(".jp-CodeCell").last.locator(".jp-InputArea").is_visible()
     assert page.locator(".al-pinned-here").count() == 1  # the cell says where its dashboard went
+    # on screen, so the kernel sends meter frames: the phone's steady tone lights its meter
+    page.wait_for_selector(".al-pin-dock .al-live.al-on", timeout=10_000)
     page.screenshot(path=str(SHOTS / "classroom-pinned-while-running.png"))
     wait_for_output(page, r"story done", timeout=30)
     assert in_viewport(page, PINNED)
