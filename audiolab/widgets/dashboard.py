@@ -26,8 +26,6 @@ from __future__ import annotations
 import array
 import json
 import math
-import time
-from collections import deque
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -47,15 +45,14 @@ from ..events import (
     VolumeChanged,
 )
 from ..lab import Lab
-from ..model import MeterFrame, Origin, check_level
+from ..model import MeterFrame, check_level
 from ._board import Board
+from ._echoes import OwnChanges
 from ._loop import KernelLoop, log
 from ._teach import DUCKING, POLICIES, ROLES, Teacher, role_name
 
 GRID_TOLERANCE = 0.35
 """A meter frame up to this fraction of a frame interval early still counts for its slot."""
-ECHO_WINDOW_SECONDS = 5.0
-"""How long a change the dashboard made waits for its own event before it is forgotten."""
 
 
 def _asset(name: str) -> str:
@@ -143,7 +140,7 @@ class SessionDashboard(anywidget.AnyWidget):
         # What the browser shows per row: what was sent, plus the changes a view made itself (not echoed).
         self._shown: dict[str, dict[str, Any]] = {}
         self._patched = False  # rows were patched since the last full sync of ``rows``
-        self._own: dict[str, deque[tuple[float, float, bool]]] = {}
+        self._own = OwnChanges()
         self._show = anyio.Event()
         self._frames = self._bytes = self._rows_sent = self._order_sent = 0
         self._echoes = self._commands = 0
@@ -268,8 +265,7 @@ class SessionDashboard(anywidget.AnyWidget):
                     log.warning("dashboard fell behind the event stream; resynchronising from a snapshot")
                     self._subscription = self._lab.events()
                     self._board = Board(self._lab.snapshot())
-                    for sid in self._own.keys() - self._board.rows.keys():
-                        del self._own[sid]
+                    self._own.keep_only(self._board.rows.keys())
                     self._full_sync()
                     continue
                 changed = self._apply(event)
@@ -284,7 +280,7 @@ class SessionDashboard(anywidget.AnyWidget):
             pass  # the Lab closed
 
     def _apply(self, event: Event) -> bool:
-        own = isinstance(event, VolumeChanged) and self._is_own_echo(event)
+        own = isinstance(event, VolumeChanged) and self._own.is_echo(event)
         changed = self._board.apply(event)
         if isinstance(event, SessionCreated) and event.session_id in self._teacher.playing:
             self._board.rows[event.session_id].extra["stoppable"] = True  # its play() returned before this event
@@ -300,34 +296,14 @@ class SessionDashboard(anywidget.AnyWidget):
         if isinstance(event, PolicyChanged):
             self.policy, self.ducking = self._teacher.refresh()
         if isinstance(event, (SessionRemoved, SessionDisconnected)):
-            self._own.pop(event.session_id, None)
+            self._own.forget(event.session_id)
         return changed
 
     def _drop(self, session_id: str) -> None:
         if self._board.rows.get(session_id) is not None and self._board.rows[session_id].ended:
             self._board.remove(session_id)
-            self._own.pop(session_id, None)
+            self._own.forget(session_id)
             self._publish()
-
-    def _is_own_echo(self, event: VolumeChanged) -> bool:
-        if event.origin is Origin.OTHER_CLIENT:
-            return False
-        pending = self._own.get(event.session_id)
-        if not pending:
-            return False
-        now = time.monotonic()
-        while pending and now - pending[0][0] > ECHO_WINDOW_SECONDS:
-            pending.popleft()
-        found = False
-        for i, (_, volume, muted) in enumerate(pending):
-            if abs(volume - event.volume) < 1e-3 and muted == event.muted:
-                for _ in range(i + 1):
-                    pending.popleft()
-                found = True
-                break
-        if not pending:
-            del self._own[event.session_id]
-        return found
 
     async def _run_meters(self) -> None:
         while not self._closed:
@@ -420,12 +396,7 @@ class SessionDashboard(anywidget.AnyWidget):
         if row is None or row.ended:
             return
         self._commands += 1
-        pending = self._own.setdefault(session_id, deque(maxlen=256))
-        # What the session will look like once this lands: on top of changes still on their way.
-        _, last_volume, last_muted = pending[-1] if pending else (0.0, row.volume, row.muted)
-        new_volume = last_volume if volume is None else volume
-        new_muted = last_muted if muted is None else muted
-        pending.append((time.monotonic(), new_volume, new_muted))
+        self._own.expect(session_id, volume, muted, row.volume, row.muted)
         lab = self._lab
 
         async def apply() -> None:

@@ -359,5 +359,5 @@ async def test_pending_own_changes_are_forgotten_with_their_session(recording_co
             stream.release()  # ... which never comes: the session goes first
             await settle(lab)
             assert stream.session_id not in dash._own
-        assert dash._own == {}
+        assert len(dash._own) == 0
         dash.close()
