@@ -197,7 +197,9 @@ class SimBackend(Backend):
         return simulated(self.engine.focus.policy)
 
     def set_policy(self, policy: str | FocusPolicy, **settings: Any) -> None:
-        """Switch the focus policy ("harmonyos", "windows", "pulseaudio", "wireplumber", "none" or a policy)."""
+        """Switch the focus policy ("harmonyos", "windows", "pulseaudio", "wireplumber", "none" or a policy).
+        What plays now is re-evaluated under it: the streams ask it for focus again in their start order
+        (:meth:`audiolab.focus.FocusEngine.set_policy`)."""
         self.engine.set_policy(policy, **settings)
 
     @property
