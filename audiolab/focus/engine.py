@@ -289,10 +289,12 @@ class FocusEngine:
 
 def _refused(deny: Deny, now: float) -> list[FocusAction]:
     """A stream that played and that the new policy refuses: stopped, with the refusal as the reason."""
-    fields = {"timestamp": now, "session_id": deny.session_id, "stream_id": deny.stream_id,
-              "cause_session_id": deny.cause_session_id, "cause_stream_id": deny.cause_stream_id,
-              "reason": deny.reason}
-    return [Stop(**fields), Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.STOP, **fields)]
+    stop = Stop(timestamp=now, session_id=deny.session_id, stream_id=deny.stream_id,
+                cause_session_id=deny.cause_session_id, cause_stream_id=deny.cause_stream_id, reason=deny.reason)
+    told = Interrupt(force_type=ForceType.FORCE, hint=InterruptHint.STOP, timestamp=now, session_id=deny.session_id,
+                     stream_id=deny.stream_id, cause_session_id=deny.cause_session_id,
+                     cause_stream_id=deny.cause_stream_id, reason=deny.reason)
+    return [stop, told]
 
 
 def _check_time(now: float) -> float:

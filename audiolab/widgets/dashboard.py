@@ -284,7 +284,7 @@ class SessionDashboard(anywidget.AnyWidget):
         changed = self._board.apply(event)
         if isinstance(event, SessionCreated) and event.session_id in self._teacher.playing:
             self._board.rows[event.session_id].extra["stoppable"] = True  # its play() returned before this event
-        if own and event.session_id in self._shown:
+        if own and isinstance(event, VolumeChanged) and event.session_id in self._shown:
             # The browser made this change and already shows it: record it as seen there, send nothing.
             seen = {**self._shown[event.session_id], "volume": round(event.volume, 4), "muted": event.muted}
             self._shown[event.session_id] = seen
