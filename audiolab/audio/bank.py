@@ -102,6 +102,12 @@ class _Group:
         np.multiply(mono[:, None, :], gains[:, :, None], out=out)
         t += n
 
+    def skip(self, n: int) -> None:
+        """Move every row on ``n`` frames as :meth:`render` would, without rendering."""
+        m = len(self)
+        self.phase[:m] = np.mod(self.phase[:m] + self.inc[:m] * n, 1.0)
+        self.t[:m] += n
+
 
 class ToneBank:
     """Many playing tones, keyed by any hashable (e.g. a session id), rendered block by block together.
@@ -227,6 +233,30 @@ class ToneBank:
         for key in done:
             self.remove(key)
         return done
+
+    def skip(self, frames: int) -> None:
+        """Move every tone on ``frames`` frames without rendering them: the next ``render`` gives what it would
+        have given after rendering them (fades, durations and cadences included)."""
+        n = _check_frames(frames)
+        for g in self._groups.values():
+            if len(g):
+                g.skip(n)
+        for src in self._other_sources:
+            src.skip(n)
+
+    def frames_to_first_end(self) -> int | None:
+        """Frames until the first tone that will end by itself (or was stopped) has ended; None if none will."""
+        ends: list[int] = []
+        for g in self._groups.values():
+            m = len(g)
+            if m:
+                left = g.end[:m] - g.t[:m]
+                ends.append(int(left.min()))
+        for src in self._other_sources:
+            if src.end_frame is not None:
+                ends.append(src.end_frame - src.frames_played)
+        finite = [e for e in ends if e < NO_END // 2]
+        return max(0, min(finite)) if finite else None
 
     def render(self, frames: int) -> tuple[tuple[Hashable, ...], np.ndarray]:
         """Render the next ``frames`` frames of every tone: ``(keys, blocks)``, blocks (S, channels, frames)."""

@@ -91,6 +91,17 @@ class DeviceMixer:
         """The gain each known session has reached (after the last block), per channel."""
         return {sid: self._current[i].copy() for sid, i in self._index.items()}
 
+    def settle(self, session_ids: Sequence[Hashable], gains: np.ndarray) -> None:
+        """Stand as if blocks had been mixed with ``gains`` (S, channels) until every ramp ended: what a
+        caller that skipped blocks nobody listened to sets before it mixes again."""
+        ids = tuple(session_ids)
+        target = np.asarray(gains, dtype=np.float64).reshape(len(ids), self.channels)
+        self._adopt(ids, target)
+        self._current[:] = target
+        self._target[:] = target
+        self._step[:] = 0.0
+        self._remaining[:] = 0
+
     def reset(self) -> None:
         """Forget every session's ramp state."""
         self._adopt(())

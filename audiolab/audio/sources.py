@@ -97,6 +97,10 @@ def in_transition(t0: np.ndarray, n: int, fade_in: np.ndarray, fade_out: np.ndar
     return np.asarray((t0 < fade_in) | (t0 + n > end - fade_out))
 
 
+SKIP_CHUNK = 48000
+"""Noise and other stateful sources skip by rendering and dropping up to this many frames at a time."""
+
+
 class ToneSource:
     """A tone being played: ``read(frames)`` returns the next (frames, channels) float32 block.
 
@@ -167,6 +171,15 @@ class ToneSource:
         """The next n frames of the unit-amplitude waveform (before envelope, amplitude and pan)."""
         raise NotImplementedError
 
+    def skip(self, frames: int) -> None:
+        """Move on ``frames`` frames without keeping them (as ``read`` would, so what follows is the same)."""
+        scratch = np.empty((self.channels, min(frames, SKIP_CHUNK)), dtype=np.float32)
+        left = frames
+        while left > 0:
+            view = scratch[:, : min(left, SKIP_CHUNK)]
+            self.read_into(view)
+            left -= view.shape[1]
+
 
 class PeriodicSource(ToneSource):
     """Sine, square, sawtooth, triangle, and the dual-tone sine (two partials at half level each)."""
@@ -176,6 +189,11 @@ class PeriodicSource(ToneSource):
         freqs = [tone.frequency] + ([tone.frequency2] if tone.frequency2 is not None else [])
         self._inc = np.array(freqs, dtype=np.float64) / sample_rate
         self._phase = np.zeros(len(freqs))
+
+    def skip(self, frames: int) -> None:
+        """Move on ``frames`` frames: only the phase and the position change (nothing is rendered)."""
+        self._phase = np.mod(self._phase + self._inc * frames, 1.0)
+        self.frames_played += frames
 
     def _mono(self, n: int) -> np.ndarray:
         buf = np.empty((len(self._inc), n), dtype=np.float32)

@@ -5,11 +5,21 @@ every meter frame (100 per second), walks the timeline (actions and expectations
 first at one instant) and returns a :class:`ScenarioResult`. Gains are *measured*: the session's metered
 peak (after volume and focus gain, over the 10 ms ending at ``t``) divided by the tone's amplitude times
 the session volume, so a duck and its fade are seen in the signal, not only in the event fields.
+
+By default only the blocks that a measurement needs are rendered (*probing*, see
+:mod:`audiolab.backends.sim.audio`): the two blocks before each action, each expectation and the end, the
+last block of each tone, and the three blocks from each change (a start, a stop, a volume, a focus fade's
+start and end); the rest of the time only moves on. Between
+two probed blocks every gain is constant or moves linearly, so the gain series, its minimum and its last
+value are those of the every-block run. ``every_block=True`` renders and meters every block at 100 frames
+a second instead (the reference the fast path is tested against, and the series a plot of every frame needs).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +123,8 @@ class ScenarioResult:
     checks: list[CheckResult]
     players: dict[str, PlayerSummary]
     gains: dict[str, list[tuple[float, float]]]
-    """Measured gain of each player (continuous tones) at every meter frame while it was started."""
+    """Measured gain of each player (continuous tones) at every meter frame while it was started (with probing,
+    at every probed block: the gain is constant or moves linearly between two of them)."""
     virtual_seconds: float
     wall_seconds: float
     audio: Any = None
@@ -123,6 +134,9 @@ class ScenarioResult:
     """What each started player asked the focus engine (its role, device, app), to explain outcomes."""
     events: list[Event] = field(default_factory=list)
     """Every event the run produced, in order."""
+    every_block: bool = False
+    """Whether every block was rendered and metered (else only the probed ones)."""
+    blocks_rendered: int = 0
 
     @property
     def passed(self) -> bool:
@@ -145,6 +159,8 @@ class ScenarioResult:
             "virtual_seconds": self.virtual_seconds,
             "wall_seconds": round(self.wall_seconds, 4),
             "speedup": round(self.speedup, 1),
+            "rendered": "every block" if self.every_block else "probed blocks",
+            "blocks_rendered": self.blocks_rendered,
             "transitions": [t.to_dict() for t in self.transitions],
             "expectations": [c.to_dict() for c in self.checks],
             "players": {k: p.to_dict() for k, p in self.players.items()},
@@ -152,19 +168,25 @@ class ScenarioResult:
 
 
 def run_scenario(
-    path_or_scenario: str | Path | Scenario, policy: str | None = None, *, record_audio: bool = False
+    path_or_scenario: str | Path | Scenario, policy: str | None = None, *, record_audio: bool = False,
+    every_block: bool = False,
 ) -> ScenarioResult:
     """Run a scenario (a shipped name, a path, or a parsed :class:`Scenario`) under ``policy`` (default:
     the scenario's own) on virtual time and check the expectations that apply to that policy.
+    ``every_block=True`` renders and meters every 10 ms block (slower; see the module's docstring).
 
     Synchronous: it runs its own event loop. Inside async code use :func:`run_scenario_async`."""
-    return anyio.run(lambda: run_scenario_async(path_or_scenario, policy, record_audio=record_audio))
+    return anyio.run(lambda: run_scenario_async(path_or_scenario, policy, record_audio=record_audio,
+                                                every_block=every_block))
 
 
 async def run_scenario_async(
-    path_or_scenario: str | Path | Scenario, policy: str | None = None, *, record_audio: bool = False
+    path_or_scenario: str | Path | Scenario, policy: str | None = None, *, record_audio: bool = False,
+    every_block: bool = False,
 ) -> ScenarioResult:
     """:func:`run_scenario` inside a running event loop (asyncio or trio)."""
+    if not isinstance(every_block, bool):
+        raise TypeError(f"every_block must be a bool, not {type(every_block).__name__}")
     scenario = path_or_scenario if isinstance(path_or_scenario, Scenario) else resolve(path_or_scenario)
     policy = policy or scenario.policy
     from ..focus import load_policy  # noqa: PLC0415 - keep `import audiolab` light
@@ -175,12 +197,15 @@ async def run_scenario_async(
     from .. import open as open_lab  # noqa: PLC0415
 
     async with open_lab("sim", clock="virtual", policy=focus_policy, output=sink) as lab, \
-            lab.events(max_buffer=1 << 16) as events, record_meters(lab, METER_RATE) as meters:
+            lab.events(max_buffer=1 << 16) as events, _meter_log(lab, every_block) as meters:
         run = _Run(lab, scenario, policy, meters)
         timeline: list[tuple[float, int, Action | Expectation]] = (
             [(a.at, 0, a) for a in scenario.actions if a.applies_to(policy)]
             + [(e.at, 1, e) for e in scenario.expectations if e.applies_to(policy)]
         )
+        if not meters.live:  # the blocks before each action, expectation and the end: what they measure
+            for at in {at for at, _, _ in timeline} | {scenario.duration}:
+                lab.sim.engine.want_probe(at)
         failure: ScenarioError | None = None
         for at, _, item in sorted(timeline, key=lambda x: (x[0], x[1])):
             await run.advance_to(at, events)
@@ -196,11 +221,25 @@ async def run_scenario_async(
             await run.advance_to(scenario.duration, events)
             result = run.result(time.perf_counter() - started)
             result.sample_rate = lab.sim.engine.audio.sample_rate
+            result.every_block = meters.live
+            result.blocks_rendered = lab.sim.engine.audio.blocks_rendered
     if failure is not None:
         raise failure
     if sink is not None:
         result.audio = sink.mix()
     return result
+
+
+@asynccontextmanager
+async def _meter_log(lab: Any, every_block: bool) -> AsyncIterator[MeterLog]:
+    """Every meter frame at 100 a second, or (probing) the frames of the blocks the engine probes."""
+    if every_block:
+        async with record_meters(lab, METER_RATE) as meters:
+            yield meters
+        return
+    engine = lab.sim.engine
+    engine.start_probing()
+    yield MeterLog(METER_RATE, engine.probe_frames)
 
 
 class _MixRecorder:
@@ -465,6 +504,8 @@ class _Run:
         if player.session_id is None or player.denied:
             return 0.0 if player.denied else None
         frame = self.meters.at(t)
+        if not self.meters.live and frame is not None and frame.timestamp < t - 1.5 / METER_RATE:
+            frame = None  # no block was rendered there: nothing played
         if frame is None or player.session_id not in frame.peaks:
             return 0.0
         level = player.level_at(frame.timestamp - 0.5 / METER_RATE)

@@ -6,12 +6,21 @@ streams of one session are summed, and the :class:`DeviceMixer` applies each ses
 fade (e.g. Windows' 1 s duck) from block to block. Peaks are taken after the gain, per session and per
 device, and held (maximum) until read. Each device's mix may go to a sink (a WAV file, a sound card).
 
+Blocks nobody listens to are skipped, not rendered: with no sink and no meter subscription a block only moves
+the tones on (phase, fades, durations and cadences, so a tone ends in the same block as it would have) and the
+mixer is settled where its ramps would have ended. *Probing* (:meth:`SimAudio.start_probing`) renders only the
+blocks someone asked for (:meth:`SimAudio.want_block`) and the three from every change of what plays or how
+loud (a stream starting or stopping, a volume, a focus fade's start and end), and hands each one's peaks to
+``on_probe``: between those blocks the gains are constant or move linearly, so they describe the whole run.
+
 NumPy and the tone bank load with the first tone or sink: a service nobody plays into (``audiolab sessions``)
 starts without them.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -93,6 +102,7 @@ class SimAudio:
         sample_rate: int = 48000,
         block_frames: int = 480,
         on_finished: Callable[[str, float], None],
+        on_probe: Callable[[float, dict[str, tuple[float, ...]], dict[str, float]], None] | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.block_frames = block_frames
@@ -103,7 +113,14 @@ class SimAudio:
         self._base_gain: dict[str, tuple[float, ...]] = {}
         self._fades: dict[str, _Fade] = {}
         self._peaks: dict[str, np.ndarray] = {}
+        self._on_probe = on_probe
         self.blocks_rendered = 0
+        self.blocks_skipped = 0
+        self.metering = False
+        """Whether a meter subscription reads peaks (then every block is rendered)."""
+        self._probing = False
+        self._around_changes = False
+        self._wanted: list[int] = []  # sorted block indices a probe asked for
 
     # --- what plays ------------------------------------------------------------------------------------------
 
@@ -133,6 +150,7 @@ class SimAudio:
             stream.ends_at = None
             bank.remove(stream_id)
         stream.running = running
+        self._changed(now)
 
     def earliest_end(self) -> float | None:
         """When the first running tone with a duration ends, if any."""
@@ -156,13 +174,18 @@ class SimAudio:
 
     # --- gains -----------------------------------------------------------------------------------------------
 
-    def set_session_gain(self, session_id: str, gains: tuple[float, ...]) -> None:
+    def set_session_gain(self, session_id: str, gains: tuple[float, ...], now: float | None = None) -> None:
         """volume x channel volume x (0 if muted), per channel."""
         self._base_gain[session_id] = tuple(float(g) for g in gains)
+        if now is not None:
+            self._changed(now)
 
     def set_focus_gain(self, session_id: str, target: float, fade_seconds: float, now: float) -> None:
         current = self.focus_gain(session_id, now)
-        self._fades[session_id] = _Fade(current, float(target), now, now + max(0.0, fade_seconds))
+        fade = _Fade(current, float(target), now, now + max(0.0, fade_seconds))
+        self._fades[session_id] = fade
+        self._changed(fade.t0)
+        self._changed(fade.t1)
 
     def focus_gain(self, session_id: str, t: float) -> float:
         fade = self._fades.get(session_id)
@@ -191,17 +214,79 @@ class SimAudio:
             dev.peak = 0.0
         return peaks, devices
 
+    # --- what must be rendered ------------------------------------------------------------------------------
+
+    def start_probing(self, around_changes: bool = True) -> None:
+        """From now on render the blocks asked for (and, with ``around_changes``, those from each change),
+        and report each to ``on_probe`` (see the module's docstring)."""
+        self._probing = True
+        self._around_changes = around_changes
+
+    def want_block(self, index: int) -> None:
+        """Render (and report to ``on_probe``) the block that ends at ``index * block_seconds``."""
+        if index not in self._wanted:
+            bisect.insort(self._wanted, index)
+
+    def _changed(self, t: float) -> None:
+        if self._around_changes:
+            i = math.floor(t / self.block_seconds + 1e-6)
+            self.want_block(i + 1)  # the block the change falls in (its gain ramps there),
+            self.want_block(i + 2)  # the first one that is steady again,
+            self.want_block(i + 3)  # and one more: a gain series leaves out the two blocks after a start
+
+    def must_render(self, index: int) -> bool:
+        """Whether block ``index`` is listened to: by a sink, a meter, or a probe."""
+        if self.metering or (self._wanted and self._wanted[0] <= index and index in self._wanted):
+            return True
+        return any(d.sink is not None for d in self._devices.values()) or not self._can_skip()
+
+    def _can_skip(self) -> bool:
+        # The mixer's ramps end within one block: after a skipped block it stands exactly at its targets.
+        return all(d.mixer.ramp_frames <= self.block_frames for d in self._devices.values() if d.playing)
+
+    def skippable(self, first: int, last: int) -> int:
+        """How many blocks from ``first`` (at most up to ``last``) can be skipped: up to the next wanted
+        block, and up to the block in which a tone ends (included: it ends when it is skipped)."""
+        for device in self._devices.values():
+            if device.playing:
+                left = device.bank.frames_to_first_end()
+                if left is not None:
+                    ends_in = first - 1 + max(1, -(-left // self.block_frames))
+                    last = min(last, ends_in)
+                    if self._around_changes and ends_in > first:
+                        self.want_block(ends_in - 1)  # a tone's last full block: its gain series ends there
+        while self._wanted and self._wanted[0] < first:
+            self._wanted.pop(0)
+        if self._wanted:
+            last = min(last, self._wanted[0] - 1)
+        return max(0, last - first + 1)
+
     # --- rendering ----------------------------------------------------------------------------------------------
 
     def has_work(self) -> bool:
-        """Whether blocks must be rendered: a tone is running or a device has a sink listening."""
+        """Whether time moves in blocks: a tone is running or a device has a sink listening."""
         return any(d.playing or d.sink is not None for d in self._devices.values())
+
+    def skip_blocks(self, count: int, t_end: float) -> None:
+        """Move every tone on ``count`` blocks, the last ending at ``t_end``, without rendering them."""
+        self.blocks_skipped += count
+        for device in self._devices.values():
+            if not device.playing:
+                continue
+            device.bank.skip(count * self.block_frames)
+            session_ids = tuple(dict.fromkeys(self._streams[k].session_id for k in device.bank.keys))  # type: ignore[index]
+            device.mixer.settle(session_ids, self._gains(session_ids, device.device.channels, t_end))
+            self._finish(device, t_end)
 
     def render_block(self, t_end: float) -> None:
         """Render the block that ends at ``t_end`` on every device."""
         import numpy as np
 
         self.blocks_rendered += 1
+        index = round(t_end / self.block_seconds)
+        probe = self._probing and index in self._wanted
+        block_peaks: dict[str, tuple[float, ...]] = {}
+        device_peaks: dict[str, float] = {}
         for device in self._devices.values():
             if not device.playing and device.sink is None:
                 continue
@@ -212,15 +297,24 @@ class SimAudio:
             for i, sid in enumerate(result.session_ids):
                 held = self._peaks.get(sid)  # type: ignore[arg-type]
                 self._peaks[sid] = result.peaks[i] if held is None else np.maximum(held, result.peaks[i])  # type: ignore[index]
+                if probe:
+                    block_peaks[sid] = tuple(float(v) for v in result.peaks[i])  # type: ignore[index]
             device.peak = max(device.peak, result.device_peak)
+            device_peaks[device.device.id] = result.device_peak
             if device.sink is not None:
                 device.sink.write(result.block)  # type: ignore[attr-defined]
-            for stream_id in device.bank.pop_finished():
-                stream = self._streams[stream_id]
-                stream.running = False
-                stream.played_frames = 0
-                stream.ends_at = None
-                self._on_finished(str(stream_id), t_end)
+            self._finish(device, t_end)
+        if probe and self._on_probe is not None:
+            self._wanted.remove(index)
+            self._on_probe(t_end, block_peaks, device_peaks)
+
+    def _finish(self, device: _Device, t_end: float) -> None:
+        for stream_id in device.bank.pop_finished():
+            stream = self._streams[stream_id]
+            stream.running = False
+            stream.played_frames = 0
+            stream.ends_at = None
+            self._on_finished(str(stream_id), t_end)
 
     def _by_session(self, keys: tuple[Hashable, ...], blocks: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         import numpy as np

@@ -169,6 +169,11 @@ class SimBackend(Backend):
 
     async def start_meters(self) -> None:
         self.engine.take_peaks()  # start fresh: peaks held from before nobody was watching are stale
+        self.engine.audio.metering = True
+
+    async def stop_meters(self) -> None:
+        if self._engine is not None:
+            self._engine.audio.metering = False  # blocks nobody listens to are skipped again
 
     def read_meters(self) -> MeterFrame:
         channel_peaks, device_peaks = self.engine.take_peaks()

@@ -53,6 +53,7 @@ from ...model import (
     DeviceRole,
     DisconnectReason,
     Flow,
+    MeterFrame,
     Origin,
     Role,
     Session,
@@ -163,7 +164,9 @@ class SimEngine(FocusRules):
         self._by_identity: dict[tuple[SessionKey, Flow], str] = {}
         self._streams: dict[str, _Stream] = {}
         self.audio = SimAudio(self.devices, sample_rate=sample_rate, block_frames=block_frames,
-                              on_finished=self._tone_finished)
+                              on_finished=self._tone_finished, on_probe=self._probed)
+        self.probe_frames: list[MeterFrame] = []
+        """With :meth:`start_probing`: a meter frame for each block probing rendered, in time order."""
         self._block_index = math.floor(self._now / self.audio.block_seconds)
         self.focus = FocusEngine(as_policy(policy))
         self.idle_timeout = float(idle_timeout)
@@ -206,11 +209,37 @@ class SimEngine(FocusRules):
                 when, _, action = heapq.heappop(self._timers)
                 self._now = max(self._now, when)
                 action()
-            else:
+            elif self.audio.must_render(self._block_index + 1):
                 self._now = max(self._now, next_block)
                 self._block_index += 1
                 self.audio.render_block(next_block)
+            else:  # nobody listens: move the tones on to the next block that matters, in one step
+                first = self._block_index + 1
+                count = self.audio.skippable(first, min(_last_block(t, block, True), _last_block(next_timer, block, False)))
+                self._block_index += max(1, count)
+                end = self._block_index * block
+                self._now = max(self._now, end)
+                self.audio.skip_blocks(max(1, count), end)
         self._now = max(self._now, t)
+
+    def start_probing(self, around_changes: bool = True) -> None:
+        """Render only the blocks :meth:`want_probe` asks for (and, with ``around_changes``, the three from
+        each change), each kept as a meter frame in :attr:`probe_frames` (see :mod:`.audio`)."""
+        self.audio.start_probing(around_changes)
+
+    def want_probe(self, t: float) -> None:
+        """Keep a meter frame for the block ending at ``t`` (on the block grid, the nearest one at or before
+        it) and for the one before: when time stands at ``t``, the newest block rendered is one of them."""
+        index = math.floor(t / self.audio.block_seconds + 1e-6)
+        self.audio.want_block(index - 1)
+        self.audio.want_block(index)
+
+    def _probed(self, t_end: float, peaks: dict[str, tuple[float, ...]], devices: dict[str, float]) -> None:
+        channel_peaks = {s.id: peaks.get(s.id, (0.0,) * len(s.channel_volumes)) for s in self._sessions.values()
+                         if s.flow is Flow.RENDER and s.state is not SessionState.EXPIRED}
+        self.probe_frames.append(MeterFrame(
+            timestamp=t_end, peaks={sid: max(v, default=0.0) for sid, v in channel_peaks.items()},
+            channel_peaks=channel_peaks, device_peaks=devices, sequence=len(self.probe_frames) + 1))
 
     def next_deadline(self) -> float | None:
         """The next moment something happens by itself: a timer, or the block in which a tone ends (so a
@@ -671,7 +700,7 @@ class SimEngine(FocusRules):
 
     def _update_gain(self, session: _Session) -> None:
         level = 0.0 if session.muted else session.volume
-        self.audio.set_session_gain(session.id, tuple(level * c for c in session.channel_volumes))
+        self.audio.set_session_gain(session.id, tuple(level * c for c in session.channel_volumes), self._now)
 
     def _schedule_expiry(self, session: _Session) -> None:
         if session.is_system_sounds:
@@ -703,6 +732,19 @@ class SimEngine(FocusRules):
         self._emit(SessionRemoved(timestamp=self._now, session_id=session.id))
         if session.persist_key is not None:  # last: a failed write must not leave the session half-ended
             self.store.put(session.persist_key, session.volume, session.muted)
+
+
+def _last_block(t: float, block: float, inclusive: bool) -> int:
+    """The last block index whose end is at or before ``t`` (``inclusive``) or strictly before it, computed
+    with the same products (index x block) the block loop compares."""
+    if math.isinf(t):
+        return 1 << 62
+    i = math.floor(t / block)
+    while (i + 1) * block < t or (inclusive and (i + 1) * block == t):
+        i += 1
+    while i * block > t or (not inclusive and i * block == t):
+        i -= 1
+    return i
 
 
 def _is_tone(value: object) -> bool:
