@@ -16,6 +16,8 @@ examples:
   audiolab scenario run music-call
   audiolab scenario run my-scenario.toml --policy windows --json
   audiolab scenario compare music-navigation --policies harmonyos,wireplumber
+  audiolab scenario matrix --policy harmonyos --png m.png
+  audiolab scenario matrix --policy android --policy ios --json
 
 exit status: 0 when every expectation passed, 1 when one failed, 2 for a bad file or argument
 """
@@ -48,13 +50,15 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "scenario", help="run scripted focus scenarios on virtual time", epilog=SCENARIO_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run a scenario (a TOML timeline of actions and expectations) on the simulated service.")
-    sub = scenario.add_subparsers(dest="scenario_command", required=True, metavar="{run,compare,list}",
+    sub = scenario.add_subparsers(dest="scenario_command", required=True, metavar="{run,compare,matrix,list}",
                                   help="what to do with a scenario")
     run = sub.add_parser("run", help="run a scenario, print its transitions, check its expectations",
                          epilog=SCENARIO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("file", help="a shipped scenario's name (see `audiolab scenario list`) or a .toml path")
     run.add_argument("--policy", choices=_policy_choices(), help="run under this policy (default: the scenario's)")
     run.add_argument("--json", action="store_true", help="print the transitions and expectations as JSON")
+    run.add_argument("--every-block", action="store_true",
+                     help="render and meter every 10 ms block (slower; by default only what a measurement needs)")
     compare = sub.add_parser("compare", help="what each system would do, side by side",
                              epilog=SCENARIO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     compare.add_argument("file", help="a shipped scenario's name or a .toml path")
@@ -62,6 +66,15 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
                          help="comma-separated, e.g. harmonyos,windows,pulseaudio,wireplumber, or all "
                               "(default: the scenario's list)")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    matrix = sub.add_parser("matrix", help="what each policy does to every pair of roles, as a grid",
+                            epilog=SCENARIO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description="For every pair of render roles, play one and start the other a second "
+                                        "later under each policy on the simulated service, and show the outcome: "
+                                        "mix, duck (to the measured level), pause, stop or deny.")
+    matrix.add_argument("--policy", action="append", choices=(*_policy_choices(), "all"), default=None,
+                        help="a policy (repeat it for several side by side; default: all)")
+    matrix.add_argument("--png", default=None, help="also draw the grids into this PNG file")
+    matrix.add_argument("--json", action="store_true", help="print every cell with its outcome, level and reason")
     sub.add_parser("list", help="list the shipped scenarios", epilog=SCENARIO_EXAMPLES,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     scenario.set_defaults(run=_scenario)
@@ -99,11 +112,52 @@ async def _scenario(args: argparse.Namespace) -> int:
     if args.scenario_command == "list":
         print(scenarios.list_report([scenarios.load_scenario(p) for p in scenarios.shipped()]))
         return 0
+    if args.scenario_command == "matrix":
+        return await _matrix(args)
     scenario = scenarios.resolve(args.file)
     if args.scenario_command == "run":
-        result = await scenarios.run_scenario_async(scenario, args.policy)
+        result = await scenarios.run_scenario_async(scenario, args.policy, every_block=args.every_block)
         print(json.dumps(result.to_dict(), indent=2) if args.json else scenarios.run_report(result))
         return 0 if result.passed else 1
     comparison = await scenarios.compare_scenario(scenario, args.policies)
     print(json.dumps(comparison.to_dict(), indent=2) if args.json else scenarios.compare_report(comparison))
     return 0 if comparison.passed else 1
+
+
+async def _matrix(args: argparse.Namespace) -> int:
+    """The role matrix of each policy asked for: a text grid, JSON, and a PNG with ``--png``."""
+    import time
+
+    import anyio
+
+    from .scenarios.matrix import matrix_report, role_matrix
+
+    asked = args.policy or ["all"]
+    policies = list(_policy_choices()) if "all" in asked else list(dict.fromkeys(asked))
+    png = None
+    if args.png is not None:
+        png = writable_file(args.png, suffixes=(".png",))
+        try:
+            import matplotlib  # noqa: F401 - asked here, before any work
+        except ImportError as exc:
+            raise CliError(f"--png needs matplotlib ({exc.name} is missing): "
+                           "pip install 'audiolab-focus[widgets]'") from None
+    started = time.perf_counter()
+    matrices = []
+    for policy in policies:
+        matrices.append(role_matrix(policy))
+        await anyio.lowlevel.checkpoint()  # Ctrl-C between two policies
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(json.dumps({"policies": [m.to_dict() for m in matrices], "wall_seconds": round(seconds, 3)}, indent=2))
+    else:
+        print(matrix_report(matrices))
+        pairs = sum(len(m.cells) for m in matrices)
+        print(f"\n{pairs} pairs run on the simulated service in {seconds:.2f} s")
+    if png is not None:
+        from .widgets.matrix_plot import save_matrix_png
+
+        save_matrix_png(matrices, png)
+        if not args.json:
+            print(f"wrote the matrix to {args.png}")
+    return 0

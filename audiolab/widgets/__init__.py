@@ -4,6 +4,7 @@
     SessionDashboard(lab)                       # one live row per session
     timeline = FocusTimeline(lab)               # gain and state over time, with cause -> effect arrows
     TeachingPanel(lab)                          # start/stop tones, switch the focus policy
+    RoleMatrixView(["harmonyos", "android"])    # what each policy does to every pair of roles
 
 Needs the ``widgets`` extra. Names load on first use, so ``FocusTimeline.from_events(...)`` (matplotlib only)
 does not import ipywidgets or anywidget.
@@ -17,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._loop import start_lab, stop_lab
     from .dashboard import SessionDashboard
+    from .matrix import RoleMatrixView
     from .panel import TeachingPanel
     from .timeline import FocusTimeline
 
-__all__ = ("FocusTimeline", "SessionDashboard", "TeachingPanel", "start_lab", "stop_lab")
+__all__ = ("FocusTimeline", "RoleMatrixView", "SessionDashboard", "TeachingPanel", "start_lab", "stop_lab")
 
 _WHERE = {
     "FocusTimeline": ".timeline",
+    "RoleMatrixView": ".matrix",
     "SessionDashboard": ".dashboard",
     "TeachingPanel": ".panel",
     "start_lab": "._loop",
