@@ -47,6 +47,8 @@ AMPLITUDE = 0.5
 START = 1.0  # the incoming stream starts here (the existing one at 0)
 SETTLE = 2.5  # seconds after it: past every fade of the shipped policies (Windows' 1 s is the longest)
 FULL = 0.995  # a measured gain below this is a duck
+PAIR_SECONDS = START + SETTLE
+"""The virtual time one pair runs."""
 
 
 @dataclass(frozen=True)
@@ -122,27 +124,33 @@ class RoleMatrix:
                 "cells": [self.cells[(e, i)].to_dict() for e in self.roles for i in self.roles]}
 
 
-def role_matrix(policy: str | FocusPolicy, roles: Iterable[Role] = RENDER_ROLES) -> RoleMatrix:
-    """Run every (existing, incoming) pair of ``roles`` under ``policy`` (a name or a policy object)."""
+def role_matrix(policy: str | FocusPolicy, roles: Iterable[Role] = RENDER_ROLES, *,
+                every_block: bool = False) -> RoleMatrix:
+    """Run every (existing, incoming) pair of ``roles`` under ``policy`` (a name or a policy object).
+    ``every_block=True`` renders every 10 ms block as a metered service does (slower, the same cells)."""
     focus_policy = load_policy(policy) if isinstance(policy, str) else policy
     if not isinstance(focus_policy, FocusPolicy):
         raise TypeError(f"policy must be a policy name or a FocusPolicy, not {type(policy).__name__}")
+    if not isinstance(every_block, bool):
+        raise TypeError(f"every_block must be a bool, not {type(every_block).__name__}")
     chosen = tuple(roles)
     bad = [r for r in chosen if not isinstance(r, Role) or r in CAPTURE_ROLES]
     if bad or not chosen:
         raise ValueError(f"roles must be render roles ({', '.join(r.value for r in RENDER_ROLES)}), got {bad or 'none'}")
-    cells = {(e, i): run_pair(focus_policy, e, i) for e in chosen for i in chosen}
+    cells = {(e, i): run_pair(focus_policy, e, i, every_block=every_block) for e in chosen for i in chosen}
     return RoleMatrix(focus_policy.name, chosen, cells)
 
 
-def role_matrices(policies: Iterable[str] = BUILTIN, roles: Iterable[Role] = RENDER_ROLES) -> list[RoleMatrix]:
+def role_matrices(policies: Iterable[str] = BUILTIN, roles: Iterable[Role] = RENDER_ROLES, *,
+                  every_block: bool = False) -> list[RoleMatrix]:
     """:func:`role_matrix` for each policy (default: every shipped one), side by side."""
     chosen = tuple(roles)
-    return [role_matrix(p, chosen) for p in policies]
+    return [role_matrix(p, chosen, every_block=every_block) for p in policies]
 
 
-def run_pair(policy: FocusPolicy, existing: Role, incoming: Role) -> Cell:
-    """Play ``existing``, start ``incoming`` a second later from another app, measure once the fades ended."""
+def run_pair(policy: FocusPolicy, existing: Role, incoming: Role, *, every_block: bool = False) -> Cell:
+    """Play ``existing``, start ``incoming`` a second later from another app, measure once the fades ended
+    (:data:`PAIR_SECONDS` of virtual time)."""
     from ..backends.sim.engine import SimEngine  # noqa: PLC0415 - NumPy and the engine load on first use
     from ..tones import sine  # noqa: PLC0415
 
@@ -150,6 +158,7 @@ def run_pair(policy: FocusPolicy, existing: Role, incoming: Role) -> Cell:
     clock = [0.0]
     engine = SimEngine(emit=events.append, now=lambda: clock[0], policy=policy)
     engine.start_probing(around_changes=False)  # one measurement, at the end
+    engine.audio.metering = every_block  # as if a meter listened: every block is rendered
 
     def advance(t: float) -> None:
         clock[0] = t
@@ -166,7 +175,7 @@ def run_pair(policy: FocusPolicy, existing: Role, incoming: Role) -> Cell:
         engine.start_stream(new)
     except FocusDeniedError:
         denied = True
-    end = START + SETTLE
+    end = PAIR_SECONDS
     engine.audio.want_block(round(end / engine.audio.block_seconds))  # the block that ends at `end`
     advance(end)
     frame = engine.probe_frames[-1] if engine.probe_frames else None

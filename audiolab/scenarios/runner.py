@@ -17,6 +17,7 @@ a second instead (the reference the fast path is tested against, and the series 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -189,9 +190,7 @@ async def run_scenario_async(
         raise TypeError(f"every_block must be a bool, not {type(every_block).__name__}")
     scenario = path_or_scenario if isinstance(path_or_scenario, Scenario) else resolve(path_or_scenario)
     policy = policy or scenario.policy
-    from ..focus import load_policy  # noqa: PLC0415 - keep `import audiolab` light
-
-    focus_policy = load_policy(policy, **scenario.settings.get(policy, {}))
+    focus_policy = _policy(policy, scenario.settings.get(policy, {}))
     sink = _MixRecorder() if record_audio else None
     started = time.perf_counter()
     from .. import open as open_lab  # noqa: PLC0415
@@ -228,6 +227,23 @@ async def run_scenario_async(
     if sink is not None:
         result.audio = sink.mix()
     return result
+
+
+_POLICIES: dict[str, Any] = {}
+
+
+def _policy(name: str, settings: dict[str, Any]) -> Any:
+    """The policy with its settings; a bundled one is read and checked once per process (policies are frozen
+    values), a policy file every time (it may have been edited)."""
+    from ..focus import load_policy  # noqa: PLC0415 - keep `import audiolab` light
+    from ..focus.policy import BUILTIN  # noqa: PLC0415
+
+    if name not in BUILTIN:
+        return load_policy(name, **settings)
+    key = f"{name} {json.dumps(settings, sort_keys=True, default=repr)}"
+    if key not in _POLICIES:
+        _POLICIES[key] = load_policy(name, **settings)
+    return _POLICIES[key]
 
 
 @asynccontextmanager

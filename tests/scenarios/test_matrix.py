@@ -103,3 +103,15 @@ def test_cli_matrix_mistakes_are_one_line_and_exit_2(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_fast_matrix_gives_the_cells_of_the_one_that_renders_every_block():
+    roles = [Role.MUSIC, Role.NAVIGATION, Role.VOICE_COMMUNICATION, Role.ALARM, Role.NOTIFICATION]
+    for policy in ("windows", "android", "ios"):
+        fast, full = role_matrix(policy, roles), role_matrix(policy, roles, every_block=True)
+        for pair, cell in full.cells.items():
+            quick = fast.cells[pair]
+            assert (quick.outcome, quick.target, quick.why, quick.told) == (cell.outcome, cell.target, cell.why, cell.told)
+            assert quick.level == pytest.approx(cell.level, abs=0.01)
+    with pytest.raises(TypeError, match="every_block"):
+        role_matrix("windows", roles, every_block=1)  # type: ignore[arg-type]

@@ -9,8 +9,8 @@ device, and held (maximum) until read. Each device's mix may go to a sink (a WAV
 Blocks nobody listens to are skipped, not rendered: with no sink and no meter subscription a block only moves
 the tones on (phase, fades, durations and cadences, so a tone ends in the same block as it would have) and the
 mixer is settled where its ramps would have ended. *Probing* (:meth:`SimAudio.start_probing`) renders only the
-blocks someone asked for (:meth:`SimAudio.want_block`) and the three from every change of what plays or how
-loud (a stream starting or stopping, a volume, a focus fade's start and end), and hands each one's peaks to
+blocks someone asked for (:meth:`SimAudio.want_block`) and the two after the one in which anything changes
+(what plays or how loud: a stream starting or stopping, a volume, a focus fade's start and end), and hands each one's peaks to
 ``on_probe``: between those blocks the gains are constant or move linearly, so they describe the whole run.
 
 NumPy and the tone bank load with the first tone or sink: a service nobody plays into (``audiolab sessions``)
@@ -229,10 +229,11 @@ class SimAudio:
 
     def _changed(self, t: float) -> None:
         if self._around_changes:
+            # The block the change falls in only ramps between two values its neighbours show. The next one
+            # is steady again; one more, as a gain series leaves out the two blocks after a start.
             i = math.floor(t / self.block_seconds + 1e-6)
-            self.want_block(i + 1)  # the block the change falls in (its gain ramps there),
-            self.want_block(i + 2)  # the first one that is steady again,
-            self.want_block(i + 3)  # and one more: a gain series leaves out the two blocks after a start
+            self.want_block(i + 2)
+            self.want_block(i + 3)
 
     def must_render(self, index: int) -> bool:
         """Whether block ``index`` is listened to: by a sink, a meter, or a probe."""
