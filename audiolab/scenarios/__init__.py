@@ -4,6 +4,7 @@ virtual time, checked against what each focus policy should do.
     result = run_scenario("music-navigation")                # a shipped name or a path
     result = run_scenario("music-navigation", "wireplumber")  # the same story under another policy
     print(run_report(result)); result.passed
+    print(matrix_report([role_matrix("harmonyos")]))         # every pair of roles: mix, duck, pause, stop, deny
 
 The format (TOML, ``datasets/scenarios/*.toml``)::
 
@@ -50,17 +51,20 @@ Gain checks need a continuous tone (not ``ring``/``beeps``). Every error in a fi
 
 from .compare import Comparison, compare_scenario
 from .format import Action, Check, Expectation, Scenario, load_scenario, parse_scenario
+from .matrix import Cell, RoleMatrix, matrix_report, role_matrices, role_matrix
 from .report import compare_report, list_report, run_report
 from .runner import CheckResult, PlayerSummary, ScenarioResult, Transition, run_scenario, run_scenario_async
 from .shipped import resolve, scenarios_dir, shipped
 
 __all__ = (
     "Action",
+    "Cell",
     "Check",
     "CheckResult",
     "Comparison",
     "Expectation",
     "PlayerSummary",
+    "RoleMatrix",
     "Scenario",
     "ScenarioResult",
     "Transition",
@@ -68,8 +72,11 @@ __all__ = (
     "compare_scenario",
     "list_report",
     "load_scenario",
+    "matrix_report",
     "parse_scenario",
     "resolve",
+    "role_matrices",
+    "role_matrix",
     "run_report",
     "run_scenario",
     "run_scenario_async",
