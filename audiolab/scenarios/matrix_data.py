@@ -24,7 +24,8 @@ MIX: Expected = ("mix", "", 1.0)
 
 def _data(name: str) -> dict[str, Any]:
     with (datasets_dir() / f"{name}.json").open(encoding="utf-8") as f:
-        return json.load(f)
+        data: dict[str, Any] = json.load(f)
+    return data
 
 
 def harmonyos(roles: Iterable[Role] = RENDER_ROLES) -> dict[tuple[Role, Role], Expected]:
@@ -33,7 +34,7 @@ def harmonyos(roles: Iterable[Role] = RENDER_ROLES) -> dict[tuple[Role, Role], E
     duck = float(data["settings"]["duck_gain"])
 
     def focus_type(role: Role) -> str:
-        return data["usage_to_focus_type"][data["role_to_usage"][role.value]]
+        return str(data["usage_to_focus_type"][data["role_to_usage"][role.value]])
 
     def cell(existing: Role, incoming: Role) -> Expected:
         group, action, on, forced = data["table"].get(focus_type(existing), {}).get(focus_type(incoming)) or \

@@ -18,7 +18,7 @@ from ..scenarios.matrix import ABBREVIATIONS, LEGEND, Cell, RoleMatrix, role_mat
 from .matrix_plot import COLOURS, cell_text, save_matrix_png
 
 
-class RoleMatrixView(widgets.VBox):
+class RoleMatrixView(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no types
     """The role matrices of the chosen policies. ``.matrices`` holds them; :meth:`save_png` draws them."""
 
     def __init__(self, policies: Iterable[str] = ("harmonyos", "windows", "android", "wireplumber")) -> None:

@@ -295,11 +295,12 @@ class SimAudio:
             session_ids, session_blocks = self._by_session(keys, blocks)
             gains = self._gains(session_ids, device.device.channels, t_end)
             result = device.mixer.mix(session_ids, session_blocks, gains)
-            for i, sid in enumerate(result.session_ids):
-                held = self._peaks.get(sid)  # type: ignore[arg-type]
-                self._peaks[sid] = result.peaks[i] if held is None else np.maximum(held, result.peaks[i])  # type: ignore[index]
+            for i, key in enumerate(result.session_ids):
+                sid = str(key)
+                held = self._peaks.get(sid)
+                self._peaks[sid] = result.peaks[i] if held is None else np.maximum(held, result.peaks[i])
                 if probe:
-                    block_peaks[sid] = tuple(float(v) for v in result.peaks[i])  # type: ignore[index]
+                    block_peaks[sid] = tuple(float(v) for v in result.peaks[i])
             device.peak = max(device.peak, result.device_peak)
             device_peaks[device.device.id] = result.device_peak
             if device.sink is not None:
@@ -311,7 +312,7 @@ class SimAudio:
 
     def _finish(self, device: _Device, t_end: float) -> None:
         for stream_id in device.bank.pop_finished():
-            stream = self._streams[stream_id]
+            stream = self._streams[str(stream_id)]
             stream.running = False
             stream.played_frames = 0
             stream.ends_at = None
