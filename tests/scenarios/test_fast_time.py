@@ -112,3 +112,16 @@ def test_a_lab_nobody_listens_to_skips_its_blocks_and_still_ends_tones_in_their_
     assert quiet_rendered == 0 and quiet_skipped >= 334
     assert loud_rendered >= 334
     assert quiet_ends == loud_ends and len(quiet_ends) == 1
+
+
+def test_a_tones_last_block_is_probed_even_when_it_is_the_very_next_one():
+    from audiolab.backends.sim.engine import SimEngine
+
+    engine = SimEngine(emit=lambda event: None, now=lambda: 0.0)
+    engine.start_probing()
+    stream = engine.open_stream(pid=7, app="Beep", tone=sine(440, 0.5, duration=0.02))
+    engine.start_stream(stream)  # the change at 0 asks for blocks 2 and 3; the tone ends in block 2
+    engine.advance_to(0.1)
+    stamps = [round(f.timestamp, 3) for f in engine.probe_frames]
+    assert stamps == [0.01, 0.02]  # block 1, its last full block, found only when block 1 is next
+    assert engine.probe_frames[0].peaks[engine.stream_session_id(stream)] == pytest.approx(0.5, abs=0.01)

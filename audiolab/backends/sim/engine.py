@@ -216,15 +216,17 @@ class SimEngine(FocusRules):
             else:  # nobody listens: move the tones on to the next block that matters, in one step
                 first = self._block_index + 1
                 count = self.audio.skippable(first, min(_last_block(t, block, True), _last_block(next_timer, block, False)))
-                self._block_index += max(1, count)
+                if count == 0:
+                    continue  # the next block was just asked for (a tone's last one): it is rendered
+                self._block_index += count
                 end = self._block_index * block
                 self._now = max(self._now, end)
-                self.audio.skip_blocks(max(1, count), end)
+                self.audio.skip_blocks(count, end)
         self._now = max(self._now, t)
 
     def start_probing(self, around_changes: bool = True) -> None:
-        """Render only the blocks :meth:`want_probe` asks for (and, with ``around_changes``, the three from
-        each change), each kept as a meter frame in :attr:`probe_frames` (see :mod:`.audio`)."""
+        """Render only the blocks :meth:`want_probe` asks for (and, with ``around_changes``, the two after the
+        block in which anything changes), each kept as a meter frame in :attr:`probe_frames` (see :mod:`.audio`)."""
         self.audio.start_probing(around_changes)
 
     def want_probe(self, t: float) -> None:
