@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .._exceptions import FocusDeniedError
+from .._exceptions import FocusDeniedError, StreamNotFound
 from ..events import DuckNotification, Event, FocusDenied, InterruptEvent, UnduckNotification
 from ..focus import FocusPolicy, load_policy
 from ..focus.explain import why_nothing
@@ -206,7 +206,7 @@ def run_pair(policy: FocusPolicy, existing: Role, incoming: Role, *, every_block
 def _running(engine: Any, stream_id: str) -> bool:
     try:
         return engine.stream(stream_id).state is StreamState.RUNNING
-    except Exception:  # noqa: BLE001 - a stream released by the policy (stopped for good) is not running
+    except StreamNotFound:  # released when the policy stopped it for good
         return False
 
 
