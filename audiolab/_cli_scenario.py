@@ -18,6 +18,7 @@ examples:
   audiolab scenario compare music-navigation --policies harmonyos,wireplumber
   audiolab scenario matrix --policy harmonyos --png m.png
   audiolab scenario matrix --policy android --policy ios --json
+  audiolab scenario compare windows-call-ducking --png compare.png --expectations
 
 exit status: 0 when every expectation passed, 1 when one failed, 2 for a bad file or argument
 """
@@ -66,6 +67,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
                          help="comma-separated, e.g. harmonyos,windows,pulseaudio,wireplumber, or all "
                               "(default: the scenario's list)")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument("--png", default=None, metavar="PATH",
+                         help="also draw one timeline row per policy into this PNG (needs the widgets extra)")
+    compare.add_argument("--expectations", action="store_true",
+                         help="add a row with each policy's expectations passed (failures are always listed)")
     matrix = sub.add_parser("matrix", help="what each policy does to every pair of roles, as a grid",
                             epilog=SCENARIO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
                             description="For every pair of render roles, play one and start the other a second "
@@ -119,8 +124,20 @@ async def _scenario(args: argparse.Namespace) -> int:
         result = await scenarios.run_scenario_async(scenario, args.policy, every_block=args.every_block)
         print(json.dumps(result.to_dict(), indent=2) if args.json else scenarios.run_report(result))
         return 0 if result.passed else 1
+    png = None
+    if args.png is not None:
+        png = writable_file(args.png, suffixes=(".png",), create_folders=True)
+        _needs_matplotlib()
     comparison = await scenarios.compare_scenario(scenario, args.policies)
-    print(json.dumps(comparison.to_dict(), indent=2) if args.json else scenarios.compare_report(comparison))
+    if args.json:
+        print(json.dumps(comparison.to_dict(), indent=2))
+    else:
+        print(scenarios.compare_report(comparison, expectations=args.expectations))
+    if png is not None:
+        from .widgets.comparison_plot import save_comparison_png
+
+        save_comparison_png(comparison, png)
+        print(f"comparison timeline written to {png}", file=sys.stderr if args.json else sys.stdout)
     return 0 if comparison.passed else 1
 
 
@@ -161,3 +178,11 @@ async def _matrix(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"wrote the matrix to {args.png}")
     return 0
+
+
+def _needs_matplotlib() -> None:
+    """--png without matplotlib: one line naming the extra, before any work."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise CliError("--png needs matplotlib: pip install 'audiolab-focus[widgets]'")

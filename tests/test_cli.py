@@ -169,7 +169,7 @@ def test_scenario_compare_says_why_pulseaudio_left_the_music_alone(capsys):
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.strip().startswith("Music under pulseaudio"))
     assert "acts per device (global=0)" in line and "on headset" in line and "on speakers" in line
-    assert "Music under windows (ducked to 0.00): Windows ducks other sounds" in out
+    assert "Music under windows, ducking = mute (muted): Windows ducks other sounds" in out
 
 
 def test_scenario_compare_json_has_the_explanations(capsys):

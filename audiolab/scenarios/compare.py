@@ -9,8 +9,9 @@ from typing import Any
 from ..focus import load_policy
 from ..focus.explain import why_nothing
 from ..reason import Reason
+from .fates import fate
 from .format import Scenario
-from .runner import PlayerSummary, ScenarioResult, run_scenario_async
+from .runner import ScenarioResult, run_scenario_async
 from .shipped import resolve
 
 
@@ -26,9 +27,8 @@ class Comparison:
         return all(r.passed for r in self.results.values())
 
     def cell(self, policy: str, player: str) -> str:
-        """What happened to ``player`` under ``policy`` (see :func:`describe_fate`)."""
-        summary = self.results[policy].players.get(player)
-        return "-" if summary is None else describe_fate(summary)
+        """What happened to ``player`` under ``policy``, in words (see :mod:`audiolab.scenarios.fates`)."""
+        return fate(self.results[policy], player)
 
     def explanations(self) -> dict[str, dict[str, Reason]]:
         """For each player whose fate differs between policies, the reason of its fate under each policy:
@@ -63,19 +63,6 @@ class Comparison:
                 for name, r in self.results.items()
             },
         }
-
-
-def describe_fate(summary: PlayerSummary) -> str:
-    """One short phrase: "denied", "ducked to 0.20", "paused, resumed", "stopped for good", "full"."""
-    if summary.denied:
-        return "denied"
-    if summary.stopped_by_policy:
-        return "stopped for good"
-    if summary.paused_by_policy:
-        return "paused, resumed" if summary.state == "playing" else "paused"
-    if summary.min_gain is None:
-        return "played"
-    return f"ducked to {summary.min_gain:.2f}" if summary.min_gain < 0.995 else "full"
 
 
 def _acting_reason(result: ScenarioResult, player: str) -> Reason | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..reason import Reason
 from .compare import Comparison
+from .fates import LEGEND, per_phase, phases
 from .format import Scenario
 from .runner import ScenarioResult
 
@@ -43,28 +45,67 @@ def run_report(result: ScenarioResult) -> str:
     return "\n".join(out)
 
 
-def compare_report(comparison: Comparison) -> str:
-    """Per player, per policy in columns: what happened to it (and each policy's expectations)."""
+def compare_report(comparison: Comparison, *, expectations: bool = False) -> str:
+    """Per player, per policy in columns: what happened to it; per setting where the scenario switches a
+    policy's settings; what the words "full" and "played" mean where they appear; why the cells differ. Each
+    policy's expectations count is a last row only with ``expectations=True``; a failed one is always listed."""
     s = comparison.scenario
     policies = list(comparison.results)
     players = list(s.players())
     rows = [(pid, *(comparison.cell(p, pid) for p in policies)) for pid in players]
-    checks = []
-    for p in policies:
-        r = comparison.results[p]
-        checks.append(f"{sum(c.passed for c in r.checks)}/{len(r.checks)} ok")
-    rows.append(("expectations", *checks))
+    if expectations:
+        rows.append(("expectations", *(_passed(comparison.results[p]) for p in policies)))
     out = [f"scenario {s.name}: {s.description}", "", table(rows, ("player", *policies))]
+    for policy in policies:
+        out += _per_setting(comparison.results[policy])
+    words = {cell for row in rows for cell in row[1:]}
+    legend = [f"  {word}: {meaning}" for word, meaning in LEGEND.items() if word in words]
+    if legend:
+        out += ["", "what the words mean:", *legend]
     explained = comparison.explanations()
     if explained:
         out += ["", "why the cells differ:"]
         for player, by_policy in explained.items():
             for policy, why in by_policy.items():
-                out.append(f"  {player} under {policy} ({comparison.cell(policy, player)}): {why}")
-    for p in policies:
-        for c in comparison.results[p].failures:
-            out.append(f"{p}: {c.describe()}")
+                split = _phase_reasons(comparison.results[policy], player)
+                if split:
+                    out += [f"  {player} under {policy}, {label} ({word}): {reason}" for label, word, reason in split]
+                else:
+                    out.append(f"  {player} under {policy} ({comparison.cell(policy, player)}): {why}")
+    failures = [f"{p}: {c.describe()}" for p in policies for c in comparison.results[p].failures]
+    if failures:
+        out += ["", "expectations that failed:", *("  " + f for f in failures)]
     return "\n".join(out)
+
+
+def _phase_reasons(result: ScenarioResult, player: str) -> list[tuple[str, str, Reason]]:
+    """Per setting the player was measured under: the setting, what it did, and the first rule that acted on
+    the player then (a duck), else the first that told it something (a Windows duck notification)."""
+    split = per_phase(result, player) or {}
+    out = []
+    for phase, word in split.items():
+        inside = [t for t in result.transitions if t.subject == player and t.why is not None
+                  and not t.why.released and phase.start <= t.t < phase.end]
+        acting = [t for t in inside if t.kind not in ("DuckNotification", "UnduckNotification")] or inside
+        if acting:
+            out.append((phase.label, word, acting[0].why))
+    return out
+
+
+def _passed(result: ScenarioResult) -> str:
+    return f"{sum(c.passed for c in result.checks)}/{len(result.checks)} ok"
+
+
+def _per_setting(result: ScenarioResult) -> list[str]:
+    """A small table: what each setting the scenario switched to did to each player it measured."""
+    split = {pid: per_phase(result, pid) for pid in result.scenario.players()}
+    split = {pid: by for pid, by in split.items() if by is not None}
+    if not split:
+        return []
+    settings = phases(result.scenario, result.policy, result.virtual_seconds)
+    rows = [(f"{p.label} ({p.start:g}-{p.end:g} s)", *(by.get(p, "-") for by in split.values())) for p in settings]
+    return ["", f"what each setting did under {result.policy} (the lowest gain measured, as a reduction):",
+            table(rows, ("setting", *split))]
 
 
 def list_report(scenarios: list[Scenario]) -> str:

@@ -5,6 +5,7 @@
     timeline = FocusTimeline(lab)               # gain and state over time, with cause -> effect arrows
     TeachingPanel(lab)                          # start/stop tones, switch the focus policy
     RoleMatrixView(["harmonyos", "android"])    # what each policy does to every pair of roles
+    ScenarioComparison("music-call")            # one scenario under several policies, a row each
 
 Needs the ``widgets`` extra. Names load on first use, so ``FocusTimeline.from_events(...)`` (matplotlib only)
 does not import ipywidgets or anywidget.
@@ -17,16 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._loop import start_lab, stop_lab
+    from .comparison import ScenarioComparison
     from .dashboard import SessionDashboard
     from .matrix import RoleMatrixView
     from .panel import TeachingPanel
     from .timeline import FocusTimeline
 
-__all__ = ("FocusTimeline", "RoleMatrixView", "SessionDashboard", "TeachingPanel", "start_lab", "stop_lab")
+__all__ = ("FocusTimeline", "RoleMatrixView", "ScenarioComparison", "SessionDashboard", "TeachingPanel", "start_lab",
+           "stop_lab")
 
 _WHERE = {
     "FocusTimeline": ".timeline",
     "RoleMatrixView": ".matrix",
+    "ScenarioComparison": ".comparison",
     "SessionDashboard": ".dashboard",
     "TeachingPanel": ".panel",
     "start_lab": "._loop",
