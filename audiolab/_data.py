@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def data_dir(kind: str) -> Path:
-    """The folder of bundled data of one ``kind`` (``"focus"`` or ``"scenarios"``)."""
+    """The folder of bundled data of one ``kind`` (``"focus"``, ``"scenarios"`` or ``"traces"``)."""
     from importlib import resources  # here: the CLI's cold start does not need it before a policy loads
 
     package = resources.files("audiolab")

@@ -12,7 +12,13 @@ simulated service has just produced.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -24,7 +30,7 @@ from .model import MeterFrame
 if TYPE_CHECKING:
     from .lab import Lab
 
-__all__ = ("EventLog", "check", "describe", "level")
+__all__ = ("EventLog", "check", "describe", "lesson_trace", "level", "private_pulseaudio")
 
 FOCUS_KINDS = frozenset({
     "InterruptEvent", "FocusDenied", "Ducked", "Unducked", "DuckNotification", "UnduckNotification",
@@ -32,15 +38,18 @@ FOCUS_KINDS = frozenset({
 })
 
 
-def describe(event: Event, labels: dict[str, str] | None = None) -> str:
-    """One event as a line (time, kind, session, what changed), and for a focus event its reason on a second
-    line. ``labels`` maps session ids to shorter names ("Music@speakers#2" -> "Music")."""
+def describe(event: Event, labels: dict[str, str] | None = None, t0: float = 0.0) -> str:
+    """One event as a line (time since ``t0``, kind, session, what changed, a measured duck's dB), and for a
+    focus event its reason on a second line. ``labels`` maps session ids to shorter names."""
     names = labels or {}
     who = names.get(event.session_id, event.session_id)
     details = _details(event)
     for sid, name in names.items():
         details = details.replace(sid, name)
-    line = f"{event.timestamp:7.2f}s  {event.kind:<19} {who:<22} {details}".rstrip()
+    measured = getattr(event, "measured_db", None)
+    if measured is not None:
+        details += f", measured {measured:.1f} dB"
+    line = f"{event.timestamp - t0:7.2f}s  {event.kind:<19} {who:<22} {details}".rstrip()
     why = getattr(event, "why", None)
     return line if why is None else f"{line}\n{'':10}why: {why.text}"
 
@@ -79,14 +88,18 @@ class EventLog:
             raise ValueError("give kinds= or focus_only=True, not both")
         self._lab = lab
         self._subscription = lab.events()
+        self.t0 = 0.0 if lab.clock.virtual else lab.clock.now()
+        """Where the printed times start: the log's creation on a real clock, 0 on a virtual one."""
         self._kinds = FOCUS_KINDS if focus_only else (frozenset(kinds) if kinds is not None else None)
         self.events: list[Event] = []
+        self._shown = 0
         """Every event taken so far (also those a ``kinds`` filter hides from :meth:`show`)."""
         self.labels: dict[str, str] = {s.id: s.label for s in lab.snapshot()}
         """Short names for session ids, used by :meth:`show`; filled from each new session's label."""
 
     def take(self) -> list[Event]:
-        """The events that arrived since the last call (without waiting), also kept in :attr:`events`."""
+        """The events that arrived since the last call (without waiting), also kept in :attr:`events`; a
+        later :meth:`show` still prints them."""
         new: list[Event] = []
         while True:
             try:
@@ -105,13 +118,20 @@ class EventLog:
         """Let the service deliver what is due, then print the new events (after ``title``); they are kept
         in :attr:`events` (a notebook cell shows nothing more than the printed lines)."""
         await self._lab.sleep(0)
-        new = [e for e in self.take() if self._kinds is None or e.kind in self._kinds]
+        self.take()
+        new = [e for e in self.events[self._shown:] if self._kinds is None or e.kind in self._kinds]
+        self._shown = len(self.events)
         if title is not None:
             print(f"-- {title}")
         for event in new:
-            print(describe(event, self.labels))
+            print(describe(event, self.labels, self.t0))
         if not new:
             print("   (no events)")
+
+    def skip(self) -> None:
+        """Take the new events without printing them: the next :meth:`show` starts after them."""
+        self.take()
+        self._shown = len(self.events)
 
     def count(self, kind: str, session_id: str | None = None) -> int:
         """How many events of ``kind`` (for ``session_id``, when given) were taken so far."""
@@ -135,3 +155,52 @@ def check(guess: Any, answer: Any, *, tolerance: float = 0.01) -> None:
     else:
         raise TypeError(f"the answer is a number; give a number as your guess, not {guess!r}")
     print(f"right: {answer!r}" if right else f"not quite: you said {guess!r}, the service says {answer!r}")
+
+
+@contextlib.asynccontextmanager
+async def private_pulseaudio(*modules: str) -> AsyncIterator[str | None]:
+    """A PulseAudio daemon of this process's own (a null sink, a socket in a temporary folder, the given
+    modules, e.g. ``"module-role-ducking trigger_roles=phone ducking_roles=music volume=30%"``); yields its
+    server string for ``audiolab.open("pulse", server=...)``, or None when PulseAudio is not installed or
+    would not start (a lesson then replays a recorded trace). The daemon is killed on exit."""
+    binary = shutil.which("pulseaudio")
+    if binary is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="audiolab-lesson-pa-") as root:
+        socket = Path(root) / "native"
+        env = {**os.environ, "XDG_RUNTIME_DIR": root, "HOME": root, "PULSE_RUNTIME_PATH": root}
+        cmd = [binary, "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--system=no",
+               "--log-target=stderr", "--log-level=error",
+               "-L", "module-null-sink sink_name=lesson_sink rate=48000 channels=2",
+               "-L", f"module-native-protocol-unix auth-anonymous=1 socket={socket}"]
+        for module in modules:
+            cmd += ["-L", module]
+        process = await anyio.open_process(cmd, env=env, cwd=root, start_new_session=True)
+        try:
+            for _ in range(200):  # the socket appears once the daemon listens: up to 10 s
+                if socket.exists() or process.returncode is not None:
+                    break
+                await anyio.sleep(0.05)
+            yield f"unix:{socket}" if socket.exists() and process.returncode is None else None
+        finally:
+            with anyio.CancelScope(shield=True):
+                if process.returncode is None:
+                    process.terminate()
+                with anyio.move_on_after(5):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+                await process.aclose()
+
+
+def lesson_trace(name: str = "pulseaudio-phone-ducks-music") -> Path:
+    """A trace shipped in ``datasets/traces/`` (recorded from a real server with ``audiolab record``)."""
+    from ._data import data_dir
+
+    path = data_dir("traces") / f"{name}.jsonl"
+    if not path.is_file():
+        shipped = sorted(p.stem for p in data_dir("traces").glob("*.jsonl"))
+        raise FileNotFoundError(f"no shipped trace {name!r}; the shipped traces are {', '.join(shipped)}")
+    return path

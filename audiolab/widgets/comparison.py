@@ -54,9 +54,9 @@ class ScenarioComparison(ipywidgets.VBox):  # type: ignore[misc]
     def _start(self) -> None:
         self._done.clear()
         self._button.disabled = True
-        self._loop.spawn(self._compare, "audiolab-scenario-comparison")
+        self._loop.spawn(self._run_comparison, "audiolab-scenario-comparison")
 
-    async def _compare(self) -> None:
+    async def _run_comparison(self) -> None:
         try:
             comparison = await compare_scenario(self._scenario.value, list(self._policies.value) or None)
             png = await asyncio.to_thread(comparison_png, comparison)
