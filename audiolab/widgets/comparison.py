@@ -30,16 +30,16 @@ class ScenarioComparison(ipywidgets.VBox):  # type: ignore[misc]
                  expectations: bool = False) -> None:
         names = [p.stem for p in shipped()]
         chosen = resolve(scenario)  # a ScenarioError names a bad file before anything is shown
+        wanted = policies or chosen.policies
+        unknown = [p for p in wanted if p not in BUILTIN]
+        if unknown:
+            raise ValueError(f"unknown policies {unknown}; the policies are {', '.join(BUILTIN)}")
         self._loop = KernelLoop()
         self._expectations = expectations
         self.comparison: Comparison | None = None
         """The comparison shown (None until the first one is drawn)."""
         self._scenario = ipywidgets.Dropdown(options=names if scenario in names else [scenario, *names],
                                              value=scenario, description="scenario")
-        wanted = policies or chosen.policies
-        unknown = [p for p in wanted if p not in BUILTIN]
-        if unknown:
-            raise ValueError(f"unknown policies {unknown}; the policies are {', '.join(BUILTIN)}")
         self._policies = ipywidgets.SelectMultiple(options=BUILTIN, value=tuple(wanted), rows=5,
                                                    description="policies")
         self._button = ipywidgets.Button(description="Compare", button_style="primary")
