@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..reason import Reason
 from .compare import Comparison
 from .fates import LEGEND, per_phase, phases
@@ -9,7 +11,7 @@ from .format import Scenario
 from .runner import ScenarioResult
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     """A fixed-width table with a rule under the header."""
     rows = [header, *rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -87,8 +89,9 @@ def _phase_reasons(result: ScenarioResult, player: str) -> list[tuple[str, str, 
         inside = [t for t in result.transitions if t.subject == player and t.why is not None
                   and not t.why.released and phase.start <= t.t < phase.end]
         acting = [t for t in inside if t.kind not in ("DuckNotification", "UnduckNotification")] or inside
-        if acting:
-            out.append((phase.label, word, acting[0].why))
+        why = acting[0].why if acting else None
+        if why is not None:
+            out.append((phase.label, word, why))
     return out
 
 
@@ -98,8 +101,8 @@ def _passed(result: ScenarioResult) -> str:
 
 def _per_setting(result: ScenarioResult) -> list[str]:
     """A small table: what each setting the scenario switched to did to each player it measured."""
-    split = {pid: per_phase(result, pid) for pid in result.scenario.players()}
-    split = {pid: by for pid, by in split.items() if by is not None}
+    measured = {pid: per_phase(result, pid) for pid in result.scenario.players()}
+    split = {pid: by for pid, by in measured.items() if by is not None}
     if not split:
         return []
     settings = phases(result.scenario, result.policy, result.virtual_seconds)

@@ -67,18 +67,18 @@ def _row(ax: Axes, comparison: Comparison, result: ScenarioResult, colour: dict[
     by_session = {s.session_id: pid for pid, s in result.players.items() if s.session_id}
     said: set[str] = set()  # each rule is labelled once a row: the first time it acts
     for event in result.events:
-        pid = by_session.get(event.session_id)
-        kind = _MARK.get(event.kind) or _HINTS.get(getattr(getattr(event, "hint", None), "value", ""))
-        if pid is None or kind is None or (event.kind == "InterruptEvent" and kind not in _HINTS.values()):
+        who = by_session.get(event.session_id)
+        kind: str | None = _MARK.get(event.kind) or _HINTS.get(getattr(getattr(event, "hint", None), "value", ""))
+        if who is None or kind is None or (event.kind == "InterruptEvent" and kind not in _HINTS.values()):
             continue
         marker, col, _ = KIND_STYLE[kind]
-        y = to_db(_gain_near(result.gains.get(pid, []), event.timestamp + 0.05))
+        y = to_db(_gain_near(result.gains.get(who, []), event.timestamp + 0.05))
         ax.plot([event.timestamp], [y], marker=marker, color=col, ms=8, mec="white", mew=0.8, ls="none", zorder=5)
         why = getattr(event, "why", None)
         label = why.label if why is not None and why.label else kind
         if not (why is not None and why.released) and label not in said:
             said.add(label)
-            ax.annotate(f"{pid}: {label}", (event.timestamp, y), xytext=(4, -10), textcoords="offset points",
+            ax.annotate(f"{who}: {label}", (event.timestamp, y), xytext=(4, -10), textcoords="offset points",
                         fontsize=7, color=col, zorder=6)
     cells = "; ".join(f"{pid} {comparison.cell(result.policy, pid)}" for pid in result.scenario.players())
     ax.set_title(f"{result.policy}: {cells}", loc="left", fontsize=9)
