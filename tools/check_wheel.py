@@ -82,7 +82,8 @@ def check_contents(checks: Checks, wheel: Path, tmp: Path) -> None:
 
     names = set(zipfile.ZipFile(wheel).namelist())
     wanted = ["audiolab/py.typed", "audiolab/_datasets/focus/harmonyos.json",
-              "audiolab/_datasets/scenarios/music-call.toml"]
+              "audiolab/_datasets/scenarios/music-call.toml",
+              "audiolab/_datasets/traces/pulseaudio-phone-ducks-music.jsonl"]
     missing = [n for n in wanted if n not in names]
     if not any(n.endswith("licenses/LICENSE") for n in names):
         missing.append("LICENSE")
