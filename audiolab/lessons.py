@@ -13,9 +13,11 @@ simulated service has just produced.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._format import _details
+from .audio._child_base import die_with_parent
 from .events import Event
 from .model import MeterFrame
 
@@ -176,23 +179,26 @@ async def private_pulseaudio(*modules: str) -> AsyncIterator[str | None]:
                "-L", f"module-native-protocol-unix auth-anonymous=1 socket={socket}"]
         for module in modules:
             cmd += ["-L", module]
-        process = await anyio.open_process(cmd, env=env, cwd=root, start_new_session=True)
+        # Killed with this process even when it dies without cleaning up (a kernel restart, a crash): a
+        # daemon in a session of its own would outlive it.
+        process = subprocess.Popen(  # noqa: ASYNC220 - on this thread: the death signal follows the thread that forks
+            cmd, env=env, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=functools.partial(die_with_parent, os.getpid()))
         try:
             for _ in range(200):  # the socket appears once the daemon listens: up to 10 s
-                if socket.exists() or process.returncode is not None:
+                if socket.exists() or process.poll() is not None:
                     break
                 await anyio.sleep(0.05)
-            yield f"unix:{socket}" if socket.exists() and process.returncode is None else None
+            yield f"unix:{socket}" if socket.exists() and process.poll() is None else None
         finally:
             with anyio.CancelScope(shield=True):
-                if process.returncode is None:
-                    process.terminate()
-                with anyio.move_on_after(5):
-                    await process.wait()
-                if process.returncode is None:
+                process.terminate()
+                try:
+                    await anyio.to_thread.run_sync(process.wait, 5)
+                except subprocess.TimeoutExpired:
                     process.kill()
-                    await process.wait()
-                await process.aclose()
+                    await anyio.to_thread.run_sync(process.wait)
 
 
 def lesson_trace(name: str = "pulseaudio-phone-ducks-music") -> Path:

@@ -82,3 +82,53 @@ def test_the_shipped_trace_and_a_missing_one():
     assert lesson_trace().name == "pulseaudio-phone-ducks-music.jsonl"
     with pytest.raises(FileNotFoundError, match="the shipped traces are pulseaudio-phone-ducks-music"):
         lesson_trace("nope")
+
+
+def _daemons_on(socket: str) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if socket.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+async def test_the_private_pulseaudio_answers_and_goes_away():
+    from audiolab.lessons import private_pulseaudio
+
+    async with private_pulseaudio() as server:
+        assert server is not None and server.startswith("unix:")
+        async with audiolab.open("pulse", server=server) as lab:
+            assert lab.backend_name == "pulse"
+        assert _daemons_on(server[5:])
+    assert _daemons_on(server[5:]) == []
+
+
+def test_the_private_pulseaudio_dies_with_a_killed_kernel():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import anyio, time\nfrom audiolab.lessons import private_pulseaudio\n"
+            "async def main():\n    async with private_pulseaudio() as server:\n"
+            "        print(server, flush=True)\n        time.sleep(60)\nanyio.run(main)\n")
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as child:
+        try:
+            server = child.stdout.readline().strip()
+            assert server.startswith("unix:") and _daemons_on(server[5:])
+        finally:
+            child.send_signal(signal.SIGKILL)  # no cleanup runs: as when a kernel is killed
+            child.wait()
+    deadline = time.monotonic() + 5
+    while _daemons_on(server[5:]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _daemons_on(server[5:]) == []
+    import shutil
+    from pathlib import Path
+
+    shutil.rmtree(Path(server[5:]).parent, ignore_errors=True)  # its folder: the killed process left it
