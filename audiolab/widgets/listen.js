@@ -260,7 +260,7 @@ registerProcessor("audiolab-listen", AudiolabListen);
     const m = {
       update() {
         const p = player;
-        button.textContent = p.on ? "\u{1F50A} Listening" : "\u{1F508} Listen";
+        button.textContent = p.on ? "\u266A Listening" : "\u266A Listen";
         button.setAttribute("aria-pressed", String(p.on));
         button.title = p.on ? "Stop playing the mix in this browser" : "Play the simulated service's mix in this browser";
         el.classList.toggle("al-on", p.on);
