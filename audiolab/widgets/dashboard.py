@@ -51,6 +51,8 @@ from ._echoes import OwnChanges
 from ._loop import KernelLoop, log
 from ._teach import DUCKING, POLICIES, ROLES, Teacher, role_name
 from .listen import Listen, listen_css, listen_esm
+from .pictures import display_with_picture
+from .pictures import forget as forget_picture
 
 GRID_TOLERANCE = 0.35
 """A meter frame up to this fraction of a frame interval early still counts for its slot."""
@@ -184,9 +186,21 @@ class SessionDashboard(anywidget.AnyWidget):
         return DashboardStatistics(self._frames, self._bytes, self._rows_sent, self._order_sent, self._echoes,
                                    self._commands, self._patches, self._patched_rows, self._row_bytes)
 
+    def png(self, dpi: int = 100) -> bytes:
+        """A picture of what the dashboard shows now (rows and newest meter peaks), as PNG bytes."""
+        from ._dashboard_picture import dashboard_png
+
+        peaks = array.array("f", self.peaks).tolist() if len(self.peaks) % 4 == 0 else []
+        return dashboard_png(self.title, self.backend, [self._board.row_dict(sid) for sid in self.order], peaks, dpi)
+
+    def _ipython_display_(self) -> None:
+        # The live view, with a picture of it for exports (refreshed when a cell ends): see pictures.py.
+        display_with_picture(self, self.png)
+
     def close(self) -> None:
         """Stop the dashboard's tasks and close its views."""
         if not getattr(self, "_closed", True):
+            forget_picture(self)
             self._closed = True
             self.listen.close()
             self._subscription.close()
