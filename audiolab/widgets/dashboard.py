@@ -149,6 +149,8 @@ class SessionDashboard(anywidget.AnyWidget):
         self._echoes = self._commands = 0
         self._patches = self._patched_rows = self._row_bytes = 0
         self._closed = False
+        self._picture_key: tuple[str, bytes, str] | None = None
+        self._picture_png = b""
         self.listen = Listen(self, lab, self._kernel)
         """The "listen" toggle's kernel side: the mix streamed to the browser (see audiolab.widgets.listen)."""
         super().__init__(fps=float(fps), group_by_app=group_by_app, title=title, backend=lab.backend_name,
@@ -195,7 +197,13 @@ class SessionDashboard(anywidget.AnyWidget):
 
     def _ipython_display_(self) -> None:
         # The live view, with a picture of it for exports (refreshed when a cell ends): see pictures.py.
-        display_with_picture(self, self.png)
+        display_with_picture(self, self._picture)
+
+    def _picture(self) -> bytes:
+        key = (json.dumps([self._board.row_dict(sid) for sid in self.order]), self.peaks, self.title)
+        if key != self._picture_key:
+            self._picture_key, self._picture_png = key, self.png()
+        return self._picture_png
 
     def close(self) -> None:
         """Stop the dashboard's tasks and close its views."""

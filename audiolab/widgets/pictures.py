@@ -1,20 +1,23 @@
 """Static pictures of live widgets, for notebooks exported to HTML or opened where no kernel runs.
 
 A live widget's output holds only a reference to a model in the kernel, so an export shows an empty box. A
-widget that has a picture is displayed with a PNG beside that reference in the same output bundle
-(``image/png``): Jupyter front ends draw the live widget, and where no widget can be drawn (nbconvert's HTML
-of a notebook saved without widget state, GitHub, nbviewer, a notebook opened without a kernel) the PNG shows.
+widget that has a picture is displayed as two outputs:
+
+1. the live widget (its view reference; an empty ``text/html`` where no widget can be drawn);
+2. its picture: a PNG (``image/png``) beside the view reference of an invisible placeholder widget. Jupyter
+   front ends draw the placeholder (nothing); where no widget can be drawn (nbconvert's HTML of a notebook
+   saved without widget state, as JupyterLab saves by default; GitHub; nbviewer) the PNG shows.
 
 The picture is refreshed whenever a cell ends (IPython's ``post_run_cell``), if it changed, through
-``update_display`` on the output's display id. So the saved notebook, and an ``nbconvert --execute`` export,
-carry the widget's last state. In JupyterLab and Notebook 7 an update draws the live view again (ipywidgets
-renders a new view of the same model into the output); the listen player belongs to the model, so sound
-goes on.
+``update_display`` on the second output's display id, so the saved notebook and an ``nbconvert --execute``
+export carry the widget's last state. Only the placeholder is drawn again by the front end, never the live
+widget (ipywidgets draws an updated view output anew, which would reset the dashboard mid-lesson).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 import weakref
@@ -33,36 +36,69 @@ _hooked: list[Any] = []  # the IPython shell whose post_run_cell refreshes the p
 class _Shown:
     def __init__(self, picture: Callable[[], bytes]) -> None:
         self.picture = picture
-        self.display_ids: list[str] = []
+        self.placeholders: list[tuple[Any, str]] = []  # (placeholder widget, display id) per display
         self.digest = b""
 
 
-def bundle(widget: Any, png: bytes) -> dict[str, Any]:
-    """The widget's own bundle (its view reference, its text) with ``png`` beside them."""
+def _own_bundle(widget: Any) -> dict[str, Any]:
     own = widget._repr_mimebundle_()
-    data = dict(own[0] if isinstance(own, tuple) else own)  # anywidget returns (data, metadata)
+    return dict(own[0] if isinstance(own, tuple) else own)  # anywidget returns (data, metadata)
+
+
+@functools.cache
+def _placeholder_type() -> type:
+    import anywidget  # here, so that a recorded timeline's PNG needs matplotlib only
+
+    class PicturePlaceholder(anywidget.AnyWidget):
+        """Draws nothing: its output carries a widget's picture for where widgets cannot be drawn."""
+
+        _esm = "export default { render({ el }) { el.style.display = 'none'; } };"
+
+    return PicturePlaceholder
+
+
+def _placeholder() -> Any:
+    return _placeholder_type()()
+
+
+def picture_bundle(placeholder: Any, png: bytes, alt: str) -> dict[str, Any]:
+    """The picture output: the invisible placeholder's view reference, the PNG, and ``alt`` as text."""
+    data = _own_bundle(placeholder)
     data["image/png"] = base64.b64encode(png).decode("ascii")
+    data["text/plain"] = alt
     return data
 
 
 def display_with_picture(widget: Any, picture: Callable[[], bytes]) -> None:
-    """Display ``widget`` with ``picture()`` (PNG bytes) in its output bundle, refreshed when a cell ends."""
+    """Display ``widget``, then ``picture()`` (PNG bytes) for where it cannot be drawn, refreshed when a cell
+    ends."""
     from IPython.display import display
 
     shown = _live.get(widget)
     if shown is None:
         shown = _live[widget] = _Shown(picture)
+    live = _own_bundle(widget)
+    live.setdefault("text/html", "")  # an export without widget state shows the picture below, not this text
+    display(live, raw=True)
     png = picture()
     shown.digest = hashlib.blake2b(png, digest_size=16).digest()
+    placeholder = _placeholder()
     display_id = f"audiolab-picture-{next(_counter)}"
-    shown.display_ids.append(display_id)
-    display(bundle(widget, png), raw=True, display_id=display_id)
+    shown.placeholders.append((placeholder, display_id))
+    display(picture_bundle(placeholder, png, _alt(widget)), raw=True, display_id=display_id)
     _hook()
+
+
+def _alt(widget: Any) -> str:
+    return f"a picture of {type(widget).__name__}'s last state"
 
 
 def forget(widget: Any) -> None:
     """Stop refreshing ``widget``'s pictures (it closed; its outputs keep the last one)."""
-    _live.pop(widget, None)
+    shown = _live.pop(widget, None)
+    if shown is not None:
+        for placeholder, _ in shown.placeholders:
+            placeholder.close()
 
 
 def refresh() -> int:
@@ -76,9 +112,8 @@ def refresh() -> int:
         if digest == shown.digest:
             continue
         shown.digest = digest
-        data = bundle(widget, png)
-        for display_id in shown.display_ids:
-            update_display(data, raw=True, display_id=display_id)
+        for placeholder, display_id in shown.placeholders:
+            update_display(picture_bundle(placeholder, png, _alt(widget)), raw=True, display_id=display_id)
             updated += 1
     return updated
 

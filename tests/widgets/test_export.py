@@ -1,6 +1,6 @@
-"""Lessons exported to HTML carry pictures of their widgets: the tour, executed headless (as `jupyter nbconvert
---execute` does, without widget state, as JupyterLab saves a notebook by default), then exported with nbconvert's
-HTMLExporter: the dashboard's output holds a PNG of its last state, the timeline's a PNG of the timeline."""
+"""Lessons exported to HTML carry pictures of their widgets: the tour, executed headless without widget state
+(as JupyterLab saves a notebook by default), then exported with nbconvert's HTMLExporter: below the dashboard's
+live output, an output holds a PNG of its last state; the timeline's output is a PNG of the timeline."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ def test_tour_exported_to_html_shows_the_dashboard_and_the_timeline(tmp_path, mo
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120, store_widget_state=False,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
-    dashboard = [out for out in outputs if "SessionDashboard" in out.get("data", {}).get("text/plain", "")]
-    assert len(dashboard) == 1 and WIDGET_VIEW in dashboard[0]["data"]  # the live view, and beside it:
+    live = [i for i, out in enumerate(outputs) if "SessionDashboard object" in out.get("data", {}).get("text/plain", "")]
+    assert live, [out.get("data", {}).get("text/plain") for out in outputs]
+    assert len(live) == 1 and WIDGET_VIEW in outputs[live[0]]["data"]  # the live view, and below it its picture
+    dashboard = [outputs[live[0] + 1]]
+    assert dashboard[0]["data"]["text/plain"] == "a picture of SessionDashboard's last state"
     picture = base64.b64decode(dashboard[0]["data"]["image/png"])
     assert picture.startswith(b"\x89PNG")
     timeline = [out for out in outputs if "FocusTimeline" in out.get("data", {}).get("text/plain", "")]
