@@ -188,12 +188,12 @@ class SessionDashboard(anywidget.AnyWidget):
         return DashboardStatistics(self._frames, self._bytes, self._rows_sent, self._order_sent, self._echoes,
                                    self._commands, self._patches, self._patched_rows, self._row_bytes)
 
-    def png(self, dpi: int = 100) -> bytes:
+    def png(self) -> bytes:
         """A picture of what the dashboard shows now (rows and newest meter peaks), as PNG bytes."""
         from ._dashboard_picture import dashboard_png
 
         peaks = array.array("f", self.peaks).tolist() if len(self.peaks) % 4 == 0 else []
-        return dashboard_png(self.title, self.backend, [self._board.row_dict(sid) for sid in self.order], peaks, dpi)
+        return dashboard_png(self.title, self.backend, [self._board.row_dict(sid) for sid in self.order], peaks)
 
     def _ipython_display_(self) -> None:
         # The live view, with a picture of it for exports (refreshed when a cell ends): see pictures.py.

@@ -13,6 +13,8 @@ import nbformat
 from matplotlib.image import imread
 from nbconvert import HTMLExporter
 
+from audiolab.widgets._dashboard_picture import picture_height
+
 from .jupyter import NOTEBOOKS, private_jupyter_env
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -38,7 +40,7 @@ def test_tour_exported_to_html_shows_the_dashboard_and_the_timeline(tmp_path, mo
     # The picture is the dashboard's last state (refreshed as each cell ended), not the empty one it was
     # displayed with: drawn again from the kernel's rows, it has the height of four rows.
     height = imread(io.BytesIO(picture)).shape[0]
-    assert height == round(100 * (0.85 + 0.5 * 4 + 0.15))
+    assert height == picture_height(4)
 
     html, _ = HTMLExporter().from_notebook_node(nb)
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
