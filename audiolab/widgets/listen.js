@@ -7,7 +7,7 @@
 const audiolabListen = (() => {
   const RATE = 24000;
   const TARGET_MS = 150; // buffered before playing starts (and again after an underrun)
-  const MAX_MS = 600; // more than this buffered: fade out, skip ahead to TARGET_MS, fade in
+  const MAX_MS = 400; // more than this buffered (a burst after a stall): fade out, skip to TARGET_MS, fade in
   const FADE_MS = 5;
   const ACK_MS = 1000;
   const LINGER_MS = 2000; // a player whose every view went away stops after this (a view drawn again keeps it)
