@@ -79,13 +79,13 @@ def display_with_picture(widget: Any, picture: Callable[[], bytes]) -> None:
         shown = _live[widget] = _Shown(picture)
     live = _own_bundle(widget)
     live.setdefault("text/html", "")  # an export without widget state shows the picture below, not this text
-    display(live, raw=True)
+    display(live, raw=True)  # type: ignore[no-untyped-call]  # IPython is untyped
     png = picture()
     shown.digest = hashlib.blake2b(png, digest_size=16).digest()
     placeholder = _placeholder()
     display_id = f"audiolab-picture-{next(_counter)}"
     shown.placeholders.append((placeholder, display_id))
-    display(picture_bundle(placeholder, png, _alt(widget)), raw=True, display_id=display_id)
+    display(picture_bundle(placeholder, png, _alt(widget)), raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
     _hook()
 
 
@@ -113,7 +113,7 @@ def refresh() -> int:
             continue
         shown.digest = digest
         for placeholder, display_id in shown.placeholders:
-            update_display(picture_bundle(placeholder, png, _alt(widget)), raw=True, display_id=display_id)
+            update_display(picture_bundle(placeholder, png, _alt(widget)), raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
             updated += 1
     return updated
 

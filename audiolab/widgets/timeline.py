@@ -544,7 +544,8 @@ class FocusTimeline:
 
             from IPython.display import display
 
-            display({"image/png": base64.b64encode(self.png()).decode("ascii"), "text/plain": repr(self)}, raw=True)
+            png = base64.b64encode(self.png()).decode("ascii")
+            display({"image/png": png, "text/plain": repr(self)}, raw=True)  # type: ignore[no-untyped-call]
             return
         # The live image, with the picture beside it for exports (refreshed when a cell ends): see pictures.py.
         from .pictures import display_with_picture
