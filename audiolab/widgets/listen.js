@@ -8,6 +8,7 @@ const audiolabListen = (() => {
   const RATE = 24000;
   const TARGET_MS = 150; // buffered before playing starts (and again after an underrun)
   const MAX_MS = 400; // more than this buffered (a burst after a stall): fade out, skip to TARGET_MS, fade in
+  // (and more than TARGET_MS + 80 ms for a whole second: the same, so a stall does not raise the latency for good)
   const FADE_MS = 5;
   const ACK_MS = 1000;
   const LINGER_MS = 2000; // a player whose every view went away stops after this (a view drawn again keeps it)
@@ -20,6 +21,9 @@ const audiolabListen = (() => {
     const target = Math.round((rate * targetMs) / 1000);
     const max = Math.round((rate * maxMs) / 1000);
     const fade = Math.max(1, Math.round((rate * fadeMs) / 1000));
+    const high = target + Math.round(rate * 0.08); // above this for `patience` frames: skip back to target
+    const patience = rate;
+    let over = 0;
     const marks = []; // [write index, seq, t0] of each chunk's first sample
     let w = 0;
     let r = 0;
@@ -48,7 +52,8 @@ const audiolabListen = (() => {
       // as [seq, t0, context frame]. The gain moves by 1/fade per sample: it reaches 0 exactly as the buffer
       // runs dry, and rises from 0 when playing starts again, so a gap never clicks.
       pull(out, frame0, starts) {
-        if (playing && !skipping && w - r > max) skipping = true;
+        over = playing && w - r > high ? over + out.length : 0;
+        if (playing && !skipping && (w - r > max || over > patience)) skipping = true;
         for (let i = 0; i < out.length; i++) {
           if (!playing) {
             out[i] = 0;
@@ -75,6 +80,7 @@ const audiolabListen = (() => {
           if (skipping && gain === 0) {
             r = Math.max(r, w - target);
             skipping = false;
+            over = 0;
             dropped += 1;
             forget();
           }
