@@ -10,7 +10,7 @@ The dashboard's "listen" toggle (the user gesture browsers ask for before they p
   ``t0`` is the wall-clock time (``time.time()``) of the chunk's first sample in the mix, for the latency figure;
 - the browser plays the chunks from a jitter buffer (an AudioWorklet; a ScriptProcessor where the page is not
   a secure context and has no AudioWorklet), fading out on an underrun and in again when it has refilled, so
-  a late chunk is a short gap, never a click. Each listening view reports every second what it buffered,
+  a late chunk is a short gap, never a click; after a burst it skips back to 150 ms buffered (with fades). Each listening view reports every second what it buffered,
   its underruns and its latency (``listen_ack``); a view silent for :data:`ACK_TIMEOUT_SECONDS` (a closed page)
   stops counting as a listener.
 
