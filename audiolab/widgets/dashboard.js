@@ -112,6 +112,8 @@ function render({ model, el }) {
     groupToggle,
   ];
   top.append(title, count, spacer, live, ...toolbarItems.map((item) => item.node));
+  const listen = typeof audiolabListen === "undefined" ? null : audiolabListen.mount(model); // listen.js
+  if (listen) top.insertBefore(listen.el, live);
 
   const head = h("div", "al-row al-head");
   const headCells = {};
@@ -697,6 +699,7 @@ function render({ model, el }) {
   send({ kind: "hello" });
 
   return () => {
+    if (listen) listen.dispose();
     observer.disconnect();
     document.removeEventListener("visibilitychange", reportVisible);
     model.off("change:peaks", onPeaks);

@@ -50,6 +50,9 @@ from ._board import Board
 from ._echoes import OwnChanges
 from ._loop import KernelLoop, log
 from ._teach import DUCKING, POLICIES, ROLES, Teacher, role_name
+from .listen import Listen, listen_css, listen_esm
+from .pictures import display_with_picture
+from .pictures import forget as forget_picture
 
 GRID_TOLERANCE = 0.35
 """A meter frame up to this fraction of a frame interval early still counts for its slot."""
@@ -90,8 +93,8 @@ class SessionDashboard(anywidget.AnyWidget):
     Create it in a notebook cell (it starts its tasks on the kernel's loop) and display it; ``close()``
     stops it."""
 
-    _esm = _asset("dashboard.js")
-    _css = _asset("dashboard.css")
+    _esm = listen_esm() + _asset("dashboard.js")
+    _css = _asset("dashboard.css") + listen_css()
 
     rows = traitlets.Dict().tag(sync=True)
     order = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -146,6 +149,10 @@ class SessionDashboard(anywidget.AnyWidget):
         self._echoes = self._commands = 0
         self._patches = self._patched_rows = self._row_bytes = 0
         self._closed = False
+        self._picture_key: tuple[str, bytes, str] | None = None
+        self._picture_png = b""
+        self.listen = Listen(self, lab, self._kernel)
+        """The "listen" toggle's kernel side: the mix streamed to the browser (see audiolab.widgets.listen)."""
         super().__init__(fps=float(fps), group_by_app=group_by_app, title=title, backend=lab.backend_name,
                          controls=bool(controls), projector=bool(projector))
         self._teacher = Teacher(lab, self._kernel, self._say, self._playing_changed)
@@ -181,10 +188,29 @@ class SessionDashboard(anywidget.AnyWidget):
         return DashboardStatistics(self._frames, self._bytes, self._rows_sent, self._order_sent, self._echoes,
                                    self._commands, self._patches, self._patched_rows, self._row_bytes)
 
+    def png(self) -> bytes:
+        """A picture of what the dashboard shows now (rows and newest meter peaks), as PNG bytes."""
+        from ._dashboard_picture import dashboard_png
+
+        peaks = array.array("f", self.peaks).tolist() if len(self.peaks) % 4 == 0 else []
+        return dashboard_png(self.title, self.backend, [self._board.row_dict(sid) for sid in self.order], peaks)
+
+    def _ipython_display_(self) -> None:
+        # The live view, with a picture of it for exports (refreshed when a cell ends): see pictures.py.
+        display_with_picture(self, self._picture)
+
+    def _picture(self) -> bytes:
+        key = (json.dumps([self._board.row_dict(sid) for sid in self.order]), self.peaks, self.title)
+        if key != self._picture_key:
+            self._picture_key, self._picture_png = key, self.png()
+        return self._picture_png
+
     def close(self) -> None:
         """Stop the dashboard's tasks and close its views."""
         if not getattr(self, "_closed", True):
+            forget_picture(self)
             self._closed = True
+            self.listen.close()
             self._subscription.close()
             self._show.set()
             self._kernel.cancel_all()
@@ -373,6 +399,9 @@ class SessionDashboard(anywidget.AnyWidget):
         kind = content.get("kind")
         if kind == "hello":  # a new view: it starts from the synced ``rows``, which must be the truth
             self._sync_rows_trait()
+            return
+        if isinstance(kind, str) and kind.startswith("listen"):
+            self.listen.command(content)
             return
         try:
             if kind == "teach":

@@ -429,6 +429,8 @@ class FocusTimeline:
         self._rec = _Recording(window if lab is not None else None)
         self._lab = lab
         self._image: Any = None
+        self._picture_key: tuple[int, float] | None = None
+        self._picture_png = b""
         self._dirty = False
         self._stopped = lab is None
         self._kernel: Any = None
@@ -534,13 +536,37 @@ class FocusTimeline:
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         if self._kernel is None or self._stopped:
             return {"image/png": self.png(), "text/plain": repr(self)}
+        return self._live_image()._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self) -> None:
+        if self._kernel is None or self._stopped:
+            import base64
+
+            from IPython.display import display
+
+            png = base64.b64encode(self.png()).decode("ascii")
+            display({"image/png": png, "text/plain": repr(self)}, raw=True)  # type: ignore[no-untyped-call]
+            return
+        # The live image, with the picture beside it for exports (refreshed when a cell ends): see pictures.py.
+        from .pictures import display_with_picture
+
+        display_with_picture(self._live_image(), self._picture)
+
+    def _live_image(self) -> Any:
         if self._image is None:
             import ipywidgets
 
             self._image = ipywidgets.Image(value=self.png(), format="png",
                                            layout=ipywidgets.Layout(max_width="100%"))
             self._kernel.spawn(self._refresh, "audiolab-timeline-refresh")
-        return self._image._repr_mimebundle_(**kwargs)
+        return self._image
+
+    def _picture(self) -> bytes:
+        """The PNG for exports, drawn again only when something was recorded since."""
+        key = (self._rec.size(), self._rec.t_last)
+        if self._picture_key != key:
+            self._picture_key, self._picture_png = key, self.png()
+        return self._picture_png
 
     async def _refresh(self) -> None:
         while not self._stopped:

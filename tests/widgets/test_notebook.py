@@ -48,5 +48,5 @@ def test_tour_notebook_runs_and_leaves_the_dashboard_in_a_known_state(private_ju
     assert "export default" in state["_esm"]
     # The timeline cell shows a PNG with the four focus transitions.
     timeline = [out for cell in nb.cells for out in cell.get("outputs", [])
-                if "image/png" in out.get("data", {})]
+                if "image/png" in out.get("data", {}) and "FocusTimeline" in out["data"]["text/plain"]]
     assert timeline and "4 focus transitions" in timeline[0]["data"]["text/plain"]
