@@ -28,6 +28,7 @@ runs it on an asyncio loop in a thread of its own (see :mod:`._bridge`).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from ..clock import Clock
 from ..events import ChannelVolumeChanged, Ducked, Event, PolicyChanged, SessionCreated, Unducked, VolumeChanged
 from ..focus.in_force import PolicyInForce
 from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
+from ..reason import Reason
 from ._base import Backend, EventSink
 from ._pulse.connection import (
     FACILITY_CLIENT,
@@ -72,6 +74,7 @@ from ._pulse.ducking import (
     measurable,
     measured_gain_db,
     trigger_roles_from_modules,
+    why_measured,
 )
 from ._pulse.mapping import (
     RawClient,
@@ -135,6 +138,14 @@ class _Measured:
     expected: tuple[float, ...] = ()
     seen_change: float = 0.0
     grace_until: float = 0.0
+    ducked_to: float = 1.0
+    """The gain of its last measured duck (for the rise an unduck measures)."""
+    duck_why: Reason | None = None
+    """Its last duck's reason: an unduck releases it (the trigger may be gone by then)."""
+
+
+def _change_db(gain: float) -> float:
+    return 20 * math.log10(gain) if gain > 0 else -math.inf
 
 
 def _retrieve(task: asyncio.Future[object]) -> None:
@@ -896,11 +907,19 @@ class PulseBackend(Backend):
         assert self._causes is not None
         if transition.ducked:
             cause = self._causes.of_duck(sid, transition.started)
+            why = why_measured(self._policy, self._sessions, sid, cause, True, transition.gain)
+            measured.ducked_to, measured.duck_why = transition.gain, why
             return Ducked(timestamp=now, session_id=sid, gain=transition.gain, cause_session_id=cause,
-                          fade_seconds=transition.fade_seconds)
+                          fade_seconds=transition.fade_seconds, why=why, measured_db=_change_db(transition.gain))
         cause = self._causes.of_unduck(sid, transition.started)
+        if measured.duck_why is not None:
+            why = measured.duck_why.release()
+        else:
+            why = why_measured(self._policy, self._sessions, sid, cause, False, transition.gain)
+        rise = transition.gain / measured.ducked_to if measured.ducked_to > 0 else math.inf
+        measured.ducked_to, measured.duck_why = 1.0, None
         return Unducked(timestamp=now, session_id=sid, gain=transition.gain, cause_session_id=cause,
-                        fade_seconds=transition.fade_seconds)
+                        fade_seconds=transition.fade_seconds, why=why, measured_db=_change_db(rise))
 
     # --- introspection --------------------------------------------------------------------------------------
 

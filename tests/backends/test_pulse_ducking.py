@@ -130,12 +130,18 @@ async def test_role_ducking_is_measured_with_its_cause() -> None:
             assert duck.attenuation_db == pytest.approx(CUBIC_30_DB, abs=1.0)
             assert duck.cause_session_id == phone.session_id
             assert 0.0 <= duck.fade_seconds < 1.5
+            # The rule that did it, read from the loaded module, and the measured change.
+            assert duck.why is not None and duck.why.kind == "pulseaudio" and not duck.why.released
+            assert duck.why.rule["module"] == "module-role-ducking"
+            assert duck.measured_db == pytest.approx(CUBIC_30_DB, abs=1.0)
             # The reported volume does not show it (that is why it is measured).
             assert running.backend.session(music.session_id).volume == pytest.approx(0.8, abs=1e-3)
             await phone.stop()
             unduck = await running.recorder.wait("Unducked", lambda e: e.session_id == music.session_id, timeout=8)
             assert 20 * math.log10(unduck.gain) == pytest.approx(0.0, abs=1.0)
             assert unduck.cause_session_id == phone.session_id
+            assert unduck.why is not None and unduck.why.released and unduck.why.rule == duck.why.rule
+            assert unduck.measured_db == pytest.approx(-CUBIC_30_DB, abs=1.0)  # the rise back
             assert len(running.recorder.of("Ducked", music.session_id)) == 1
             assert not running.recorder.of("Ducked", phone.session_id)
             await music.stop()

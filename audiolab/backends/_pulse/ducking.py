@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from ...audio.sources import pan_gains
 from ...audio.synth import PERIODIC_WAVEFORMS, Tone
 from ...events import Event, SessionCreated, SessionRemoved, StateChanged, VolumeChanged
+from ...focus.in_force import PolicyInForce
 from ...model import Session, SessionState
+from ...reason import Reason
 from .volume import gain_from_level
 
 START_DB = 0.5
@@ -229,3 +231,25 @@ class Causes:
             if sid != unducked and when - CAUSE_WINDOW <= t <= when + EVENT_LAG
         ]
         return max(candidates)[1] if candidates else None
+
+
+def why_measured(policy: PolicyInForce | None, sessions: Mapping[str, Session], sid: str, cause: str | None,
+                 ducked: bool, gain: float) -> Reason:
+    """The reason of a duck (``ducked``) or unduck measured on one of audiolab's own tones: the rule of the
+    policy in force that predicts it for the cause, else a measured reason that says no loaded rule predicts it."""
+    from ...explain import predict_trigger  # here: explain imports the Lab, which imports the backends
+
+    victim, trigger = sessions.get(sid), sessions.get(cause or "")
+    if policy is not None and victim is not None and trigger is not None:
+        active = [replace(victim, state=SessionState.ACTIVE)]
+        predicted = predict_trigger(policy.policy, active, replace(trigger, state=SessionState.ACTIVE), ducked)
+        if sid in predicted:
+            why = predicted[sid].why
+            return why if ducked else why.release()
+    who = trigger.label if trigger is not None else (cause or "no session audiolab saw")
+    name = victim.label if victim is not None else sid
+    change = 20 * math.log10(gain) if gain > 0 else -math.inf
+    text = (f"{name}'s tone measured {change:+.1f} dB against what it plays, around {who}, and no rule of the policy "
+            "in force predicts it (another program, a device volume, or a policy audiolab cannot see)")
+    return Reason(policy="measured", kind="unexplained", text=text + ".", released=not ducked,
+                  rule={"trigger_session": cause or "", "measured_db": round(change, 2)}, label="unexplained")
