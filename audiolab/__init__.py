@@ -20,6 +20,7 @@ from ._exceptions import (
     SessionNotFound,
     StreamNotFound,
 )
+from ._holding import start_lab, stop_lab
 from .clock import RealClock, VirtualClock
 from .lab import Lab, open
 from .model import (
@@ -79,4 +80,6 @@ __all__ = (
     "StreamState",
     "VirtualClock",
     "open",
+    "start_lab",
+    "stop_lab",
 )

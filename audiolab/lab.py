@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import warnings
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
 from ._exceptions import BackendDisconnected, ClosedResourceError, NotSupported
 from ._hub import EventHub, EventSubscription, SubscriptionStatistics
@@ -21,6 +22,9 @@ from .backends import auto_candidates, backend_class, make_backend
 from .backends._base import Backend
 from .clock import Clock, VirtualClock
 from .model import Role, Session, check_bool, check_index, check_level, check_session_id, is_real
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
     from .audio.synth import Tone
@@ -65,7 +69,12 @@ class Lab:
         self._options = options
         self._backend: Backend | None = None
         self._hub = EventHub()
-        self._task_group: TaskGroup | None = None
+        self._lifetime: AbstractAsyncContextManager[Lab] | None = None
+        self._owner: int | None = None
+        self._holder: Callable[[], Awaitable[None]] | None = None
+        self._services: TaskGroup | None = None
+        self._services_done = anyio.Event()
+        self._detect = False
         self._closed = False
         self._failure: BaseException | None = None
         self._meter_subscriptions: list[MeterSubscription] = []
@@ -76,8 +85,47 @@ class Lab:
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Lab:
-        if self._closed or self._backend is not None:
+        if self._lifetime is not None:
             raise ClosedResourceError("a Lab is opened once; call audiolab.open() again for a new one")
+        self._lifetime = self._run()
+        return await self._lifetime.__aenter__()
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        assert self._lifetime is not None
+        return await self._lifetime.__aexit__(*exc_info)
+
+    @asynccontextmanager
+    async def _run(self) -> AsyncIterator[Lab]:
+        """The Lab's whole life: its task group is entered and left by the task that opened it, around the
+        ``async with`` block. The Lab's own tasks run in a nested group that :meth:`aclose` can stop early."""
+        self._owner = anyio.get_current_task().id
+        backend = await self._connect()
+        body_error: BaseException | None = None
+        try:
+            async with anyio.create_task_group() as lab_group:
+                try:
+                    self._services = await lab_group.start(self._serve)
+                    self._services.start_soon(self._run_backend)
+                    if self._detect and "focus" not in backend.capabilities and "meters" in backend.capabilities:
+                        # (a backend with its own focus engine, the simulated service, reports its ducks itself)
+                        from ._detecting import run_detector  # noqa: PLC0415 - only when asked for
+
+                        self._services.start_soon(run_detector, self, self._hub.publish)
+                    yield self
+                except BaseException as exc:
+                    body_error = exc
+                    raise
+                finally:
+                    await self._shut_down()
+        except BaseExceptionGroup as group:
+            # The block's own error, alone, leaves as itself: the task group is the Lab's business.
+            if body_error is None or list(group.exceptions) != [body_error]:
+                raise
+        else:
+            return
+        raise body_error
+
+    async def _connect(self) -> Backend:
         name = self._requested
         if name == "auto":
             found = await auto_candidates()
@@ -91,6 +139,7 @@ class Lab:
         detect = options.pop("detect_ducking", False)
         if not isinstance(detect, bool):
             raise TypeError(f"detect_ducking must be True or False, not {detect!r}")
+        self._detect = detect
         self._backend = make_backend(name, options)
         try:
             await self._backend.start(self._hub.publish)
@@ -98,32 +147,47 @@ class Lab:
             with anyio.CancelScope(shield=True):
                 await self._backend.aclose()
             raise
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
-        self._task_group.start_soon(self._run_backend)
-        if detect and "focus" not in self._backend.capabilities and "meters" in self._backend.capabilities:
-            # (a backend with its own focus engine, the simulated service, reports its ducks itself)
-            from ._detecting import run_detector  # noqa: PLC0415 - only when asked for
+        return self._backend
 
-            self._task_group.start_soon(run_detector, self, self._hub.publish)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+    async def _serve(self, *, task_status: TaskStatus[TaskGroup]) -> None:
+        """Hold the group the Lab's own tasks (backend pump, meter ticker, detector) run in, until closed."""
+        try:
+            async with anyio.create_task_group() as services:
+                task_status.started(services)
+                await anyio.sleep_forever()
+        finally:
+            self._services_done.set()
 
     async def aclose(self) -> None:
-        """Stop everything this Lab started (tones, meters, tasks) and end every subscription. Call it from
-        the task that opened the Lab (leaving ``async with`` does)."""
+        """Stop everything this Lab started (tones, meters, tasks) and end every subscription. Idempotent.
+
+        Only the task that opened the Lab may close it (leaving ``async with`` does): from another task it
+        raises RuntimeError and changes nothing. A Lab held open by :func:`audiolab.start_lab` is the
+        exception: ``await lab.aclose()`` from any task (another notebook cell) asks its holder to close it."""
+        if self._closed:
+            return
+        if self._holder is not None and anyio.get_current_task().id != self._owner:
+            await self._holder()
+            return
+        if self._owner is not None and anyio.get_current_task().id != self._owner:
+            raise RuntimeError(
+                "a Lab is closed by the task that opened it (leaving its `async with audiolab.open()` block); "
+                "from another task, cancel that block's scope, or open the Lab with audiolab.start_lab() "
+                "so that any task may close it")
+        await self._shut_down()
+
+    async def _shut_down(self) -> None:
         if self._closed:
             return
         self._closed = True
         for subscription in list(self._meter_subscriptions):
             subscription.close(self._failure)
         try:
-            if self._task_group is not None:
+            if self._services is not None:
                 # The backend's own tasks stop first, so nothing runs against a closing backend.
-                self._task_group.cancel_scope.cancel()
-                await self._task_group.__aexit__(None, None, None)
+                self._services.cancel_scope.cancel()
+                with anyio.CancelScope(shield=True):
+                    await self._services_done.wait()
         finally:
             try:
                 if self._backend is not None:
@@ -278,8 +342,8 @@ class Lab:
         self._meter_subscriptions.append(subscription)
         if not self._meter_ticker_running:
             self._meter_ticker_running = True
-            assert self._task_group is not None
-            self._task_group.start_soon(self._meter_ticker)
+            assert self._services is not None
+            self._services.start_soon(self._meter_ticker)
         try:
             yield subscription
         finally:
@@ -309,8 +373,8 @@ class Lab:
                 await backend.stop_meters()
             if self._meter_subscriptions:  # someone subscribed while we were stopping
                 await backend.start_meters()
-                assert self._task_group is not None
-                self._task_group.start_soon(self._meter_ticker)
+                assert self._services is not None
+                self._services.start_soon(self._meter_ticker)
                 return
         self._meter_ticker_running = False
 

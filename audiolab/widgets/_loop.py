@@ -4,8 +4,7 @@ ipykernel runs cells on an asyncio loop, so a widget created in a cell captures 
 tasks there. Messages from the browser may arrive on another thread (ipykernel subshells); they are handed
 over with ``call_soon_threadsafe`` and never touch a widget off the loop thread.
 
-``start_lab``/``stop_lab`` keep a Lab open across cells: an ``async with audiolab.open()`` block cannot span
-cells (each async cell is its own task), so the Lab lives in a background task of its own.
+``start_lab``/``stop_lab`` (re-exported here from :mod:`audiolab`) keep a Lab open across cells.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..lab import Lab
-from ..lab import open as open_lab
+from .._holding import start_lab, stop_lab
+
+__all__ = ("KernelLoop", "start_lab", "stop_lab")
 
 log = logging.getLogger("audiolab.widgets")
 
@@ -68,38 +68,3 @@ class KernelLoop:
     @property
     def tasks(self) -> frozenset[asyncio.Task[Any]]:
         return frozenset(self._tasks)
-
-
-_background: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
-
-
-async def start_lab(backend: str = "sim", **options: Any) -> Lab:
-    """Open a Lab that stays open across notebook cells (it lives in a background task of the kernel's
-    loop): ``lab = await start_lab(policy="harmonyos")``. Close it with ``await stop_lab(lab)``."""
-    opened: asyncio.Future[Lab] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def hold() -> None:
-        try:
-            async with open_lab(backend, **options) as lab:
-                opened.set_result(lab)
-                await stop.wait()
-        except BaseException as exc:
-            if not opened.done():
-                opened.set_exception(exc)
-            raise
-
-    task = asyncio.get_running_loop().create_task(hold(), name="audiolab-lab")
-    lab = await opened
-    _background[id(lab)] = (stop, task)
-    return lab
-
-
-async def stop_lab(lab: Lab) -> None:
-    """Close a Lab opened with :func:`start_lab` (stops its tones, meters and event subscriptions)."""
-    entry = _background.pop(id(lab), None)
-    if entry is None:
-        raise ValueError("this Lab was not opened with start_lab() (or is already stopped)")
-    stop, task = entry
-    stop.set()
-    await task

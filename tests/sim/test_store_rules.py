@@ -4,6 +4,7 @@ written never leaves a Lab half-closed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -70,18 +71,15 @@ async def test_an_unreadable_store_is_not_replaced_by_this_runs_entries_after_a_
     path = tmp_path / "volumes.json"
     content = GOOD.replace('"version": 1', '"version": 7')  # another app's settings, in a newer format
     path.write_text(content)
-    lab = audiolab.open(clock="virtual", store_path=path)
-    with pytest.warns(PersistenceWarning, match="version 7"):
-        await lab.__aenter__()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.warns(PersistenceWarning, match="version 7"):
+            lab = await stack.enter_async_context(audiolab.open(clock="virtual", store_path=path))
         music = await lab.play(sine(440), role=Role.MUSIC, app="Music")
         await lab.set_volume(music.session_id, 0.5)
         await music.stop()
         with pytest.warns(PersistenceWarning, match="version 7"):
             lab.sim.restart()
         assert path.read_text() == content
-    finally:
-        await lab.aclose()
     assert path.read_text() == content
 
 
@@ -140,17 +138,16 @@ def test_writes_killed_mid_way_leave_a_readable_store_and_no_temporary_file_once
 @pytest.mark.anyio
 async def test_with_warnings_as_errors_an_unwritable_store_still_closes_the_lab_completely(tmp_path):
     path = tmp_path / "volumes.json"
-    lab = audiolab.open(clock="virtual", store_path=path)
-    await lab.__aenter__()
-    music = await lab.play(sine(440), role=Role.MUSIC, app="Music")
-    game = await lab.play(sine(660), role=Role.GAME, app="Game")
-    await lab.set_volume(music.session_id, 0.5)
-    backend, clock = lab.backend, lab.clock
-    path.mkdir()  # the store cannot be replaced any more: every save warns, and warnings are errors here
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PersistenceWarning)
-        with pytest.raises(PersistenceWarning, match="cannot save"):
-            await lab.aclose()
+    async with audiolab.open(clock="virtual", store_path=path) as lab:
+        music = await lab.play(sine(440), role=Role.MUSIC, app="Music")
+        game = await lab.play(sine(660), role=Role.GAME, app="Game")
+        await lab.set_volume(music.session_id, 0.5)
+        backend, clock = lab.backend, lab.clock
+        path.mkdir()  # the store cannot be replaced any more: every save warns, and warnings are errors here
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PersistenceWarning)
+            with pytest.raises(PersistenceWarning, match="cannot save"):
+                await lab.aclose()
     assert lab.closed and music.released and game.released
     assert backend._engine.snapshot() == []  # the service was shut down as well
     assert clock._steppers == []
