@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
+from anyio.lowlevel import checkpoint
 
 from ._exceptions import BackendDisconnected, ClosedResourceError, NotSupported
 from ._hub import EventHub, EventSubscription, SubscriptionStatistics
@@ -165,16 +166,17 @@ class Lab:
         raises RuntimeError and changes nothing. A Lab held open by :func:`audiolab.start_lab` is the
         exception: ``await lab.aclose()`` from any task (another notebook cell) asks its holder to close it."""
         if self._closed:
-            return
-        if self._holder is not None and anyio.get_current_task().id != self._owner:
+            pass
+        elif self._holder is not None and anyio.get_current_task().id != self._owner:
             await self._holder()
-            return
-        if self._owner is not None and anyio.get_current_task().id != self._owner:
+        elif self._owner is not None and anyio.get_current_task().id != self._owner:
             raise RuntimeError(
                 "a Lab is closed by the task that opened it (leaving its `async with audiolab.open()` block); "
                 "from another task, cancel that block's scope, or open the Lab with audiolab.start_lab() "
                 "so that any task may close it")
-        await self._shut_down()
+        else:
+            await self._shut_down()
+        await checkpoint()  # after the close: a cancelled caller still closes
 
     async def _shut_down(self) -> None:
         if self._closed:
@@ -272,28 +274,40 @@ class Lab:
 
     async def set_volume(self, session_id: str, volume: float) -> None:
         """Set a session's master volume (0..1, linear taper as the backend reports it)."""
+        await checkpoint()
         await self._live_backend().set_volume(check_session_id(session_id), check_level(volume))
 
     async def set_mute(self, session_id: str, muted: bool) -> None:
+        """Mute or unmute a session."""
+        await checkpoint()
         await self._live_backend().set_mute(check_session_id(session_id), check_bool(muted, "muted"))
 
     async def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
+        """Set one channel's volume (0..1) of a session."""
+        await checkpoint()
         await self._live_backend().set_channel_volume(
             check_session_id(session_id), check_index(channel, "channel"), check_level(volume, "channel volume"))
 
     async def set_display_name(self, session_id: str, name: str) -> None:
+        """Set the name a mixer shows for a session."""
+        await checkpoint()
         await self._live_backend().set_display_name(check_session_id(session_id), name)
 
     async def set_icon_path(self, session_id: str, path: str) -> None:
+        """Set the icon a mixer shows for a session."""
+        await checkpoint()
         await self._live_backend().set_icon_path(check_session_id(session_id), path)
 
     async def set_grouping_param(self, session_id: str, grouping_param: str) -> None:
+        """Set the grouping parameter that puts sessions under one volume control."""
+        await checkpoint()
         await self._live_backend().set_grouping_param(check_session_id(session_id), grouping_param)
 
     async def set_ducking_preference(self, session_id: str, opt_out: bool) -> None:
         """Windows SetDuckingPreference: ``opt_out=True`` keeps the session from being ducked by
         communications activity (it is still notified); from its streams' next start. The simulated service
         and wasapi (this process's own sessions) support it; other backends raise NotSupported."""
+        await checkpoint()
         await self._live_backend().set_ducking_preference(check_session_id(session_id),
                                                           check_bool(opt_out, "opt_out"))
 
@@ -302,6 +316,7 @@ class Lab:
         shares ``grouping_param``. Returns the ids changed."""
         from .grouping import volume_controls
 
+        await checkpoint()
         check_level(volume)
         for control in volume_controls(self.snapshot(), device_id):
             if control.grouping_param == grouping_param:
@@ -315,6 +330,7 @@ class Lab:
     async def sleep(self, seconds: float) -> None:
         """Let ``seconds`` pass: real seconds, or on a virtual clock, advance it (everything due runs).
         ``seconds`` is a finite number >= 0 (to wait for ever, use ``anyio.sleep_forever()``)."""
+        await checkpoint()
         if not is_real(seconds):
             raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
         seconds = float(seconds)
@@ -416,6 +432,7 @@ class Lab:
         "wireplumber", "wireplumber-0.4", "android", "android-automotive", "ios", "none", a policy file, or a
         policy object; ``settings`` go to the policy
         (e.g. ``ducking="reduce_50"`` for windows)."""
+        await checkpoint()
         self.sim.set_policy(policy, **settings)
 
     # --- backend-specific extras ---------------------------------------------------------------------------
@@ -443,7 +460,7 @@ class SessionIterator:
         return self
 
     async def __anext__(self) -> Session:
-        await anyio.lowlevel.checkpoint()
+        await checkpoint()
         try:
             return next(self._sessions)
         except StopIteration:
@@ -467,6 +484,7 @@ class _PlayCall:
 
     async def _start(self) -> Playback:
         self._used = True
+        await checkpoint()
         self._playback = await self._lab._live_backend().play(self._request)
         return self._playback
 

@@ -110,25 +110,30 @@ class Playback(abc.ABC):
 
     async def stop(self) -> None:
         """Stop playing and release the session's stream (also after the tone ended by itself: only then
-        does its session end). Idempotent."""
-        if self._released:
-            return
-        self._released = True
-        try:
-            await self._stop()
-        finally:
-            self._finished.set()
+        does its session end). Idempotent. A checkpoint after the release: a cancelled caller still releases."""
+        if not self._released:
+            self._released = True
+            try:
+                await self._stop()
+            finally:
+                self._finished.set()
+        await anyio.lowlevel.checkpoint()
 
     async def pause(self) -> None:
+        """Pause the tone: its session goes Inactive."""
+        await anyio.lowlevel.checkpoint()
         self._check_open()
         await self._pause()
 
     async def resume(self) -> None:
+        """Resume a paused tone."""
+        await anyio.lowlevel.checkpoint()
         self._check_open()
         await self._resume()
 
     async def set_amplitude(self, amplitude: float) -> None:
         """Change the tone's own amplitude (linear, 0..1; not the session volume), click-free."""
+        await anyio.lowlevel.checkpoint()
         self._check_open()
         await self._set_amplitude(check_level(amplitude, "amplitude"))
 
@@ -141,6 +146,7 @@ class Playback(abc.ABC):
         self._finished.set()
 
     async def __aenter__(self) -> Playback:
+        await anyio.lowlevel.checkpoint()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

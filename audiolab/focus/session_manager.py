@@ -12,6 +12,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from anyio.lowlevel import checkpoint
+
 from ..events import SessionDeactivated
 from ..model import ConcurrencyMode
 
@@ -31,10 +33,12 @@ class AudioSessionManager:
 
     async def activate(self, mode: ConcurrencyMode = ConcurrencyMode.DEFAULT) -> None:
         """activateAudioSession(strategy): from now on the app's streams follow ``mode``."""
+        await checkpoint()
         self._lab.sim.engine.activate_session(self.app, mode)
 
     async def deactivate(self) -> None:
         """deactivateAudioSession(): released by the app itself (no deactivation event)."""
+        await checkpoint()
         self._lab.sim.engine.deactivate_session(self.app)
 
     def is_activated(self) -> bool:
