@@ -5,7 +5,8 @@
     ├── BackendDisconnected     the server went away while a Lab was using it
     ├── SessionNotFound         no session with that id (never existed, expired or ended)
     ├── StreamNotFound          no stream with that id
-    ├── ClosedResourceError     the Lab (or a playback, a client) is already closed
+    ├── ClosedResourceError     the Lab (or a playback, a client, a subscription) is already closed;
+    │                           also an anyio.ClosedResourceError
     ├── NotSupported            the backend cannot do that operation
     ├── EventOverflow           a subscriber fell so far behind that its bounded buffer overflowed
     ├── FocusDeniedError        the focus policy refused to let a stream start
@@ -18,6 +19,8 @@ Bad arguments (a NaN volume, a wrong type) raise the built-in ValueError / TypeE
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import anyio
 
 if TYPE_CHECKING:
     from .reason import Reason
@@ -46,8 +49,9 @@ class StreamNotFound(AudiolabError, LookupError):
     """No stream with that id."""
 
 
-class ClosedResourceError(AudiolabError):
-    """The Lab (or a playback, a client) is already closed."""
+class ClosedResourceError(AudiolabError, anyio.ClosedResourceError):
+    """The Lab (or a playback, a client, a subscription) is already closed. Also an
+    :class:`anyio.ClosedResourceError`, so code written for anyio streams catches it."""
 
 
 class NotSupported(AudiolabError):

@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 
 import anyio
+from anyio.abc import ObjectReceiveStream
+from anyio.lowlevel import checkpoint
 
 from ._exceptions import ClosedResourceError, EventOverflow
 from .events import Event
@@ -20,6 +22,8 @@ from .events import Event
 
 @dataclass(frozen=True)
 class SubscriptionStatistics:
+    """One event subscription's counts: what it holds now, what it was given, what it lost."""
+
     buffered: int
     max_buffer: int
     delivered: int
@@ -27,8 +31,13 @@ class SubscriptionStatistics:
     overflowed: bool
 
 
-class EventSubscription:
-    """One subscriber's view of the event stream: ``async for event in subscription``."""
+class EventSubscription(ObjectReceiveStream[Event]):
+    """One subscriber's view of the event stream, an :class:`anyio.abc.ObjectReceiveStream`:
+    ``async with lab.events() as events: async for event in events: ...``.
+
+    ``receive()`` is a checkpoint. When the Lab closes, iteration ends after the buffered events (``receive()``
+    raises :class:`~audiolab.ClosedResourceError`, or the error that ended the Lab, such as
+    :class:`~audiolab.BackendDisconnected`); after your own ``aclose()`` it raises ClosedResourceError."""
 
     def __init__(self, hub: EventHub, max_buffer: int) -> None:
         if isinstance(max_buffer, bool) or not isinstance(max_buffer, numbers.Integral):
@@ -78,6 +87,8 @@ class EventSubscription:
         raise anyio.WouldBlock
 
     async def receive(self) -> Event:
+        """The next event, waiting for one if none is buffered."""
+        await checkpoint()
         while True:
             try:
                 return self.receive_nowait()
@@ -96,9 +107,6 @@ class EventSubscription:
                 raise self._end_error
             raise ClosedResourceError("the event subscription is closed")
 
-    def __aiter__(self) -> EventSubscription:
-        return self
-
     async def __anext__(self) -> Event:
         try:
             return await self.receive()
@@ -108,6 +116,7 @@ class EventSubscription:
             raise
 
     def statistics(self) -> SubscriptionStatistics:
+        """What this subscription holds, was given and lost so far."""
         return SubscriptionStatistics(
             buffered=len(self._buffer),
             max_buffer=self._max_buffer,
@@ -117,14 +126,14 @@ class EventSubscription:
         )
 
     def close(self) -> None:
+        """Unsubscribe now; a task waiting in ``receive()`` gets ClosedResourceError. Idempotent."""
         self._hub._remove(self)
         self._end(None)
 
-    async def __aenter__(self) -> EventSubscription:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
+    async def aclose(self) -> None:
+        """Unsubscribe (as :meth:`close`), then checkpoint."""
         self.close()
+        await checkpoint()
 
 
 class EventHub:

@@ -6,9 +6,12 @@ seen and the newest timestamp): nothing loud is hidden and nothing old is delive
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
+from anyio.abc import ObjectReceiveStream
+from anyio.lowlevel import checkpoint
 
 from ._exceptions import ClosedResourceError
 from .model import MeterFrame
@@ -34,6 +37,8 @@ def merge_frames(older: MeterFrame, newer: MeterFrame) -> MeterFrame:
 
 @dataclass(frozen=True)
 class MeterStatistics:
+    """One meter subscription's counts."""
+
     rate: float
     offered: int
     delivered: int
@@ -41,10 +46,20 @@ class MeterStatistics:
     """Frames folded into a later one because the consumer had not taken the previous one yet."""
 
 
-class MeterSubscription:
-    """``async for frame in subscription``: frames at (at most) ``rate`` per second."""
+class MeterSubscription(ObjectReceiveStream[MeterFrame]):
+    """Meter frames at (at most) ``rate`` per second, an :class:`anyio.abc.ObjectReceiveStream`:
+    ``async with lab.meters(rate=30) as frames: async for frame in frames: ...``.
 
-    def __init__(self, rate: float, on_close: object) -> None:
+    Metering starts when the stream is entered (or first received from) and stops when the last subscriber
+    closes. ``receive()`` is a checkpoint; after the Lab closes it raises ClosedResourceError (iteration ends),
+    or the error that ended the Lab."""
+
+    def __init__(
+        self,
+        rate: float,
+        on_close: Callable[[MeterSubscription], None],
+        on_open: Callable[[MeterSubscription], Awaitable[None]] | None = None,
+    ) -> None:
         self.rate = rate
         self._interval = 1.0 / rate
         # A frame may come a little early (ticks jitter, engines advance in blocks): taking it a third of an
@@ -56,7 +71,21 @@ class MeterSubscription:
         self._closed = False
         self._end_error: BaseException | None = None
         self._on_close = on_close
+        self._on_open = on_open
         self._offered = self._delivered = self._merged = 0
+
+    async def __aenter__(self) -> MeterSubscription:
+        await self._open()
+        return self
+
+    async def _open(self) -> None:
+        if self._on_open is not None and not self._closed:
+            on_open, self._on_open = self._on_open, None
+            try:
+                await on_open(self)
+            except BaseException:
+                self.close()
+                raise
 
     def offer(self, frame: MeterFrame) -> None:
         """Called by the ticker for every frame; never blocks."""
@@ -79,9 +108,17 @@ class MeterSubscription:
             self._closed = True
             self._end_error = error
             self._wake()
-            self._on_close(self)  # type: ignore[operator]
+            self._on_close(self)
+
+    async def aclose(self) -> None:
+        """End the subscription (as :meth:`close`), then checkpoint."""
+        self.close()
+        await checkpoint()
 
     async def receive(self) -> MeterFrame:
+        """The next frame that is due, waiting for it."""
+        await checkpoint()
+        await self._open()
         while True:
             if self._closed:
                 if self._end_error is not None:
@@ -99,9 +136,6 @@ class MeterSubscription:
         wakeup, self._wakeup = self._wakeup, anyio.Event()
         wakeup.set()
 
-    def __aiter__(self) -> MeterSubscription:
-        return self
-
     async def __anext__(self) -> MeterFrame:
         try:
             return await self.receive()
@@ -109,4 +143,5 @@ class MeterSubscription:
             raise StopAsyncIteration from None
 
     def statistics(self) -> MeterStatistics:
+        """How many frames were offered, delivered and merged so far."""
         return MeterStatistics(self.rate, self._offered, self._delivered, self._merged)

@@ -344,26 +344,25 @@ class Lab:
 
     # --- meters --------------------------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def meters(self, rate: float = 30.0) -> AsyncIterator[MeterSubscription]:
+    def meters(self, rate: float = 30.0) -> MeterSubscription:
         """``async with lab.meters(rate=30) as frames: async for frame in frames: ...``: one frame of peaks
         for every session per tick, newest-value semantics (a slow consumer sees fewer frames, never
-        stale ones, and never makes the backend wait)."""
+        stale ones, and never makes the backend wait). An :class:`anyio.abc.ObjectReceiveStream`; metering
+        starts when it is entered (or first received from)."""
         if not is_real(rate) or not 0 < rate <= MAX_METER_RATE:
             raise ValueError(f"rate must be in (0, {MAX_METER_RATE}] frames per second, got {rate!r}")
+        self._live_backend()
+        return MeterSubscription(float(rate), self._drop_meter_subscription, self._add_meter_subscription)
+
+    async def _add_meter_subscription(self, subscription: MeterSubscription) -> None:
         backend = self._live_backend()
         if not self._meter_subscriptions:
             await backend.start_meters()
-        subscription = MeterSubscription(float(rate), self._drop_meter_subscription)
         self._meter_subscriptions.append(subscription)
         if not self._meter_ticker_running:
             self._meter_ticker_running = True
             assert self._services is not None
             self._services.start_soon(self._meter_ticker)
-        try:
-            yield subscription
-        finally:
-            subscription.close()
 
     def _drop_meter_subscription(self, subscription: MeterSubscription) -> None:
         if subscription in self._meter_subscriptions:
