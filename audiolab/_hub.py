@@ -40,7 +40,7 @@ class EventSubscription(ObjectReceiveStream[Event]):
     :class:`~audiolab.BackendDisconnected`); after your own ``aclose()`` it raises ClosedResourceError."""
 
     def __init__(self, hub: EventHub, max_buffer: int) -> None:
-        if isinstance(max_buffer, bool) or not isinstance(max_buffer, numbers.Integral):
+        if isinstance(max_buffer, bool) or not isinstance(max_buffer, (int, numbers.Integral)):
             raise TypeError(f"max_buffer must be an int (a number of events), not {type(max_buffer).__name__}")
         max_buffer = int(max_buffer)
         if max_buffer < 1:

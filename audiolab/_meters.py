@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import ObjectReceiveStream
@@ -15,6 +16,11 @@ from anyio.lowlevel import checkpoint
 
 from ._exceptions import ClosedResourceError
 from .model import MeterFrame
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from .backends._base import Backend
 
 
 def merge_frames(older: MeterFrame, newer: MeterFrame) -> MeterFrame:
@@ -145,3 +151,65 @@ class MeterSubscription(ObjectReceiveStream[MeterFrame]):
     def statistics(self) -> MeterStatistics:
         """How many frames were offered, delivered and merged so far."""
         return MeterStatistics(self.rate, self._offered, self._delivered, self._merged)
+
+
+class MeterFanOut:
+    """A Lab's meter subscribers and the one ticker that reads the backend's meters for all of them.
+
+    Metering runs while at least one subscriber is there: the backend starts measuring with the first and
+    stops after the last; the ticker ticks at the fastest subscriber's rate on a fixed grid."""
+
+    def __init__(self, backend: Backend, tasks: TaskGroup) -> None:
+        self._backend = backend
+        self._tasks = tasks
+        self.subscriptions: list[MeterSubscription] = []
+        self._ticker_running = False
+        self._closed = False
+
+    def subscribe(self, rate: float) -> MeterSubscription:
+        """A new subscription; it joins (and metering starts) when it is entered or first received from."""
+        return MeterSubscription(rate, self._drop, self._add)
+
+    def close(self, error: BaseException | None = None) -> None:
+        """End every subscription: cleanly, or with ``error`` raised to each. No more join after this."""
+        self._closed = True
+        for subscription in list(self.subscriptions):
+            subscription.close(error)
+
+    async def _add(self, subscription: MeterSubscription) -> None:
+        if self._closed:
+            raise ClosedResourceError("the Lab is closed")
+        if not self.subscriptions:
+            await self._backend.start_meters()
+        self.subscriptions.append(subscription)
+        if not self._ticker_running:
+            self._ticker_running = True
+            self._tasks.start_soon(self._tick)
+
+    def _drop(self, subscription: MeterSubscription) -> None:
+        if subscription in self.subscriptions:
+            self.subscriptions.remove(subscription)
+
+    async def _tick(self) -> None:
+        backend = self._backend
+        clock = backend.clock
+        next_tick = clock.now()
+        while self.subscriptions and not self._closed:
+            interval = 1.0 / max(s.rate for s in self.subscriptions)
+            # Ticks on a fixed grid (no drift); a late ticker skips the ticks it missed instead of bunching.
+            next_tick = max(next_tick + interval, clock.now())
+            next_tick = round(next_tick / interval) * interval if clock.virtual else next_tick
+            await clock.sleep_until(next_tick)
+            if not self.subscriptions or self._closed:
+                break
+            frame = backend.read_meters()
+            for subscription in list(self.subscriptions):
+                subscription.offer(frame)
+        if not self._closed:
+            with anyio.CancelScope(shield=True):
+                await backend.stop_meters()
+            if self.subscriptions:  # someone subscribed while we were stopping
+                await backend.start_meters()
+                self._tasks.start_soon(self._tick)
+                return
+        self._ticker_running = False

@@ -142,3 +142,15 @@ async def _let_others_run(rounds: int = 8) -> None:
     # Several checkpoints so woken tasks get to run (and to react to what they saw) before time moves on.
     for _ in range(rounds):
         await anyio.lowlevel.checkpoint()
+
+
+def make_clock(clock: str | Clock | None) -> Clock:
+    """The clock a backend option names: None or "real" (a :class:`RealClock`), "virtual" (a new
+    :class:`VirtualClock`), or a Clock given as it is."""
+    if clock is None or clock == "real":
+        return RealClock()
+    if clock == "virtual":
+        return VirtualClock()
+    if isinstance(clock, Clock):
+        return clock
+    raise ValueError(f"clock must be 'real', 'virtual' or an audiolab Clock, got {clock!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
-import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -15,12 +15,13 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.lowlevel import checkpoint
 
-from ._exceptions import BackendDisconnected, ClosedResourceError, NotSupported
+from ._calls import PlayCall, SessionIterator
+from ._exceptions import BackendDisconnected, BackendUnavailable, ClosedResourceError, NotSupported
 from ._hub import EventHub, EventSubscription, SubscriptionStatistics
-from ._meters import MeterStatistics, MeterSubscription
-from .audio.playback import Playback, PlayRequest
-from .backends import auto_candidates, backend_class, make_backend
-from .backends._base import Backend
+from ._meters import MeterFanOut, MeterStatistics, MeterSubscription
+from .audio.playback import PlayRequest
+from .backends import auto_candidates, backend_class, make_backend, needs_own_loop
+from .backends._base import Backend, Capability
 from .clock import Clock, VirtualClock
 from .model import Role, Session, check_bool, check_index, check_level, check_session_id, is_real
 
@@ -29,6 +30,8 @@ if sys.version_info < (3, 11):
 
 if TYPE_CHECKING:
     from .audio.synth import Tone
+    from .backends.sim.backend import SimBackend
+    from .focus import FocusPolicy
     from .focus.in_force import PolicyInForce
     from .focus.request import FocusAttributes
     from .focus.session_manager import AudioSessionManager
@@ -46,26 +49,39 @@ class LabStatistics:
     meter_subscribers: tuple[MeterStatistics, ...]
 
 
-def open(backend: str = "sim", **options: Any) -> Lab:  # noqa: A001 - mirrors io.open / anyio.open_file
+def open(backend: str | Backend = "sim", **options: Any) -> Lab:  # noqa: A001 - mirrors io.open / anyio.open_file
     """Open a Lab on a backend: ``async with audiolab.open(backend="sim") as lab: ...``.
 
     ``backend`` is "sim" (the built-in simulated service), "pulse", "pipewire", "wasapi", "replay", or "auto"
     (a real backend when one answers here, else "sim"; ``lab.backend_name`` and ``lab.picked_because`` say
-    which and why). ``detect_ducking=True`` meters every session and reports the ducks and corks of any app,
-    measured around each stream that starts or stops (see :mod:`audiolab.detect`). Other options go to the
-    backend.
+    which and why), or an instance of an :class:`audiolab.abc.Backend` subclass, used once (its own options
+    go to its constructor). ``detect_ducking=True`` meters every session and reports the ducks and corks of
+    any app, measured around each stream that starts or stops (see :mod:`audiolab.detect`). Other options go
+    to the backend named.
     """
-    if not isinstance(backend, str):
-        raise TypeError("backend must be a backend name")
-    if backend != "auto":
+    if isinstance(backend, Backend):
+        unknown = sorted(options.keys() - {"detect_ducking"})
+        if unknown:
+            raise TypeError(f"options for a backend instance go to its constructor, not to open(): "
+                            f"{', '.join(unknown)}")
+        if backend in _USED_INSTANCES:
+            raise ValueError(f"this {backend.name!r} backend instance already served a Lab; make a new one")
+        _USED_INSTANCES.add(backend)
+    elif not isinstance(backend, str):
+        raise TypeError(f"backend must be a backend name or an audiolab.abc.Backend instance, "
+                        f"not {type(backend).__name__}")
+    elif backend != "auto":
         backend_class(backend)  # fail fast on an unknown name
     return Lab(backend, options)
+
+
+_USED_INSTANCES: weakref.WeakSet[Backend] = weakref.WeakSet()
 
 
 class Lab:
     """One open connection to an audio system. Use it as an async context manager."""
 
-    def __init__(self, backend: str, options: dict[str, Any]) -> None:
+    def __init__(self, backend: str | Backend, options: dict[str, Any]) -> None:
         self._requested = backend
         self._options = options
         self._backend: Backend | None = None
@@ -78,10 +94,9 @@ class Lab:
         self._detect = False
         self._closed = False
         self._failure: BaseException | None = None
-        self._meter_subscriptions: list[MeterSubscription] = []
-        self._meter_ticker_running = False
-        self.backend_name = backend
-        self.picked_because = "requested explicitly"
+        self._meters: MeterFanOut | None = None
+        self.backend_name = backend if isinstance(backend, str) else backend.name
+        self.picked_because = "requested explicitly" if isinstance(backend, str) else "given as an instance"
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -106,8 +121,10 @@ class Lab:
             async with anyio.create_task_group() as lab_group:
                 try:
                     self._services = await lab_group.start(self._serve)
+                    self._meters = MeterFanOut(backend, self._services)
                     self._services.start_soon(self._run_backend)
-                    if self._detect and "focus" not in backend.capabilities and "meters" in backend.capabilities:
+                    if self._detect and Capability.FOCUS not in backend.capabilities \
+                            and Capability.METERS in backend.capabilities:
                         # (a backend with its own focus engine, the simulated service, reports its ducks itself)
                         from ._detecting import run_detector  # noqa: PLC0415 - only when asked for
 
@@ -128,6 +145,8 @@ class Lab:
 
     async def _connect(self) -> Backend:
         name = self._requested
+        if isinstance(name, Backend):
+            return await self._start_backend(name, given=True)
         if name == "auto":
             found = await auto_candidates()
             if found:
@@ -141,14 +160,26 @@ class Lab:
         if not isinstance(detect, bool):
             raise TypeError(f"detect_ducking must be True or False, not {detect!r}")
         self._detect = detect
-        self._backend = make_backend(name, options)
+        return await self._start_backend(make_backend(name, options))
+
+    async def _start_backend(self, backend: Backend, *, given: bool = False) -> Backend:
+        if given:
+            detect = self._options.get("detect_ducking", False)
+            if not isinstance(detect, bool):
+                raise TypeError(f"detect_ducking must be True or False, not {detect!r}")
+            self._detect = detect
+            if needs_own_loop(type(backend)):
+                raise BackendUnavailable(
+                    f"the {backend.name!r} backend needs asyncio's own loop: under trio, open it by name "
+                    f"(audiolab.open({backend.name!r})) so that it runs on an asyncio loop of its own")
+        self._backend = backend
         try:
-            await self._backend.start(self._hub.publish)
+            await backend.start(self._hub.publish)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._backend.aclose()
+                await backend.aclose()
             raise
-        return self._backend
+        return backend
 
     async def _serve(self, *, task_status: TaskStatus[TaskGroup]) -> None:
         """Hold the group the Lab's own tasks (backend pump, meter ticker, detector) run in, until closed."""
@@ -182,8 +213,8 @@ class Lab:
         if self._closed:
             return
         self._closed = True
-        for subscription in list(self._meter_subscriptions):
-            subscription.close(self._failure)
+        if self._meters is not None:
+            self._meters.close(self._failure)
         try:
             if self._services is not None:
                 # The backend's own tasks stop first, so nothing runs against a closing backend.
@@ -205,8 +236,8 @@ class Lab:
         except BackendDisconnected as exc:
             self._failure = exc
             self._hub.close(exc)
-            for subscription in list(self._meter_subscriptions):
-                subscription.close(exc)  # like event subscribers, meter subscribers get the error
+            if self._meters is not None:
+                self._meters.close(exc)  # like event subscribers, meter subscribers get the error
 
     @property
     def backend(self) -> Backend:
@@ -267,7 +298,7 @@ class Lab:
             backend=self.backend_name,
             events_published=self._hub.published,
             event_subscribers=tuple(s.statistics() for s in self._hub._subscriptions),
-            meter_subscribers=tuple(s.statistics() for s in self._meter_subscriptions),
+            meter_subscribers=tuple(s.statistics() for s in self._meters.subscriptions) if self._meters else (),
         )
 
     # --- control -------------------------------------------------------------------------------------------
@@ -352,46 +383,8 @@ class Lab:
         if not is_real(rate) or not 0 < rate <= MAX_METER_RATE:
             raise ValueError(f"rate must be in (0, {MAX_METER_RATE}] frames per second, got {rate!r}")
         self._live_backend()
-        return MeterSubscription(float(rate), self._drop_meter_subscription, self._add_meter_subscription)
-
-    async def _add_meter_subscription(self, subscription: MeterSubscription) -> None:
-        backend = self._live_backend()
-        if not self._meter_subscriptions:
-            await backend.start_meters()
-        self._meter_subscriptions.append(subscription)
-        if not self._meter_ticker_running:
-            self._meter_ticker_running = True
-            assert self._services is not None
-            self._services.start_soon(self._meter_ticker)
-
-    def _drop_meter_subscription(self, subscription: MeterSubscription) -> None:
-        if subscription in self._meter_subscriptions:
-            self._meter_subscriptions.remove(subscription)
-
-    async def _meter_ticker(self) -> None:
-        backend = self.backend
-        clock = backend.clock
-        next_tick = clock.now()
-        while self._meter_subscriptions and not self._closed:
-            interval = 1.0 / max(s.rate for s in self._meter_subscriptions)
-            # Ticks on a fixed grid (no drift); a late ticker skips the ticks it missed instead of bunching.
-            next_tick = max(next_tick + interval, clock.now())
-            next_tick = round(next_tick / interval) * interval if clock.virtual else next_tick
-            await clock.sleep_until(next_tick)
-            if not self._meter_subscriptions or self._closed:
-                break
-            frame = backend.read_meters()
-            for subscription in list(self._meter_subscriptions):
-                subscription.offer(frame)
-        if not self._closed:
-            with anyio.CancelScope(shield=True):
-                await backend.stop_meters()
-            if self._meter_subscriptions:  # someone subscribed while we were stopping
-                await backend.start_meters()
-                assert self._services is not None
-                self._services.start_soon(self._meter_ticker)
-                return
-        self._meter_ticker_running = False
+        assert self._meters is not None
+        return self._meters.subscribe(float(rate))
 
     # --- tones ---------------------------------------------------------------------------------------------
 
@@ -407,7 +400,7 @@ class Lab:
         device: str | None = None,
         duration: float | None = None,
         focus: FocusAttributes | None = None,
-    ) -> _PlayCall:
+    ) -> PlayCall:
         """Play ``tone`` through a session of its own (a separate process on real backends), as ``app`` with
         ``role``. Use ``async with lab.play(...) as playback:`` (stopped on leaving, on cancellation or on an
         exception) or ``playback = await lab.play(...)`` (stopped when the Lab closes). Sessions are shared
@@ -415,7 +408,7 @@ class Lab:
         refuses raises :class:`FocusDeniedError`. ``focus`` says how the stream asks for focus in Android's or iOS's
         terms (a gain type and flags, a category and options), for the simulated service's policies."""
         request = PlayRequest(tone, role, app, display_name, session_guid, cross_process, device, duration, focus)
-        return _PlayCall(self, request)
+        return PlayCall(self._live_backend, request)
 
     # --- focus ---------------------------------------------------------------------------------------------
 
@@ -426,7 +419,7 @@ class Lab:
         self.sim  # noqa: B018 - raises NotSupported on other backends
         return AudioSessionManager(self, app)
 
-    async def set_policy(self, policy: str | Any, **settings: Any) -> None:
+    async def set_policy(self, policy: str | FocusPolicy, **settings: Any) -> None:
         """Switch the simulated service's focus policy: "harmonyos", "windows", "pulseaudio",
         "wireplumber", "wireplumber-0.4", "android", "android-automotive", "ios", "none", a policy file, or a
         policy object; ``settings`` go to the policy
@@ -437,64 +430,15 @@ class Lab:
     # --- backend-specific extras ---------------------------------------------------------------------------
 
     @property
-    def sim(self) -> Any:
+    def sim(self) -> SimBackend:
         """The simulated service's own controls (apps, restart, devices); NotSupported on other backends."""
+        from .backends.sim.backend import SimBackend  # noqa: PLC0415 - loaded with the simulated backend only
+
         backend = self._live_backend()
-        if backend.name != "sim":
+        if not isinstance(backend, SimBackend):
             raise NotSupported(f"lab.sim is only there on the simulated backend, not {backend.name!r}")
         return backend
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<audiolab.Lab backend={self.backend_name!r} {state}>"
-
-
-class SessionIterator:
-    """An async iterator over a snapshot of sessions; each step is a checkpoint."""
-
-    def __init__(self, sessions: list[Session]) -> None:
-        self._sessions = iter(sessions)
-
-    def __aiter__(self) -> SessionIterator:
-        return self
-
-    async def __anext__(self) -> Session:
-        await checkpoint()
-        try:
-            return next(self._sessions)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-
-class _PlayCall:
-    """What ``lab.play()`` returns: await it for the handle, or use it as an async context manager."""
-
-    def __init__(self, lab: Lab, request: PlayRequest) -> None:
-        self._lab = lab
-        self._request = request
-        self._playback: Playback | None = None
-        self._used = False
-
-    def __del__(self) -> None:
-        if not getattr(self, "_used", True):
-            warnings.warn(f"lab.play({self._request.tone.describe()}) was never awaited nor entered, so nothing "
-                          "played: use `await lab.play(...)` or `async with lab.play(...)`",
-                          RuntimeWarning, stacklevel=2, source=self)
-
-    async def _start(self) -> Playback:
-        self._used = True
-        await checkpoint()
-        self._playback = await self._lab._live_backend().play(self._request)
-        return self._playback
-
-    def __await__(self):  # type: ignore[no-untyped-def]
-        self._used = True  # a coroutine that is never run warns by itself
-        return self._start().__await__()
-
-    async def __aenter__(self) -> Playback:
-        return await self._start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._playback is not None:
-            with anyio.CancelScope(shield=True):
-                await self._playback.stop()

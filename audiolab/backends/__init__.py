@@ -35,14 +35,14 @@ def make_backend(name: str, options: dict[str, object]) -> Backend:
     """A started-to-be backend for the running event loop: an asyncio-only one under trio runs on an asyncio
     loop in a thread of its own (see :mod:`._bridge`)."""
     cls = backend_class(name)
-    if _needs_own_loop(cls):
+    if needs_own_loop(cls):
         from ._bridge import BridgedBackend
 
         return BridgedBackend(lambda: cls(**options))
     return cls(**options)
 
 
-def _needs_own_loop(cls: type[Backend]) -> bool:
+def needs_own_loop(cls: type[Backend]) -> bool:
     """Whether ``cls`` needs asyncio and the running loop is not asyncio's."""
     if not cls.asyncio_only:
         return False
@@ -66,7 +66,7 @@ async def auto_candidates() -> list[str]:
 
 async def _probe(cls: type[Backend]) -> bool:
     """``cls.probe()``, on an asyncio loop of its own when the backend needs one and this is not asyncio."""
-    if not _needs_own_loop(cls):
+    if not needs_own_loop(cls):
         return await cls.probe()
     import anyio
 

@@ -9,6 +9,7 @@ methods change one session and raise :class:`SessionNotFound` for an unknown id,
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,15 +23,41 @@ if TYPE_CHECKING:
     from ..focus.in_force import PolicyInForce
 
 EventSink = Callable[[Event], None]
+"""What a backend reports events through: called on the event loop thread, never blocks."""
+
+
+class Capability(str, enum.Enum):
+    """An optional operation a backend supports (``Capability.METERS in lab.backend.capabilities``).
+
+    Each member is also its name as a string, so ``"meters" in lab.backend.capabilities`` works as well."""
+
+    __hash__ = str.__hash__  # hash as the string it equals, so a set of members finds its names
+
+    DISPLAY_NAME = "display_name"
+    ICON_PATH = "icon_path"
+    GROUPING_PARAM = "grouping_param"
+    CHANNEL_VOLUME = "channel_volume"
+    METERS = "meters"
+    PLAY = "play"
+    FOCUS = "focus"
+    """The backend decides focus itself and reports its focus events (the simulated service)."""
+    CLIENTS = "clients"
+    """Other clients' sessions are there to see and control."""
+    RESTART = "restart"
+    DUCKING_PREFERENCE = "ducking_preference"
 
 
 class Backend(abc.ABC):
-    """Base class of every backend."""
+    """Base class of every backend: subclass it and pass an instance to ``audiolab.open(MyBackend())``.
 
-    name: ClassVar[str] = "?"
-    capabilities: ClassVar[frozenset[str]] = frozenset()
-    """Optional operations this backend supports: 'display_name', 'icon_path', 'grouping_param',
-    'channel_volume', 'meters', 'play', 'focus', 'clients'."""
+    Implement :meth:`start`, :meth:`aclose`, :meth:`snapshot`, :meth:`set_volume` and :meth:`set_mute`;
+    every other operation is optional (it raises :class:`NotSupported` until overridden, and the backend
+    lists it in :attr:`capabilities`). Arguments reach a backend already checked by the Lab."""
+
+    name: str = "?"
+    """The backend's name ("sim", "pulse", ...), as ``lab.backend_name`` reports it."""
+    capabilities: frozenset[Capability] = frozenset()
+    """The optional operations this backend supports (a class attribute, or set per instance)."""
     asyncio_only: ClassVar[bool] = False
     """True for a backend that needs the asyncio loop itself; under trio it runs on one in a thread of its own."""
 

@@ -117,7 +117,8 @@ class BridgedBackend(Backend):
         except BaseException:
             self._thread.stop_now()
             raise
-        self.name = self._inner.name  # type: ignore[misc]
+        self.name = self._inner.name
+        self.capabilities = self._inner.capabilities
         self.clock = self._inner.clock  # one time base for events, frames and the Lab's ticker
         self._table = SessionTable()
         self._emit: EventSink | None = None
@@ -127,10 +128,6 @@ class BridgedBackend(Backend):
         self._last_frame: MeterFrame | None = None
         self._playbacks: weakref.WeakSet[BridgedPlayback] = weakref.WeakSet()
         self._closed = False
-
-    @property
-    def capabilities(self) -> frozenset[str]:  # type: ignore[override]
-        return self._inner.capabilities
 
     # --- crossing -------------------------------------------------------------------------------------------
 

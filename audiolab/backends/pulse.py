@@ -50,7 +50,7 @@ from ..events import ChannelVolumeChanged, Ducked, Event, PolicyChanged, Session
 from ..focus.in_force import PolicyInForce
 from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
 from ..reason import Reason
-from ._base import Backend, EventSink
+from ._base import Backend, Capability, EventSink
 from ._pulse.connection import (
     FACILITY_CLIENT,
     FACILITY_MODULE,
@@ -159,8 +159,8 @@ class PulseBackend(Backend):
     ``unix:/run/user/1000/pulse/native``), ``reconnect`` (default False), ``meter_rate`` (peak samples per
     second the server sends per stream, default 30), ``client_name``."""
 
-    name: ClassVar[str] = "pulse"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"channel_volume", "meters", "clients", "play"})
+    name = "pulse"
+    capabilities = frozenset({Capability.CHANNEL_VOLUME, Capability.METERS, Capability.CLIENTS, Capability.PLAY})
     asyncio_only: ClassVar[bool] = True
 
     def __init__(

@@ -11,22 +11,21 @@ import datetime
 import math
 import os
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from .._exceptions import NotSupported
 from .._meters import merge_frames
-from ..clock import Clock
+from ..clock import Clock, make_clock
 from ..events import Event, PolicyChanged
 from ..focus.in_force import PolicyInForce
 from ..model import MeterFrame, Session
 from ..session_table import SessionTable
 from ..trace import Trace, read_trace
-from ._base import Backend, EventSink
-from .sim.backend import make_clock
+from ._base import Backend, Capability, EventSink
 
 
 class ReplayBackend(Backend):
-    name: ClassVar[str] = "replay"
+    name = "replay"
 
     def __init__(
         self,
@@ -40,6 +39,7 @@ class ReplayBackend(Backend):
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
             raise ValueError(f"speed must be a positive number, got {speed!r}")
         self.trace = trace if isinstance(trace, Trace) else read_trace(trace)
+        self.capabilities = frozenset({Capability.METERS}) if self.trace.has_meters else frozenset()
         self.speed = float(speed)
         self._table = SessionTable(self.trace.snapshot)
         self._emit: EventSink | None = None
@@ -48,10 +48,6 @@ class ReplayBackend(Backend):
         self._policy = self.trace.policy
         self.position = 0
         """How many trace entries have been played."""
-
-    @property
-    def capabilities(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset({"meters"}) if self.trace.has_meters else frozenset()
 
     @classmethod
     async def probe(cls) -> bool:

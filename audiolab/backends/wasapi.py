@@ -28,7 +28,7 @@ import os
 import sys
 import uuid
 import warnings
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -53,7 +53,7 @@ from ..model import (
     check_level,
     normalize_guid,
 )
-from ._base import Backend, EventSink
+from ._base import Backend, Capability, EventSink
 from ._wasapi.com import ComApi, EndpointInfo
 from ._wasapi.mapping import ProcessTag
 from ._wasapi.outbox import LoopOutbox, OutboxStatistics
@@ -97,10 +97,11 @@ class WasapiBackend(Backend):
     :class:`~._wasapi.playback.SoundDeviceLauncher`, a sounddevice child process per tone), ``clock``.
     """
 
-    name: ClassVar[str] = "wasapi"
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"display_name", "icon_path", "grouping_param", "channel_volume", "meters", "ducking_preference", "play"}
-    )
+    name = "wasapi"
+    capabilities = frozenset({
+        Capability.DISPLAY_NAME, Capability.ICON_PATH, Capability.GROUPING_PARAM, Capability.CHANNEL_VOLUME,
+        Capability.METERS, Capability.DUCKING_PREFERENCE, Capability.PLAY,
+    })
 
     def __init__(
         self,

@@ -89,6 +89,15 @@ async def sim_harness() -> AsyncIterator[Harness]:
         yield SimHarness(lab)
 
 
+@asynccontextmanager
+async def sim_instance_harness() -> AsyncIterator[Harness]:
+    """The simulated service handed to open() as an instance (the public backend seam)."""
+    from audiolab.backends.sim import SimBackend
+
+    async with open_lab(SimBackend(clock="virtual")) as lab:
+        yield SimHarness(lab)
+
+
 def _discover() -> dict[str, object]:
     """Backend name -> async context manager giving a Harness. Besides the simulated one, every module
     ``tests/contract/harness_<backend>.py`` adds its own by defining ``HARNESSES = {name: factory}``."""
@@ -96,7 +105,7 @@ def _discover() -> dict[str, object]:
     import pkgutil
     from pathlib import Path
 
-    found: dict[str, object] = {"sim": sim_harness}
+    found: dict[str, object] = {"sim": sim_harness, "sim-instance": sim_instance_harness}
     for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if module.name.startswith("harness_"):
             found.update(importlib.import_module(f"{__package__}.{module.name}").HARNESSES)

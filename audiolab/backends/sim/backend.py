@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from ..._exceptions import ClosedResourceError
 from ...audio.playback import Playback, PlayRequest
-from ...clock import Clock, RealClock, VirtualClock
+from ...clock import Clock, VirtualClock, make_clock
 from ...focus import FocusPolicy
 from ...focus.in_force import PolicyInForce, simulated
 from ...focus.policy import as_policy
 from ...model import Device, DisconnectReason, Flow, MeterFrame, Origin, Session
-from .._base import Backend, EventSink
+from .._base import Backend, Capability, EventSink
 from .client import SimClient
 from .engine import SimEngine, check_options
 from .persistence import VolumeStore
@@ -22,16 +22,6 @@ from .sinks import open_sink
 
 PUMP_SECONDS = 0.01
 """On real time, how often the pump brings the engine up to the clock (one 10 ms block)."""
-
-
-def make_clock(clock: str | Clock | None) -> Clock:
-    if clock is None or clock == "real":
-        return RealClock()
-    if clock == "virtual":
-        return VirtualClock()
-    if isinstance(clock, Clock):
-        return clock
-    raise ValueError(f"clock must be 'real', 'virtual' or an audiolab Clock, got {clock!r}")
 
 
 def _as_async(function: Callable[[], object]) -> Callable[[], Awaitable[None]]:
@@ -53,11 +43,11 @@ class SimBackend(Backend):
     machine's sound card, or any object with ``write(block)`` and ``close()``).
     """
 
-    name: ClassVar[str] = "sim"
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"display_name", "icon_path", "grouping_param", "channel_volume", "clients", "restart", "meters", "play",
-         "focus"}
-    )
+    name = "sim"
+    capabilities = frozenset({
+        Capability.DISPLAY_NAME, Capability.ICON_PATH, Capability.GROUPING_PARAM, Capability.CHANNEL_VOLUME,
+        Capability.CLIENTS, Capability.RESTART, Capability.METERS, Capability.PLAY, Capability.FOCUS,
+    })
 
     def __init__(
         self,
