@@ -134,19 +134,32 @@ class Lab:
                     body_error = exc
                     raise
                 finally:
-                    await self._shut_down()
+                    if self._services is not None:
+                        self._services.cancel_scope.cancel()  # so that the group can be left
         except BaseExceptionGroup as group:
             # The block's own error, alone, leaves as itself: the task group is the Lab's business.
             if body_error is None or list(group.exceptions) != [body_error]:
                 raise
         else:
             return
+        finally:
+            await self._shut_down()  # outside the group: an error closing the backend leaves as itself
         raise body_error
 
     async def _connect(self) -> Backend:
-        name = self._requested
-        if isinstance(name, Backend):
-            return await self._start_backend(name, given=True)
+        options = dict(self._options)
+        detect = options.pop("detect_ducking", False)
+        if not isinstance(detect, bool):
+            raise TypeError(f"detect_ducking must be True or False, not {detect!r}")
+        self._detect = detect
+        requested = self._requested
+        if isinstance(requested, Backend):
+            if needs_own_loop(type(requested)):
+                raise BackendUnavailable(
+                    f"the {requested.name!r} backend needs asyncio's own loop: under trio, open it by name "
+                    f"(audiolab.open({requested.name!r})) so that it runs on an asyncio loop of its own")
+            return await self._start_backend(requested)
+        name = requested
         if name == "auto":
             found = await auto_candidates()
             if found:
@@ -155,23 +168,9 @@ class Lab:
                 name, self.picked_because = "sim", "no real audio server answered here"
             log.info("audiolab: backend=auto picked %s (%s)", name, self.picked_because)
         self.backend_name = name
-        options = dict(self._options)
-        detect = options.pop("detect_ducking", False)
-        if not isinstance(detect, bool):
-            raise TypeError(f"detect_ducking must be True or False, not {detect!r}")
-        self._detect = detect
         return await self._start_backend(make_backend(name, options))
 
-    async def _start_backend(self, backend: Backend, *, given: bool = False) -> Backend:
-        if given:
-            detect = self._options.get("detect_ducking", False)
-            if not isinstance(detect, bool):
-                raise TypeError(f"detect_ducking must be True or False, not {detect!r}")
-            self._detect = detect
-            if needs_own_loop(type(backend)):
-                raise BackendUnavailable(
-                    f"the {backend.name!r} backend needs asyncio's own loop: under trio, open it by name "
-                    f"(audiolab.open({backend.name!r})) so that it runs on an asyncio loop of its own")
+    async def _start_backend(self, backend: Backend) -> Backend:
         self._backend = backend
         try:
             await backend.start(self._hub.publish)

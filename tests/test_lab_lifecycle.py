@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 import anyio
 import pytest
 
 import audiolab
 from audiolab import Role
 from audiolab.tones import sine
+
+from .test_backend_seam import OneKnob
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 pytestmark = pytest.mark.anyio
 
@@ -89,3 +96,31 @@ async def test_start_lab_with_bad_arguments_raises_in_the_callers_task_and_holds
     with pytest.raises(TypeError, match="unknown options"):
         await audiolab.start_lab(clock="virtual", volume_knob=11)
     assert asyncio.all_tasks() == before
+
+
+class FailsToClose(OneKnob):
+    async def aclose(self) -> None:
+        raise OSError("the device went away while closing")
+
+
+class PumpDies(OneKnob):
+    async def run(self) -> None:
+        await anyio.sleep(0.01)
+        raise RuntimeError("the pump died")
+
+
+async def test_an_error_closing_the_backend_leaves_as_itself():
+    with pytest.raises(OSError, match="went away while closing"):
+        async with audiolab.open(FailsToClose()) as lab:
+            pass
+    assert lab.closed
+
+
+async def test_an_error_in_one_of_the_labs_tasks_cancels_the_block_and_is_raised_from_it():
+    reached_the_end = False
+    with pytest.raises(BaseExceptionGroup) as info:
+        async with audiolab.open(PumpDies()) as lab:
+            await anyio.sleep(5)
+            reached_the_end = True
+    assert info.group_contains(RuntimeError, match="the pump died", depth=None)
+    assert lab.closed and not reached_the_end

@@ -47,6 +47,7 @@ class SimBackend(Backend):
     capabilities = frozenset({
         Capability.DISPLAY_NAME, Capability.ICON_PATH, Capability.GROUPING_PARAM, Capability.CHANNEL_VOLUME,
         Capability.CLIENTS, Capability.RESTART, Capability.METERS, Capability.PLAY, Capability.FOCUS,
+        Capability.DUCKING_PREFERENCE,
     })
 
     def __init__(
