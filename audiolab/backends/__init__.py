@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from .._exceptions import BackendUnavailable
 from ._base import Backend
@@ -28,10 +29,13 @@ def backend_class(name: str) -> type[Backend]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise BackendUnavailable(f"backend {name!r} cannot be loaded here: {exc}") from exc
-    return getattr(module, attr)
+    cls = getattr(module, attr)
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise TypeError(f"{_BACKENDS[name]} is not an audiolab.abc.Backend subclass")
+    return cls
 
 
-def make_backend(name: str, options: dict[str, object]) -> Backend:
+def make_backend(name: str, options: dict[str, Any]) -> Backend:
     """A started-to-be backend for the running event loop: an asyncio-only one under trio runs on an asyncio
     loop in a thread of its own (see :mod:`._bridge`)."""
     cls = backend_class(name)
