@@ -27,6 +27,7 @@ from audiolab import (
     SessionState,
 )
 from audiolab import open as open_lab
+from audiolab._hub import EventSubscription
 from audiolab.backends.wasapi import WasapiBackend
 from audiolab.events import (
     DisplayNameChanged,
@@ -55,6 +56,7 @@ class Run:
         self.lab = lab
         self.fake = fake
         self.events: list[Event] = []
+        self.subscription: EventSubscription | None = None
 
     @property
     def backend(self) -> WasapiBackend:
@@ -63,6 +65,9 @@ class Run:
     async def settle(self) -> None:
         await anyio.to_thread.run_sync(self.fake.wait_idle)
         await self.backend.sync()
+        # The collector takes one event per checkpoint (receive() is one): let it take all that arrived.
+        while self.subscription is not None and self.subscription.statistics().buffered:
+            await anyio.lowlevel.checkpoint()
         for _ in range(3):
             await anyio.lowlevel.checkpoint()
 
@@ -77,6 +82,7 @@ async def running(fake: FakeCom | None = None) -> AsyncIterator[Run]:
         async with open_lab("wasapi", com=fake) as lab:
             run = Run(lab, fake)
             async with lab.events(max_buffer=100_000) as subscription, anyio.create_task_group() as tg:
+                run.subscription = subscription
                 async def collect() -> None:
                     async for event in subscription:
                         run.events.append(event)
