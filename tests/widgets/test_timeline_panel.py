@@ -99,8 +99,8 @@ async def test_teaching_panel_shows_a_denied_start():
 def test_widgets_package_is_light_and_complete():
     import audiolab.widgets as widgets
 
-    assert widgets.__all__ == ("FocusTimeline", "RoleMatrixView", "SessionDashboard", "TeachingPanel", "start_lab",
-                               "stop_lab")
+    assert widgets.__all__ == ("FocusTimeline", "RoleMatrixView", "ScenarioComparison", "SessionDashboard",
+                               "TeachingPanel", "start_lab", "stop_lab")
     code = ("import sys, audiolab.widgets.timeline as t, audiolab.widgets.matrix_plot as m; "
             "print(','.join(m for m in sys.modules if m.split('.')[0] in ('ipywidgets', 'anywidget')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
