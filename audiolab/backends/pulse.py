@@ -51,6 +51,8 @@ from ..focus.in_force import PolicyInForce
 from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
 from ..reason import Reason
 from ._base import Backend, Capability, EventSink
+from ._pipewire.meter import NativeMeters, NativeUnavailable
+from ._pipewire.remote import pipewire_remote
 from ._pulse.connection import (
     FACILITY_CLIENT,
     FACILITY_MODULE,
@@ -98,6 +100,9 @@ _LIST_THRESHOLD = 16
 """More dirty objects of one kind than this are re-read with one list query instead of one query each."""
 _MAX_PREFETCHED = 256
 """New streams read ahead of the pump at most at once (a burst beyond that is read by the pump only)."""
+NATIVE_METER_RATE = 48000
+"""The rate native meter streams ask for: PipeWire's default graph rate (at another rate the meter's own copy
+is resampled, which moves a peak by well under the 0.02 the meters are tested to)."""
 _RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0)
 
 # facility -> (info query, list query, flow)
@@ -125,6 +130,8 @@ class PulseStatistics:
     events_emitted: int
     meter_streams: int
     reconnects: int
+    meter_path: str = ""
+    """How meters are taken: "native PipeWire", or "pulse protocol" (with why, when native was tried)."""
 
 
 @dataclass
@@ -157,7 +164,9 @@ def _retrieve(task: asyncio.Future[object]) -> None:
 class PulseBackend(Backend):
     """The PulseAudio / PipeWire backend. Options: ``server`` (a server string such as
     ``unix:/run/user/1000/pulse/native``), ``reconnect`` (default False), ``meter_rate`` (peak samples per
-    second the server sends per stream, default 30), ``client_name``."""
+    second the server sends per stream, default 30), ``client_name``, ``native_meters`` (default True: on PipeWire
+    meter through libpipewire, see :mod:`._pipewire.meter`; False, or when libpipewire cannot be used: through
+    pipewire-pulse, see :mod:`._pulse.meters`)."""
 
     name = "pulse"
     capabilities = frozenset({Capability.CHANNEL_VOLUME, Capability.METERS, Capability.CLIENTS, Capability.PLAY})
@@ -171,6 +180,7 @@ class PulseBackend(Backend):
         reconnect: bool = False,
         meter_rate: int = 30,
         client_name: str = "audiolab",
+        native_meters: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(clock=clock, **options)
@@ -178,6 +188,8 @@ class PulseBackend(Backend):
             raise TypeError("server must be a PulseAudio server string")
         if isinstance(meter_rate, bool) or not isinstance(meter_rate, int) or not 1 <= meter_rate <= 1000:
             raise ValueError("meter_rate must be an int in 1..1000")
+        if not isinstance(native_meters, bool):
+            raise TypeError("native_meters must be True or False")
         self._server = server
         self._reconnect = bool(reconnect)
         self._meter_rate = meter_rate
@@ -193,7 +205,9 @@ class PulseBackend(Backend):
         self._mirror = Mirror()
         self._dirty: dict[int, set[int]] = {}
         self._origins = Origins()
-        self._meters: PeakMeters | None = None
+        self._meters: PeakMeters | NativeMeters | None = None
+        self._native_failure: str | None = None if native_meters else "turned off (native_meters=False)"
+        """Why the native PipeWire meters could not be used (then the pulse-protocol meters are)."""
         self._meters_left_out: Mapping[int, str] = {}
         self._prefetched: dict[tuple[Flow, int], asyncio.Future[object]] = {}
         """New streams' first readings (see _prefetch), taken by the pump's next re-read of them."""
@@ -212,7 +226,7 @@ class PulseBackend(Backend):
         """Tone processes started whose session play() is still waiting for: aclose closes them."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._measure_task: asyncio.Task[None] | None = None
-        self._duck_meters: PeakMeters | None = None
+        self._duck_meters: PeakMeters | NativeMeters | None = None
         self._causes: Causes | None = None
         self._policy: PolicyInForce | None = None
 
@@ -694,7 +708,14 @@ class PulseBackend(Backend):
             self._meters = self._new_meters(conn)
             self._sync_meters()
 
-    def _new_meters(self, conn: Connection) -> PeakMeters:
+    def _new_meters(self, conn: Connection) -> PeakMeters | NativeMeters:
+        """On PipeWire native meters (:mod:`._pipewire.meter`) when libpipewire can be loaded and the daemon
+        behind pipewire-pulse answers; else (and on PulseAudio) pulse-protocol meters."""
+        if self._pipewire and self._native_failure is None:
+            try:
+                return NativeMeters(NATIVE_METER_RATE, pipewire_remote(conn.address))
+            except NativeUnavailable as exc:
+                self._native_failure = str(exc)
         return PeakMeters(conn, self._meter_rate, lambda exc: None, self._meter_expects_data,
                           connect=self._meter_connection if self._pipewire else None)
 
@@ -719,7 +740,7 @@ class PulseBackend(Backend):
     def _sync_meters(self) -> None:
         assert self._meters is not None
         plan = plan_meters(self._streams.values(), self._devices, self._own_client, pipewire=self._pipewire,
-                           first=self._playbacks)
+                           first=self._playbacks, native=isinstance(self._meters, NativeMeters))
         self._meters_left_out = plan.left_out
         self._meters.sync(plan.targets)
 
@@ -728,6 +749,13 @@ class PulseBackend(Backend):
         meters, self._meters = self._meters, None
         if meters is not None:
             meters.close()
+
+    def _meter_path(self) -> str:
+        if isinstance(self._meters, NativeMeters):
+            return "native PipeWire"
+        if self._native_failure is not None:
+            return f"pulse protocol (native PipeWire meters unavailable: {self._native_failure})"
+        return "pulse protocol"
 
     def read_meters(self) -> MeterFrame:
         if self._meters is None:
@@ -934,5 +962,6 @@ class PulseBackend(Backend):
             events_emitted=self._emitted,
             meter_streams=self._meters.open_count if self._meters else 0,
             reconnects=self._reconnects,
+            meter_path=self._meter_path(),
         )
 

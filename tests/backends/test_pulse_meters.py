@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from .conftest import Running, both
+from tests.servers import AudioServer
+
+from .conftest import Running, both, start_backend, stop_backend
 
 pytestmark = [pytest.mark.anyio]
 
@@ -87,10 +89,19 @@ async def test_two_sessions_metered_apart_and_device_peak(server, running: Runni
 
 @pytest.mark.pipewire
 @pytest.mark.parametrize("server", ["pipewire"], indirect=True)
-async def test_pipewire_meter_streams_share_a_few_connections(server, running: Running) -> None:  # type: ignore[no-untyped-def]
-    """pipewire-pulse serves about one record stream of a client per graph cycle (see meters.py): on PipeWire the
+async def test_pipewire_meter_streams_share_a_few_connections(server) -> None:  # type: ignore[no-untyped-def]
+    """The pulse-protocol path on PipeWire (native_meters=False, also the fallback without libpipewire).
+    pipewire-pulse serves about one record stream of a client per graph cycle (see meters.py): on PipeWire the
     two tones' meters share a connection of the meters' own (at most PIPEWIRE_STREAMS_PER_CONNECTION each) and
     get their peaks in batches; the sink's meter, the pacer, has one of its own; stop_meters closes them."""
+    running = await start_backend(server.address, native_meters=False)
+    try:
+        await _share_a_few_connections(server, running)
+    finally:
+        await stop_backend(running)
+
+
+async def _share_a_few_connections(server: AudioServer, running: Running) -> None:
     from audiolab.backends._pulse.mapping import METER_PROPERTY
 
     server.play_tone(0.5, client_name="first")

@@ -65,10 +65,12 @@ def plan_meters(
     *,
     pipewire: bool,
     first: Iterable[int] = (),
+    native: bool = False,
 ) -> MeterPlan:
     """One meter per sink (its mix), per source recorded by someone (capture), and per played stream; on
-    PipeWire within the budget, the sink-inputs in ``first`` (audiolab's own tones) and then the oldest, and none
-    under WirePlumber 0.4's endpoints (see the module docstring)."""
+    PipeWire within the budget (unless ``native``: native meters are no streams of pipewire-pulse's), the
+    sink-inputs in ``first`` (audiolab's own tones) and then the oldest, and none under WirePlumber 0.4's
+    endpoints (see the module docstring)."""
     streams = list(streams)
     targets: list[MeterTarget] = []
     for (flow, _), device in sorted(devices.items(), key=lambda item: (item[0][0].value, item[0][1])):
@@ -91,7 +93,7 @@ def plan_meters(
     if pipewire and any(d.name.startswith(ENDPOINT_SINK_PREFIX) for d in devices.values()):
         left_out = {stream.index: NO_STREAM_METERS for stream, _ in played}
         played = []
-    elif pipewire:
+    elif pipewire and not native:
         wanted = set(first)
         played.sort(key=lambda item: (item[0].index not in wanted, item[0].index))
         theirs = sum(1 for stream in streams if not is_own(stream, own_client))  # ours are the targets

@@ -84,7 +84,7 @@ from .peak_stream import (
 
 _SETTLED = (STREAM_READY, STREAM_FAILED, STREAM_TERMINATED)
 
-__all__ = ["HOLD_SECONDS", "STREAM_READY", "MeterTarget", "PeakMeters"]
+__all__ = ["HOLD_SECONDS", "STREAM_READY", "MeterTarget", "PeakMeters", "split_peaks"]
 
 STALL_SECONDS = 0.5
 """A meter stream whose target should be producing data but that delivered no sample for this long (or four
@@ -119,6 +119,20 @@ class MeterTarget:
     source: str
     channels: int
     sink_input: int | None
+
+
+def split_peaks(
+    peaks: Iterable[tuple[MeterTarget, tuple[float, ...]]],
+) -> tuple[dict[int, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+    """Meter peaks per sink-input index (stream meters) and per source (device meters)."""
+    per_input: dict[int, tuple[float, ...]] = {}
+    per_source: dict[str, tuple[float, ...]] = {}
+    for target, values in peaks:
+        if target.sink_input is None:
+            per_source[target.source] = values
+        else:
+            per_input[target.sink_input] = values
+    return per_input, per_source
 
 
 @dataclass
@@ -381,15 +395,7 @@ class PeakMeters:
 
     def take(self, now: float) -> tuple[dict[int, tuple[float, ...]], dict[str, tuple[float, ...]]]:
         """Peaks per channel since the last take: per sink-input index, and per metered source."""
-        per_input: dict[int, tuple[float, ...]] = {}
-        per_source: dict[str, tuple[float, ...]] = {}
-        for target, stream in self._streams.items():
-            peaks = stream.take(now, self._hold)
-            if target.sink_input is None:
-                per_source[target.source] = peaks
-            else:
-                per_input[target.sink_input] = peaks
-        return per_input, per_source
+        return split_peaks((target, stream.take(now, self._hold)) for target, stream in self._streams.items())
 
     def take_fresh(self, now: float) -> dict[int, tuple[float, ...]]:
         """Peaks per sink-input of the streams that delivered a new sample since the last take."""

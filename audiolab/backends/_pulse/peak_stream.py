@@ -41,6 +41,22 @@ class Reading:
     last_time: float = -math.inf
     samples: int = 0
 
+    def take(self, now: float, hold: float = HOLD_SECONDS) -> tuple[float, ...]:
+        """Per-channel peaks since the last take (the last ones for ``hold`` seconds when nothing new came)."""
+        if self.pending is not None:
+            self.last = tuple(min(1.0, v) for v in self.pending)
+            self.last_time = now
+            self.pending = None
+            return self.last
+        if now - self.last_time <= hold:
+            return self.last
+        return (0.0,) * len(self.last)
+
+    def take_fresh(self) -> tuple[float, ...] | None:
+        """Per-channel peaks since the last take_fresh, or None when no new sample came (no hold)."""
+        fresh, self.fresh = self.fresh, None
+        return None if fresh is None else tuple(min(1.0, v) for v in fresh)
+
 
 class PeakStream:
     """One server-side peak meter: a record stream on ``source``, optionally watching one sink-input."""
@@ -118,21 +134,12 @@ class PeakStream:
 
     def take(self, now: float, hold: float = HOLD_SECONDS) -> tuple[float, ...]:
         """Per-channel peaks since the last take (held for ``hold`` seconds when nothing new came)."""
-        reading = self.reading
-        if reading.pending is not None:
-            reading.last = tuple(min(1.0, v) for v in reading.pending)
-            reading.last_time = now
-            reading.pending = None
-            return reading.last
-        if now - reading.last_time <= hold:
-            return reading.last
-        return (0.0,) * self.channels
+        return self.reading.take(now, hold)
 
     def take_fresh(self, now: float) -> tuple[float, ...] | None:
         """Per-channel peaks since the last take_fresh, or None when no new sample came (no hold). Independent
         of :meth:`take`: one meter serves both the user's reads and the ducking measurement."""
-        fresh, self.reading.fresh = self.reading.fresh, None
-        return None if fresh is None else tuple(min(1.0, v) for v in fresh)
+        return self.reading.take_fresh()
 
     def state(self) -> int | None:
         """libpulse's pa_stream_state_t of the stream (STREAM_READY...), None once closed."""

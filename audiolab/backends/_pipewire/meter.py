@@ -1,0 +1,273 @@
+"""Native PipeWire peak meters: one capture stream of audiolab's own per metered node, outside pipewire-pulse.
+
+Why: over the pulse protocol every per-stream meter is a record stream inside pipewire-pulse, which costs it
+~1.3 MB and a graph-to-main-loop hand-over per graph cycle each, and pipewire-pulse 0.3.65 serves ~128 streams in
+all (see :mod:`.._pulse.meters` and :mod:`.._pulse.meter_view`). Here audiolab is a PipeWire client itself: one
+``pw_thread_loop`` and one core connection to the PipeWire daemon, and per metered node a ``pw_stream`` capture
+stream with ``target.object`` = that node. pipewire-pulse's sink-input index *is* the stream node's global id, so
+a :class:`MeterTarget` names its node directly; a sink's monitor is its sink node captured with
+``stream.capture.sink``. WirePlumber links the stream to its target's output ports (beside the link to the sink),
+so the meter reads what the stream renders, after its volume and mute.
+
+The stream asks for interleaved F32 at the graph rate with the target's channel count and PulseAudio's default
+positions (so nothing is resampled or remixed; ``stream.dont-remix`` too). Its process callback runs on the
+thread loop's thread, not in the graph's realtime thread (no ``PW_STREAM_FLAG_RT_PROCESS``): the data thread only
+queues the buffer and wakes the loop, so a slow Python callback never delays the graph; if it falls behind,
+buffers are dropped for the meter alone. The callback takes the peak per channel of each buffer.
+
+The streams are marked: ``audiolab.meter`` (mapping.METER_PROPERTY, which pipewire-pulse passes on as a
+source-output property, so the session list leaves them out), ``node.passive`` (they never keep a target or the
+graph running), ``node.dont-reconnect`` (a meter whose target goes away is not moved to the default source), and
+no ``media.role`` (no role-based policy touches them).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._pulse.mapping import METER_PROPERTY
+from .._pulse.meters import MeterTarget, split_peaks
+from .._pulse.peak_stream import HOLD_SECONDS, Reading
+from . import lib
+from .pod import audio_f32_format
+
+__all__ = ["NativeMeters", "NativeUnavailable"]
+
+NativeUnavailable = lib.NativeUnavailable
+
+REOPEN_SECONDS = 1.0
+"""A meter stream in the error state (or disconnected) is reopened after this long, while its target is wanted."""
+LATENCY_FRAMES = 2048
+"""The latency the meter streams ask for: the largest default quantum, so a meter never lowers the graph's."""
+
+
+@dataclass(eq=False)
+class _Stream:
+    """One native meter stream and what it measured."""
+
+    target: MeterTarget
+    channels: int
+    handle: int
+    hook: lib.SpaHook
+    reading: Reading
+    opened_at: float
+    samples: int = 0
+    state: int = lib.STATE_CONNECTING
+    error: str = ""
+
+
+class NativeMeters:
+    """The meter service of one PipeWire server through libpipewire: :class:`MeterTarget` in, peaks out (the
+    same interface as :class:`.._pulse.meters.PeakMeters`). Raises NativeUnavailable when libpipewire cannot be
+    loaded or the PipeWire daemon does not answer at ``remote`` (a socket name or path; None: libpipewire's
+    default, ``PIPEWIRE_REMOTE`` or ``pipewire-0`` in ``PIPEWIRE_RUNTIME_DIR``/``XDG_RUNTIME_DIR``)."""
+
+    def __init__(self, rate: int, remote: str | None = None, on_error: Callable[[BaseException], None] = lambda e: None,
+                 *, hold: float = HOLD_SECONDS) -> None:
+        self._lib = lib.load()
+        self._rate = rate
+        self._hold = hold
+        self._on_error = on_error
+        self._lock = threading.Lock()
+        """Guards the readings between the loop thread (callbacks) and the caller's thread."""
+        self._streams: dict[MeterTarget, _Stream] = {}
+        self._by_key: dict[int, _Stream] = {}
+        self._next_key = 1
+        self._closed = False
+        self.reopens = 0
+        """Meter streams reopened after an error (for statistics and tests)."""
+        self._events = lib.StreamEvents(version=lib.STREAM_EVENTS_VERSION, state_changed=lib.STATE_CB(self._on_state),
+                                        process=lib.PROCESS_CB(self._on_process))
+        self._loop = self._lib.pw_thread_loop_new(b"audiolab-meters", None)
+        if not self._loop:
+            raise NativeUnavailable("pw_thread_loop_new failed")
+        self._context = self._lib.pw_context_new(self._lib.pw_thread_loop_get_loop(self._loop), None, 0)
+        if not self._context:
+            self._lib.pw_thread_loop_destroy(self._loop)
+            raise NativeUnavailable("pw_context_new failed")
+        if self._lib.pw_thread_loop_start(self._loop) < 0:
+            self._destroy()
+            raise NativeUnavailable("pw_thread_loop_start failed")
+        props = {"application.name": "audiolab meter", METER_PROPERTY: "1"}
+        if remote is not None:
+            props["remote.name"] = remote
+        self._core = None
+        with self._locked():
+            self._core = self._lib.pw_context_connect(self._context, lib.properties(props), 0)
+        if not self._core:
+            self._destroy()
+            where = remote or "libpipewire's default remote"
+            raise NativeUnavailable(f"no PipeWire daemon answered at {where}")
+
+    def _locked(self) -> _LoopLock:
+        return _LoopLock(self._lib, self._loop)
+
+    # --- callbacks (the loop thread, the loop lock held) ----------------------------------------------------
+
+    def _on_state(self, key: int | None, old: int, state: int, error: bytes | None) -> None:
+        stream = self._by_key.get(key or 0)
+        if stream is not None:
+            stream.state = state
+            stream.error = (error or b"").decode(errors="replace")
+
+    def _on_process(self, key: int | None) -> None:
+        stream = self._by_key.get(key or 0)
+        if stream is None:
+            return
+        buffer = self._lib.pw_stream_dequeue_buffer(stream.handle)
+        if not buffer:
+            return
+        try:
+            spa = buffer.contents.buffer.contents
+            if spa.n_datas < 1:
+                return
+            data = spa.datas[0]
+            chunk = data.chunk.contents
+            count = min(chunk.size, data.maxsize - chunk.offset) // 4
+            frames = count // stream.channels
+            if not data.data or frames <= 0:
+                return
+            values = np.ctypeslib.as_array((ctypes.c_float * (frames * stream.channels)).from_address(data.data + chunk.offset))
+            values = values.reshape(frames, stream.channels)
+            peaks = np.maximum(values.max(axis=0), -values.min(axis=0)).tolist()
+            with self._lock:
+                reading = stream.reading
+                reading.pending = [max(a, b) for a, b in zip(reading.pending or peaks, peaks, strict=True)]
+                reading.fresh = [max(a, b) for a, b in zip(reading.fresh or peaks, peaks, strict=True)]
+                reading.samples += frames
+                stream.samples += frames
+        finally:
+            self._lib.pw_stream_queue_buffer(stream.handle, buffer)
+
+    # --- streams --------------------------------------------------------------------------------------------
+
+    def _open(self, target: MeterTarget, reading: Reading | None = None) -> None:
+        channels = max(1, min(target.channels, 8))
+        props = {
+            "media.type": "Audio", "media.category": "Capture", "media.name": "audiolab peak meter",
+            "node.name": "audiolab-meter", "application.name": "audiolab meter",
+            "application.id": "org.audiolab.meter", METER_PROPERTY: "1",
+            "node.passive": "true", "node.dont-reconnect": "true", "stream.dont-remix": "true",
+            "node.latency": f"{LATENCY_FRAMES}/{self._rate}",
+        }
+        if target.sink_input is not None:
+            props["target.object"] = str(target.sink_input)
+        elif target.source.endswith(".monitor"):
+            props["target.object"] = target.source.removesuffix(".monitor")
+            props["stream.capture.sink"] = "true"
+        else:
+            props["target.object"] = target.source
+        key, self._next_key = self._next_key, self._next_key + 1
+        pod = audio_f32_format(self._rate, channels)
+        pod_buffer = ctypes.create_string_buffer(pod, len(pod))  # alive until pw_stream_connect has copied it
+        params = (ctypes.c_void_p * 1)(ctypes.addressof(pod_buffer))
+        flags = lib.FLAG_AUTOCONNECT | lib.FLAG_MAP_BUFFERS | lib.FLAG_DONT_RECONNECT
+        with self._locked():
+            handle = self._lib.pw_stream_new(self._core, b"audiolab peak meter", lib.properties(props))
+            if not handle:
+                raise NativeUnavailable("pw_stream_new failed")
+            stream = _Stream(target, channels, handle, lib.SpaHook(), reading or Reading(last=(0.0,) * channels),
+                             time.monotonic())
+            self._by_key[key] = stream
+            self._lib.pw_stream_add_listener(handle, ctypes.byref(stream.hook), ctypes.byref(self._events), key)
+            result = self._lib.pw_stream_connect(handle, lib.DIRECTION_INPUT, lib.ID_ANY, flags, params, 1)
+            if result < 0:
+                del self._by_key[key]
+                self._lib.pw_stream_destroy(handle)
+                raise NativeUnavailable(f"pw_stream_connect failed ({result})")
+        self._streams[target] = stream
+
+    def _close(self, stream: _Stream) -> None:
+        with self._locked():
+            for key, known in list(self._by_key.items()):
+                if known is stream:
+                    del self._by_key[key]
+            self._lib.pw_stream_destroy(stream.handle)
+
+    def sync(self, targets: Iterable[MeterTarget]) -> None:
+        """Meter exactly ``targets`` from now on: open what is new, close what is gone, reopen what failed."""
+        wanted = set(targets)
+        for target in [t for t in self._streams if t not in wanted]:
+            self._close(self._streams.pop(target))
+        for target in wanted:
+            if target not in self._streams:
+                self._open(target)
+        self.check(time.monotonic())
+
+    def check(self, now: float) -> None:
+        """Reopen the streams that ended in an error (or were disconnected) more than REOPEN_SECONDS ago."""
+        for target, stream in list(self._streams.items()):
+            if stream.state in (lib.STATE_ERROR, lib.STATE_UNCONNECTED) and now - stream.opened_at >= REOPEN_SECONDS:
+                self._close(self._streams.pop(target))
+                self.reopens += 1
+                self._open(target, stream.reading)
+
+    # --- readings -------------------------------------------------------------------------------------------
+
+    def take(self, now: float) -> tuple[dict[int, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+        """Peaks per channel since the last take: per sink-input index, and per metered source (streams that
+        failed are reopened first)."""
+        self.check(now)
+        with self._lock:
+            return split_peaks([(target, stream.reading.take(now, self._hold)) for target, stream in self._streams.items()])
+
+    def take_fresh(self, now: float) -> dict[int, tuple[float, ...]]:
+        """Peaks per sink-input of the streams that delivered a new sample since the last take_fresh."""
+        fresh = {}
+        with self._lock:
+            for target, stream in self._streams.items():
+                if target.sink_input is not None and (peaks := stream.reading.take_fresh()) is not None:
+                    fresh[target.sink_input] = peaks
+        return fresh
+
+    def states(self) -> dict[MeterTarget, int]:
+        """Each meter stream's pw_stream_state (lib.STATE_STREAMING...)."""
+        return {target: stream.state for target, stream in self._streams.items()}
+
+    @property
+    def open_count(self) -> int:
+        """Meter streams open now."""
+        return len(self._streams)
+
+    @property
+    def connection_count(self) -> int:
+        """Connections of the meters' own: the one PipeWire core connection."""
+        return 0 if self._closed else 1
+
+    def close(self) -> None:
+        """Destroy every meter stream, the core connection and the loop thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for stream in self._streams.values():
+            self._close(stream)
+        self._streams.clear()
+        self._destroy()
+
+    def _destroy(self) -> None:
+        if getattr(self, "_core", None):
+            with self._locked():
+                self._lib.pw_core_disconnect(self._core)
+            self._core = None
+        self._lib.pw_thread_loop_stop(self._loop)
+        self._lib.pw_context_destroy(self._context)
+        self._lib.pw_thread_loop_destroy(self._loop)
+
+
+class _LoopLock:
+    """``with`` the thread loop's lock held (ctypes releases the GIL while waiting for it)."""
+
+    def __init__(self, library: ctypes.CDLL, loop: int) -> None:
+        self._lib, self._loop = library, loop
+
+    def __enter__(self) -> None:
+        self._lib.pw_thread_loop_lock(self._loop)
+
+    def __exit__(self, *exc: object) -> None:
+        self._lib.pw_thread_loop_unlock(self._loop)
