@@ -3,7 +3,10 @@
 For N pacat tones of known amplitudes with pacat's default 2 s buffer (as paplay's) on a private server, each of three ways of metering them runs on a fresh
 server (so no way inherits another's memory), after the same tones played 5 s unmetered (the baseline window):
 
-- audiolab: ``PulseBackend`` meters (on PipeWire: streams 8 to a connection, peaks in 0.2 s batches);
+- audiolab: ``PulseBackend`` meters (on PipeWire native ones: a capture stream per tone through libpipewire,
+  outside pipewire-pulse, see audiolab/backends/_pipewire/meter.py);
+- audiolab-pulse (PipeWire only): ``PulseBackend(native_meters=False)``, its pulse-protocol meters (streams 8 to
+  a connection, peaks in 0.25 s batches), also its fallback when libpipewire cannot be loaded;
 - pavucontrol's method: one connection, one PEAK_DETECT record stream per sink-input at 25 samples/s, one frame
   per fragment (what pavucontrol does);
 - ``parec --monitor-stream``: one process and connection per sink-input, full-rate float audio, peaks taken here.
@@ -11,7 +14,8 @@ server (so no way inherits another's memory), after the same tones played 5 s un
 Figures per way: the fraction of tones read right (within 0.02 on each of ten reads 0.1 s apart, after a 3 s
 settle; a meter with no new sample holds its last value 0.5 s, audiolab its own hold), the metering side's CPU
 (audiolab's process, or the parec processes), and the server's extra CPU and RSS against the baseline window.
-The server is pipewire-pulse (PipeWire) or pulseaudio.
+The server is pipewire-pulse (PipeWire) or pulseaudio; on PipeWire the PipeWire daemon's extra CPU and RSS too
+(where native meters cost: their nodes, links and buffers live there).
 
 Run: python benchmarks/bench_meters.py [--quick] [--only pipewire:100 ...]
 """
@@ -35,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from audiolab.backends._pulse.connection import Connection
 from audiolab.backends._pulse.peak_stream import HOLD_SECONDS, PeakStream
 from audiolab.backends.pulse import PulseBackend
-from tests.servers import AudioServer, pipewire_server, process_usage, pulseaudio_server
+from tests.servers import AudioServer, ProcessUsage, pipewire_server, process_usage, pulseaudio_server
 
 AMPLITUDES = (0.5, 0.25, 0.125, 0.375, 0.625, 0.75, 0.875, 0.0625)
 SETTLE, WINDOW, TOLERANCE = 3.0, 5.0, 0.02
@@ -50,7 +54,10 @@ class Result:
     server_cpu: float
     server_rss: float
     metered: int
-    """Tones the way metered (audiolab leaves some out on PipeWire at 100, and says so)."""
+    """Tones the way metered (audiolab-pulse leaves some out on PipeWire at 100, and says so)."""
+    daemon_cpu: float = 0.0
+    daemon_rss: float = 0.0
+    """The PipeWire daemon's extra CPU and RSS (0 on PulseAudio)."""
 
 
 def _own_cpu() -> float:
@@ -59,8 +66,8 @@ def _own_cpu() -> float:
 
 
 @contextlib.asynccontextmanager
-async def _audiolab(server: AudioServer, indices: list[int]) -> AsyncIterator[tuple[Reader, list[int]]]:
-    backend = PulseBackend(server=server.address)
+async def _audiolab(server: AudioServer, indices: list[int], native: bool = True) -> AsyncIterator[tuple[Reader, list[int]]]:
+    backend = PulseBackend(server=server.address, native_meters=native)
     await backend.start(lambda event: None)
     await backend.start_meters()
     streams = {int(m.id.rsplit("/", 1)[1]): s.id for s in backend.snapshot() for m in s.streams}
@@ -142,7 +149,11 @@ async def _parec(server: AudioServer, indices: list[int]) -> AsyncIterator[tuple
             task.cancel()
 
 
-WAYS = {"audiolab": _audiolab, "pavucontrol": _pavucontrol, "parec": _parec}
+def _audiolab_pulse(server: AudioServer, indices: list[int]) -> contextlib.AbstractAsyncContextManager[tuple[Reader, list[int]]]:
+    return _audiolab(server, indices, native=False)
+
+
+WAYS = {"audiolab": _audiolab, "audiolab-pulse": _audiolab_pulse, "pavucontrol": _pavucontrol, "parec": _parec}
 
 
 async def _measure(kind: str, count: int, way: str) -> Result:
@@ -157,9 +168,9 @@ async def _measure(kind: str, count: int, way: str) -> Result:
             await asyncio.sleep(0.2)
         wanted = {int(s["index"]): AMPLITUDES[int(s["application.name"][4:]) % len(AMPLITUDES)] for s in inputs}
         await asyncio.sleep(5.0)  # the server's buffers for the new clients fill
-        base0 = server.usage()
+        base0, daemon0 = server.usage(), _daemon(server)
         await asyncio.sleep(WINDOW)
-        base1 = server.usage()
+        base1, daemon1 = server.usage(), _daemon(server)
         cpu0 = _own_cpu()
         async with WAYS[way](server, list(wanted)) as (read, children):
             t0 = time.monotonic()
@@ -173,20 +184,30 @@ async def _measure(kind: str, count: int, way: str) -> Result:
                 for index, value in read().items():
                     if value is not None:
                         last[index] = (value, now)
-                    if value is not None or way != "audiolab":
+                    if value is not None or not way.startswith("audiolab"):
                         unmetered.discard(index)
                 for index, amplitude in wanted.items():
                     value, when = last[index]
-                    shown = value if way == "audiolab" or now - when <= HOLD_SECONDS else 0.0
+                    shown = value if way.startswith("audiolab") or now - when <= HOLD_SECONDS else 0.0
                     right += abs(shown - amplitude) <= TOLERANCE
             await asyncio.sleep(max(0.0, SETTLE + 1.0 + WINDOW - (time.monotonic() - t0)))
-            usage = server.usage()
+            usage, daemon = server.usage(), _daemon(server)
             elapsed = time.monotonic() - t0
             own = _own_cpu() - cpu0 + sum(process_usage(pid).cpu_seconds for pid in children)
         base_cpu = (base1.cpu_seconds - base0.cpu_seconds) / (base1.at - base0.at)
         server_cpu = (usage.cpu_seconds - base1.cpu_seconds) / (usage.at - base1.at)
+        daemon_cpu = 0.0
+        if daemon is not None and daemon0 is not None and daemon1 is not None:
+            daemon_cpu = ((daemon.cpu_seconds - daemon1.cpu_seconds) / (daemon.at - daemon1.at)
+                          - (daemon1.cpu_seconds - daemon0.cpu_seconds) / (daemon1.at - daemon0.at))
         return Result(right / (10 * len(wanted)), own / elapsed, server_cpu - base_cpu, usage.rss_mb - base1.rss_mb,
-                      len(wanted) - len(unmetered))
+                      len(wanted) - len(unmetered), daemon_cpu,
+                      daemon.rss_mb - daemon1.rss_mb if daemon is not None and daemon1 is not None else 0.0)
+
+
+def _daemon(server: AudioServer) -> ProcessUsage | None:
+    """The PipeWire daemon's usage now (None on PulseAudio)."""
+    return server.usage("pipewire") if server.kind == "pipewire" else None
 
 
 async def main(quick: bool, only: list[str]) -> None:
@@ -197,9 +218,9 @@ async def main(quick: bool, only: list[str]) -> None:
         configs = [(kind, int(count)) for kind, count in (item.split(":") for item in only)]
     print("meters at scale: N pacat tones of known amplitude, each way on a fresh private server")
     print(f"{'server, streams':<18}{'way':<13}{'read right':>11}{'metered':>8}{'own CPU':>9}{'server +CPU':>12}"
-          f"{'+RSS MB':>9}{'+CPU/meter':>11}{'+MB/meter':>10}")
+          f"{'+RSS MB':>9}{'+CPU/meter':>11}{'+MB/meter':>10}{'pw +CPU':>9}{'pw +MB':>8}")
     for kind, count in configs:
-        for way in WAYS:
+        for way in [w for w in WAYS if kind == "pipewire" or w != "audiolab-pulse"]:
             try:
                 r = await _measure(kind, count, way)
             except Exception as exc:  # noqa: BLE001  (a benchmark row that fails is reported, the rest still run)
@@ -207,10 +228,12 @@ async def main(quick: bool, only: list[str]) -> None:
                 continue
             per = max(1, r.metered)
             print(f"{kind + ', ' + str(count):<18}{way:<13}{r.right:>10.0%}{r.metered:>8}{r.own_cpu:>9.1%}"
-                  f"{r.server_cpu:>12.1%}{r.server_rss:>9.0f}{r.server_cpu / per:>11.2%}{r.server_rss / per:>10.2f}",
+                  f"{r.server_cpu:>12.1%}{r.server_rss:>9.0f}{r.server_cpu / per:>11.2%}{r.server_rss / per:>10.2f}"
+                  f"{r.daemon_cpu:>9.1%}{r.daemon_rss:>8.0f}",
                   flush=True)
     print("(server +CPU: share of one core above the same streams unmetered; +RSS: after 9 s of metering;")
-    print(" per meter: divided by the tones metered; audiolab leaves tones unmetered only past PipeWire's budget)")
+    print(" per meter: divided by the tones metered; audiolab-pulse leaves tones unmetered past pipewire-pulse's budget;")
+    print(" pw: the PipeWire daemon, beside pipewire-pulse)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,129 @@
+"""The native PipeWire meter path (audiolab/backends/_pipewire): the format POD, finding the daemon behind
+pipewire-pulse, the meter streams on a real server (left out of the session list, reading volume changes), and
+the fallback to pulse-protocol meters when libpipewire cannot be used."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from pathlib import Path
+
+import pytest
+
+from audiolab.backends._pipewire import lib, remote
+from audiolab.backends._pipewire.pod import audio_f32_format
+from audiolab.backends._pulse.mapping import METER_PROPERTY
+from tests.servers import AudioServer
+
+from .conftest import start_backend, stop_backend, wait_until
+
+LIBSPA_STEREO_48K = bytes.fromhex(
+    "a00000000f0000000300040003000000010000000000000004000000030000000100000000000000020000000000000004000000"
+    "030000000100000000000000010001000000000004000000030000001b01000000000000030001000000000004000000040000"
+    "0080bb0000000000000400010000000000040000000400000002000000000000000500010000000000100000000d000000040000"
+    "00030000000300000004000000"
+)
+"""spa_format_audio_raw_build(SPA_PARAM_EnumFormat, F32, 48000 Hz, 2 channels FL FR) of libspa 0.3.65."""
+
+
+def test_the_format_pod_is_libspas_own() -> None:
+    assert audio_f32_format(48000, 2) == LIBSPA_STEREO_48K
+
+
+def test_a_pod_for_another_layout_changes_only_its_fields() -> None:
+    mono = audio_f32_format(44100, 1)
+    size, pod_type = struct.unpack_from("<II", mono)
+    assert pod_type == 15 and size + 8 == len(mono) and len(mono) % 8 == 0
+    assert struct.pack("<i", 44100) in mono and struct.pack("<i", 48000) not in mono
+    assert len(audio_f32_format(48000, 7)) < len(audio_f32_format(48000, 8))  # no default positions for 7
+
+
+@pytest.mark.parametrize("rate, channels", [(0, 2), (48000, 0), (48000, 65), (True, 2), (48000.0, 2)])
+def test_bad_format_arguments_are_refused(rate: object, channels: object) -> None:
+    with pytest.raises(ValueError, match="must be an int"):
+        audio_f32_format(rate, channels)  # type: ignore[arg-type]
+
+
+def test_the_remote_follows_libpipewires_rules() -> None:
+    assert remote.remote_of_environment({"XDG_RUNTIME_DIR": "/run/user/7"}) == "/run/user/7/pipewire-0"
+    assert remote.remote_of_environment({"XDG_RUNTIME_DIR": "/x", "PIPEWIRE_RUNTIME_DIR": "/p"}) == "/p/pipewire-0"
+    assert remote.remote_of_environment({"PIPEWIRE_REMOTE": "/s/pw", "XDG_RUNTIME_DIR": "/x"}) == "/s/pw"
+    assert remote.remote_of_environment({"PIPEWIRE_REMOTE": "other", "XDG_RUNTIME_DIR": "/x"}) == "/x/other"
+    assert remote.remote_of_environment({}) is None
+    assert remote.socket_path("unix:/a/native") == "/a/native"
+    assert remote.socket_path("tcp:host:4713 unix:/b/native") == "/b/native"
+    assert remote.socket_path("{machine}unix:/c/native") == "/c/native"
+    assert remote.socket_path("tcp:host") is None and remote.socket_path(None) is None
+
+
+def test_the_listener_of_a_socket_is_found(tmp_path: Path) -> None:
+    import os
+
+    path = str(tmp_path / "sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(path)
+        server.listen()
+        assert remote.listener_pid(path) == os.getpid()
+    assert remote.listener_pid(str(tmp_path / "absent")) is None
+    assert remote.process_environment(os.getpid()) is not None
+
+
+@pytest.mark.anyio
+@pytest.mark.pipewire
+@pytest.mark.parametrize("server", ["pipewire"], indirect=True)
+async def test_native_meters_find_the_private_daemon_and_stay_out_of_the_sessions(server: AudioServer) -> None:
+    assert remote.pipewire_remote(server.address) == str(server.root / "run" / "pipewire-0")
+    running = await start_backend(server.address)
+    try:
+        server.play_tone(0.5, client_name="loud")
+        (loud,) = await running.wait_sessions("loud")
+        await running.backend.start_meters()
+        assert running.backend.statistics().meter_path == "native PipeWire"
+        await wait_until(lambda: abs(running.backend.read_meters().peaks.get(loud.id, 0.0) - 0.5) <= 0.02, 8.0,
+                         "the tone's meter at 0.5")
+        outputs = [o for o in server.pactl("list", "source-outputs").split("Source Output #")[1:] if METER_PROPERTY in o]
+        assert len(outputs) == 2  # the tone's meter and the sink's, seen by pipewire-pulse with the mark...
+        assert [s.app for s in running.backend.snapshot()] == ["loud"]  # ...and left out of the sessions
+        index = loud.streams[0].id.rsplit("/", 1)[1]
+        server.pactl("set-sink-input-volume", index, "50%")  # 0.5 ** 3 of the amplitude (a cubic volume)
+        await wait_until(lambda: abs(running.backend.read_meters().peaks.get(loud.id, 0.0) - 0.0625) <= 0.01, 8.0,
+                         "the meter after the volume change")
+        frame = running.backend.read_meters()
+        assert frame.device_peaks[server.sink] == pytest.approx(0.0625, abs=0.01) and not frame.unmeasured
+    finally:
+        await stop_backend(running)
+
+
+@pytest.mark.anyio
+@pytest.mark.pipewire
+@pytest.mark.parametrize("server", ["pipewire"], indirect=True)
+async def test_without_libpipewire_the_pulse_protocol_meters_serve(server: AudioServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(lib, "_lib", None)
+    monkeypatch.setattr(lib, "_failure", None)
+    monkeypatch.setattr(lib, "LIBRARY", "libpipewire-absent.so.0")
+    monkeypatch.setattr(lib.ctypes.util, "find_library", lambda name: None)
+    running = await start_backend(server.address)
+    try:
+        server.play_tone(0.25, client_name="tone")
+        (tone,) = await running.wait_sessions("tone")
+        await running.backend.start_meters()
+        path = running.backend.statistics().meter_path
+        assert path.startswith("pulse protocol (native PipeWire meters unavailable: libpipewire-0.3 cannot be loaded")
+        await wait_until(lambda: abs(running.backend.read_meters().peaks.get(tone.id, 0.0) - 0.25) <= 0.02, 8.0,
+                         "the tone's pulse-protocol meter at 0.25")
+    finally:
+        await stop_backend(running)
+
+
+def test_native_meters_refuse_a_daemon_that_does_not_answer(tmp_path: Path) -> None:
+    from audiolab.backends._pipewire.meter import NativeMeters
+
+    with pytest.raises(lib.NativeUnavailable, match="no PipeWire daemon answered at"):
+        NativeMeters(48000, str(tmp_path / "no-daemon"))
+
+
+def test_native_meters_option_must_be_a_bool() -> None:
+    from audiolab.backends.pulse import PulseBackend
+
+    with pytest.raises(TypeError, match="native_meters must be True or False"):
+        PulseBackend(native_meters="yes")
