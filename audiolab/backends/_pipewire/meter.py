@@ -41,6 +41,11 @@ __all__ = ["NativeMeters", "NativeUnavailable"]
 
 NativeUnavailable = lib.NativeUnavailable
 
+_memory = ctypes.pythonapi.PyMemoryView_FromMemory  # a view of the mapped buffer, no copy (cheaper than ctypes arrays)
+_memory.restype = ctypes.py_object
+_memory.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
+_READ_ONLY = 0x100  # PyBUF_READ
+
 REOPEN_SECONDS = 1.0
 """A meter stream in the error state (or disconnected) is reopened after this long, while its target is wanted."""
 LATENCY_FRAMES = 2048
@@ -124,22 +129,16 @@ class NativeMeters:
         if not buffer:
             return
         try:
-            spa = buffer.contents.buffer.contents
-            if spa.n_datas < 1:
+            address, frames = lib.audio_of(buffer, stream.channels)
+            if frames <= 0:
                 return
-            data = spa.datas[0]
-            chunk = data.chunk.contents
-            count = min(chunk.size, data.maxsize - chunk.offset) // 4
-            frames = count // stream.channels
-            if not data.data or frames <= 0:
-                return
-            values = np.ctypeslib.as_array((ctypes.c_float * (frames * stream.channels)).from_address(data.data + chunk.offset))
-            values = values.reshape(frames, stream.channels)
-            peaks = np.maximum(values.max(axis=0), -values.min(axis=0)).tolist()
+            view = _memory(address, frames * stream.channels * 4, _READ_ONLY)
+            peaks = np.abs(np.frombuffer(view, np.float32)).reshape(frames, stream.channels).max(axis=0).tolist()
             with self._lock:
                 reading = stream.reading
-                reading.pending = [max(a, b) for a, b in zip(reading.pending or peaks, peaks, strict=True)]
-                reading.fresh = [max(a, b) for a, b in zip(reading.fresh or peaks, peaks, strict=True)]
+                pending, fresh = reading.pending, reading.fresh
+                reading.pending = peaks if pending is None else list(map(max, pending, peaks))
+                reading.fresh = peaks if fresh is None else list(map(max, fresh, peaks))
                 reading.samples += frames
                 stream.samples += frames
         finally:
