@@ -1,8 +1,9 @@
 """PulseAudio and PipeWire (through pipewire-pulse): ``audiolab.open(backend="pulse")``.
 
 Talks to whatever PulseAudio-protocol server ``server=`` names, else ``$PULSE_SERVER``, else libpulse's
-default. Runs on asyncio (pulsectl-asyncio drives libpulse from the asyncio loop; no threads); a Lab under trio
-runs it on an asyncio loop in a thread of its own (see :mod:`._bridge`).
+default. Runs on asyncio (pulsectl-asyncio drives libpulse from the asyncio loop; the only thread of its own
+is native PipeWire meters' libpipewire loop); a Lab under trio runs it on an asyncio loop in a thread of its own
+(see :mod:`._bridge`).
 
 - Sessions: one client's streams on one device (see :mod:`._pulse.mapping` for ids and multi-stream rules);
   volumes in audiolab's scale = pactl's % / 100 (see :mod:`._pulse.volume`).
@@ -11,9 +12,12 @@ runs it on an asyncio loop in a thread of its own (see :mod:`._bridge`).
   the sessions and emits typed events. Volume/mute changes made through this backend carry
   ``Origin.THIS_CLIENT``; any other change ``Origin.OTHER_CLIENT`` (another client, or a server module such
   as module-role-cork: the protocol does not say which).
-- Meters: one meter service (:mod:`._pulse.meters`), server-side peak detection per sink-input, per recorded
-  source and per sink; on PipeWire (the server's name says "PipeWire") the streams share connections, 8 each,
-  with peaks in batches, and stay within what pipewire-pulse can serve (:mod:`._pulse.meter_view`).
+- Meters: one meter service per sink-input, recorded source and sink. On PipeWire (the server's name says
+  "PipeWire") native meters (:mod:`._pipewire.meter`): capture streams of audiolab's own through libpipewire,
+  outside pipewire-pulse. On PulseAudio, with ``native_meters=False``, or when libpipewire cannot be loaded or
+  its daemon not reached (``statistics().meter_path`` says which and why), server-side peak detection over the
+  pulse protocol (:mod:`._pulse.meters`); on PipeWire those streams share connections, 8 each, with peaks in
+  batches, and stay within what pipewire-pulse can serve (:mod:`._pulse.meter_view`).
 - The mirror (:mod:`._pulse.mirror`, one reducer over typed reads) and origin tracking (:mod:`._pulse.control`).
 - Tones: :meth:`play` starts each tone in a process of its own (a PulseAudio client of its own, so a session
   of its own with the role and name asked for; see :mod:`audiolab.audio.player`). While tones play, their

@@ -19,6 +19,19 @@ The streams are marked: ``audiolab.meter`` (mapping.METER_PROPERTY, which pipewi
 source-output property, so the session list leaves them out), ``node.passive`` (they never keep a target or the
 graph running), ``node.dont-reconnect`` (a meter whose target goes away is not moved to the default source), and
 no ``media.role`` (no role-based policy touches them).
+
+Measured on the test server (PipeWire 0.3.65, WirePlumber 0.4.13, 2 cores shared with other test runs):
+
+- 40 pacat tones (50 ms buffers): 40 of 40 read within 0.02 on every read from 3 s after ``start_meters`` on,
+  still after 30 s; pipewire-pulse +25 MB RSS once (it mirrors the 41 meter nodes as source-outputs), then
+  flat, +1-3 % of a core; the PipeWire daemon +64 MB (1.6 MB a meter: nodes, ports, links, buffers) and +4 %
+  of a core; audiolab itself 13-18 % of a core (about 3,500 process callbacks a second at the 512-frame
+  quantum those clients ask for, 40-50 us each with the GIL).
+- 100 pacat tones with 2 s buffers (paplay's): every tone read right once linked (87 of 100 still unlinked 3 s
+  after ``start_meters``, all right 20 s later); the PipeWire daemon +200 MB. 100 pacat tones with 50 ms buffers
+  already overload pipewire-pulse 0.3.65 without meters ("loop_invoke() queue full"); adding 101 meter nodes
+  to that graph stopped it (every meter, the sink's too, read 0), while the sink's meter alone read the mix:
+  such a server is past what it can play, metered or not.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ What a frame says beside the peaks (``MeterFrame.unmeasured``, session id -> rea
   input has data in every pass) exactly 32 read right, every time; of 55 tones with 50 ms buffers 54 did (an
   input with no data in a pass leaves its place to another). So it is an inference: a stream that is silent for
   another reason on such a sink is marked too.
-- On PipeWire each meter stream is a stream inside pipewire-pulse, and pipewire-pulse 0.3.65 hands every one of
+- On PipeWire with pulse-protocol meters (native meters are no streams of pipewire-pulse's: no budget for
+  them) each meter stream is a stream inside pipewire-pulse, and pipewire-pulse 0.3.65 hands every one of
   its streams over from the graph thread to its main loop through one queue of 32 KiB (about 190 hand-overs) per
   graph cycle: past that, hand-overs are dropped ("loop_invoke() queue full") and playback and meters break
   alike. So audiolab meters at most PIPEWIRE_STREAM_BUDGET streams in pipewire-pulse in all, counting the
@@ -22,7 +23,8 @@ What a frame says beside the peaks (``MeterFrame.unmeasured``, session id -> rea
   a new stream and unlinks the one it corks: 1-2 runs in 20 of a phone call over music, never with the sinks'
   meters alone). Every stream there plays into its role's endpoint sink, so audiolab meters those sinks only:
   a stream playing alone on its endpoint reads the endpoint's mix (after its own volume, as a per-stream
-  monitor would), the others are reported as NO_STREAM_METERS.
+  monitor would), the others are reported as NO_STREAM_METERS. Native meters keep this rule: they were not
+  tried under that policy yet.
 
 Capture sessions are metered from the source they record (one meter per source, what any app recording it
 gets), times the session's own gain (its volume cubed, 0 when muted): the server has no per-source-output monitor.

@@ -1,4 +1,7 @@
-"""The meter service: server-side peak meters for every stream and device, one set per backend.
+"""The pulse-protocol meter service: server-side peak meters for every stream and device, one set per backend.
+
+Used on PulseAudio, and on PipeWire only when the native meters (:mod:`.._pipewire.meter`, which hold at 100
+streams without costing pipewire-pulse a stream each) cannot be used or are turned off (``native_meters=False``).
 
 For each played stream (sink-input) audiolab opens a record stream on its sink's monitor source with the
 monitor stream set to that sink-input (``pa_stream_set_monitor_stream``) and ``PA_STREAM_PEAK_DETECT``: the
