@@ -717,7 +717,8 @@ class PulseBackend(Backend):
         behind pipewire-pulse answers; else (and on PulseAudio) pulse-protocol meters."""
         if self._pipewire and self._native_failure is None:
             try:
-                return NativeMeters(NATIVE_METER_RATE, pipewire_remote(conn.address))
+                return NativeMeters(NATIVE_METER_RATE, pipewire_remote(conn.address),
+                                    expects_data=self._meter_expects_data)
             except NativeUnavailable as exc:
                 self._native_failure = str(exc)
         return PeakMeters(conn, self._meter_rate, lambda exc: None, self._meter_expects_data,

@@ -4,6 +4,7 @@ the fallback to pulse-protocol meters when libpipewire cannot be used."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 from pathlib import Path
@@ -127,3 +128,50 @@ def test_native_meters_option_must_be_a_bool() -> None:
 
     with pytest.raises(TypeError, match="native_meters must be True or False"):
         PulseBackend(native_meters="yes")
+
+
+@pytest.mark.anyio
+@pytest.mark.pipewire
+@pytest.mark.parametrize("server", ["pipewire"], indirect=True)
+async def test_a_meter_that_never_delivers_is_reopened_only_while_its_target_should_play(
+    server: AudioServer, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    """A meter of a corked stream is never linked to running data (it stays paused) and is left alone; one seen
+    streaming without a buffer while its target should play (the fault seen once in 100, forced here) is reopened
+    after SILENT_SECONDS, at most MAX_SILENT_REOPENS times in a row."""
+    import time
+
+    from audiolab.backends._pipewire import meter
+    from audiolab.backends._pulse.meters import MeterTarget
+    from tests.servers import StreamClient
+
+    monkeypatch.setattr(meter, "SILENT_SECONDS", 0.3)
+    plays = {"now": False}
+    async with StreamClient(server.address, "corked-app") as client:
+        client.open_stream(server.sink, corked=True)
+        await wait_until(lambda: any(s.get("application.name") == "corked-app" for s in server.sink_inputs()), 5.0,
+                         "the corked stream")
+        index = next(int(s["index"]) for s in server.sink_inputs() if s.get("application.name") == "corked-app")
+        meters = meter.NativeMeters(48000, remote.pipewire_remote(server.address), expects_data=lambda t: plays["now"])
+        target = MeterTarget(f"{server.sink}.monitor", 2, index)
+
+        async def checks(force_streaming: bool) -> None:
+            for _ in range(10):
+                await asyncio.sleep(0.1)
+                if force_streaming:
+                    meters._streams[target].state = lib.STATE_STREAMING
+                meters.check(time.monotonic())
+
+        try:
+            meters.sync([target])
+            await wait_until(lambda: meters.states()[target] == lib.STATE_PAUSED, 8.0, "a paused meter")
+            await checks(False)
+            assert meters.reopens == 0 and meters.delivering == 0
+            await checks(True)
+            assert meters.reopens == 0  # streaming but corked: silence is expected
+            plays["now"] = True
+            for _ in range(meter.MAX_SILENT_REOPENS + 2):
+                await checks(True)
+            assert meters.reopens == meter.MAX_SILENT_REOPENS  # then it is left alone
+        finally:
+            meters.close()

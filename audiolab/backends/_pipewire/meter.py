@@ -61,6 +61,12 @@ _READ_ONLY = 0x100  # PyBUF_READ
 
 REOPEN_SECONDS = 1.0
 """A meter stream in the error state (or disconnected) is reopened after this long, while its target is wanted."""
+SILENT_SECONDS = 5.0
+"""A meter stream linked (streaming) this long without one buffer while its target plays is reopened (seen: 1 of
+100 streams linked at once never delivered). WirePlumber 0.4 takes seconds to link many streams at once (2 s
+for 40, 10 s for 100 here), so this counts from the streaming state, not from the stream's creation."""
+MAX_SILENT_REOPENS = 3
+"""Reopens of a silent meter stream in a row; then it is left as it is until its target changes."""
 LATENCY_FRAMES = 2048
 """The latency the meter streams ask for: the largest default quantum, so a meter never lowers the graph's."""
 
@@ -78,6 +84,9 @@ class _Stream:
     samples: int = 0
     state: int = lib.STATE_CONNECTING
     error: str = ""
+    streaming_since: float | None = None
+    """When it was last seen streaming without having delivered (for the silence check)."""
+    silent_reopens: int = 0
 
 
 class NativeMeters:
@@ -87,11 +96,15 @@ class NativeMeters:
     default, ``PIPEWIRE_REMOTE`` or ``pipewire-0`` in ``PIPEWIRE_RUNTIME_DIR``/``XDG_RUNTIME_DIR``)."""
 
     def __init__(self, rate: int, remote: str | None = None, on_error: Callable[[BaseException], None] = lambda e: None,
+                 expects_data: Callable[[MeterTarget], bool] = lambda target: target.sink_input is not None,
                  *, hold: float = HOLD_SECONDS) -> None:
+        """``expects_data(target)``: whether the target plays now (an uncorked sink-input), so a meter of it
+        that never delivers is taken for stuck and reopened."""
         self._lib = lib.load()
         self._rate = rate
         self._hold = hold
         self._on_error = on_error
+        self._expects_data = expects_data
         self._lock = threading.Lock()
         """Guards the readings between the loop thread (callbacks) and the caller's thread."""
         self._streams: dict[MeterTarget, _Stream] = {}
@@ -213,12 +226,30 @@ class NativeMeters:
         self.check(time.monotonic())
 
     def check(self, now: float) -> None:
-        """Reopen the streams that ended in an error (or were disconnected) more than REOPEN_SECONDS ago."""
+        """Reopen the streams that ended in an error (or were disconnected) more than REOPEN_SECONDS ago, and
+        those streaming for SILENT_SECONDS without a buffer while their target plays (MAX_SILENT_REOPENS)."""
         for target, stream in list(self._streams.items()):
             if stream.state in (lib.STATE_ERROR, lib.STATE_UNCONNECTED) and now - stream.opened_at >= REOPEN_SECONDS:
-                self._close(self._streams.pop(target))
-                self.reopens += 1
-                self._open(target, stream.reading)
+                self._reopen(stream)
+                continue
+            if stream.samples or stream.state != lib.STATE_STREAMING or not self._expects_data(target):
+                stream.streaming_since = None
+                continue
+            if stream.streaming_since is None:
+                stream.streaming_since = now
+            elif now - stream.streaming_since >= SILENT_SECONDS and stream.silent_reopens < MAX_SILENT_REOPENS:
+                self._reopen(stream).silent_reopens = stream.silent_reopens + 1
+
+    def _reopen(self, stream: _Stream) -> _Stream:
+        self._close(self._streams.pop(stream.target))
+        self.reopens += 1
+        self._open(stream.target, stream.reading)
+        return self._streams[stream.target]
+
+    @property
+    def delivering(self) -> int:
+        """Meter streams that delivered audio since they were opened."""
+        return sum(1 for stream in self._streams.values() if stream.samples)
 
     # --- readings -------------------------------------------------------------------------------------------
 
