@@ -12,7 +12,7 @@ server (so no way inherits another's memory), after the same tones played 5 s un
 - ``parec --monitor-stream``: one process and connection per sink-input, full-rate float audio, peaks taken here.
 
 Figures per way: the fraction of tones read right (within 0.02 on each of ten reads 0.1 s apart, after a 3 s
-settle; a meter with no new sample holds its last value 0.5 s, audiolab its own hold), the metering side's CPU
+settle, for native meters counted from when every meter delivers, see LINK_WAIT; a meter with no new sample holds its last value 0.5 s, audiolab its own hold), the metering side's CPU
 (audiolab's process, or the parec processes), and the server's extra CPU and RSS against the baseline window.
 The server is pipewire-pulse (PipeWire) or pulseaudio; on PipeWire the PipeWire daemon's extra CPU and RSS too
 (where native meters cost: their nodes, links and buffers live there).
@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from audiolab.backends._pipewire.meter import NativeMeters
 from audiolab.backends._pulse.connection import Connection
 from audiolab.backends._pulse.peak_stream import HOLD_SECONDS, PeakStream
 from audiolab.backends.pulse import PulseBackend
@@ -43,6 +44,9 @@ from tests.servers import AudioServer, ProcessUsage, pipewire_server, process_us
 
 AMPLITUDES = (0.5, 0.25, 0.125, 0.375, 0.625, 0.75, 0.875, 0.0625)
 SETTLE, WINDOW, TOLERANCE = 3.0, 5.0, 0.02
+LINK_WAIT = 20.0
+"""Native meters: the settle starts once every meter delivers (WirePlumber 0.4 links dozens of new streams in
+seconds: ~2 s for 40, ~10 s for 100 here), at most this long after start_meters."""
 Reader = Callable[[], dict[int, float | None]]
 """Peak per sink-input since the last read, None when nothing new came."""
 
@@ -70,6 +74,15 @@ async def _audiolab(server: AudioServer, indices: list[int], native: bool = True
     backend = PulseBackend(server=server.address, native_meters=native)
     await backend.start(lambda event: None)
     await backend.start_meters()
+    started = time.monotonic()
+    meters = backend._meters
+    if isinstance(meters, NativeMeters):
+        for _ in range(int(LINK_WAIT / 0.1)):  # polled: the meters signal nothing when they first deliver
+            if meters.delivering >= meters.open_count:
+                break
+            await asyncio.sleep(0.1)
+        print(f"  (native: {meters.delivering} of {meters.open_count} meters delivering "
+              f"{time.monotonic() - started:.1f} s after start_meters)", flush=True)
     streams = {int(m.id.rsplit("/", 1)[1]): s.id for s in backend.snapshot() for m in s.streams}
 
     def read() -> dict[int, float | None]:

@@ -387,8 +387,10 @@ class PulseBackend(Backend):
         self._dirty.clear()
         self._origins.clear()
         self._send(gone)
-        self._reconnecting_meters = self._meters is not None
-        self._meters = None
+        meters, self._meters = self._meters, None
+        self._reconnecting_meters = meters is not None
+        if isinstance(meters, NativeMeters):
+            meters.close()  # its thread and PipeWire connection are its own: they do not end with the server's
         attempt = 0
         while not self._closed:
             await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
