@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.anyio]
 
 AMPLITUDES = (0.5, 0.25, 0.125, 0.375, 0.625, 0.75, 0.875, 0.0625)
 SETTLE_SECONDS = 3.0
-"""Documented settle time: meters of dozens of streams are opened 8 at a time, each delivers its first batch
-0.2 s after it is READY (PipeWire); measured 0.3-1 s for 40 tones on an idle machine."""
+"""Documented settle time: on PipeWire WirePlumber 0.4 links the 41 native meter streams within ~2 s of
+start_meters (measured 0.4 s for 11, 2.1 s for 41, ~10 s for 101); on PulseAudio meters deliver within 1 s."""
 TOLERANCE = 0.02
 
 
