@@ -141,7 +141,7 @@ async def test_a_meter_that_never_delivers_is_reopened_only_while_its_target_sho
 ) -> None:
     """A meter of a corked stream is never linked to running data (it stays paused) and is left alone; one seen
     streaming without a buffer while its target should play (the fault seen once in 100, forced here) is reopened
-    after SILENT_SECONDS, at most MAX_SILENT_REOPENS times in a row."""
+    after SILENT_SECONDS, at most MAX_REOPENS times in a row."""
     import time
 
     from audiolab.backends._pipewire import meter
@@ -173,8 +173,35 @@ async def test_a_meter_that_never_delivers_is_reopened_only_while_its_target_sho
             await checks(True)
             assert meters.reopens == 0  # streaming but corked: silence is expected
             plays["now"] = True
-            for _ in range(meter.MAX_SILENT_REOPENS + 2):
+            for _ in range(meter.MAX_REOPENS + 2):
                 await checks(True)
-            assert meters.reopens == meter.MAX_SILENT_REOPENS  # then it is left alone
+            assert meters.reopens == meter.MAX_REOPENS  # then it is left alone
         finally:
             meters.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.pipewire
+@pytest.mark.parametrize("server", ["pipewire"], indirect=True)
+async def test_a_failed_meter_stream_is_reopened_and_delivers_again(server: AudioServer) -> None:
+    import time
+
+    from audiolab.backends._pipewire import meter
+    from audiolab.backends._pulse.meters import MeterTarget
+
+    server.play_tone(0.5, client_name="tone")
+    (tone,) = server.wait_sink_input("tone")
+    meters = meter.NativeMeters(48000, remote.pipewire_remote(server.address))
+    target = MeterTarget(f"{server.sink}.monitor", 2, int(tone["index"]))
+    try:
+        meters.sync([target])
+        await wait_until(lambda: meters.delivering == 1, 8.0, "the meter delivering")
+        failed = meters._streams[target]
+        failed.state = lib.STATE_ERROR  # as the stream's state callback reports a failure
+        meters.check(time.monotonic() + meter.REOPEN_SECONDS)
+        assert meters.reopens == 1 and meters._streams[target] is not failed
+        await wait_until(lambda: meters.delivering == 1, 8.0, "the new meter delivering")
+        per_input, _ = meters.take(time.monotonic())
+        assert max(per_input[target.sink_input]) == pytest.approx(0.5, abs=0.02)
+    finally:
+        meters.close()

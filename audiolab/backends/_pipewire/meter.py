@@ -68,8 +68,9 @@ SILENT_SECONDS = 5.0
 """A meter stream linked (streaming) this long without one buffer while its target plays is reopened (seen: 1 of
 100 streams linked at once never delivered). WirePlumber 0.4 takes seconds to link many streams at once (2 s
 for 40, 10 s for 100 here), so this counts from the streaming state, not from the stream's creation."""
-MAX_SILENT_REOPENS = 3
-"""Reopens of a silent meter stream in a row; then it is left as it is until its target changes."""
+MAX_REOPENS = 3
+"""Reopens of one meter stream in a row (failed, or silent while streaming); then it is left as it is until its
+target changes (a dead PipeWire connection is not retried forever: the backend notices its server's loss)."""
 LATENCY_FRAMES = 2048
 """The latency the meter streams ask for: the largest default quantum, so a meter never lowers the graph's."""
 
@@ -89,7 +90,8 @@ class _Stream:
     error: str = ""
     streaming_since: float | None = None
     """When it was last seen streaming without having delivered (for the silence check)."""
-    silent_reopens: int = 0
+    reopens: int = 0
+    """Reopens of its target in a row before this stream (it delivered nothing in between)."""
 
 
 class NativeMeters:
@@ -227,29 +229,39 @@ class NativeMeters:
             self._close(self._streams.pop(target))
         for target in wanted:
             if target not in self._streams:
-                self._open(target)
+                self._try_open(target)
         self.check(time.monotonic())
 
     def check(self, now: float) -> None:
         """Reopen the streams that ended in an error (or were disconnected) more than REOPEN_SECONDS ago, and
-        those streaming for SILENT_SECONDS without a buffer while their target plays (MAX_SILENT_REOPENS)."""
+        those streaming for SILENT_SECONDS without a buffer while their target plays; MAX_REOPENS in a row."""
         for target, stream in list(self._streams.items()):
-            if stream.state in (lib.STATE_ERROR, lib.STATE_UNCONNECTED) and now - stream.opened_at >= REOPEN_SECONDS:
-                self._reopen(stream)
+            if stream.reopens >= MAX_REOPENS:
+                continue
+            if stream.state in (lib.STATE_ERROR, lib.STATE_UNCONNECTED):
+                if now - stream.opened_at >= REOPEN_SECONDS:
+                    self._reopen(stream)
                 continue
             if stream.samples or stream.state != lib.STATE_STREAMING or not self._expects_data(target):
                 stream.streaming_since = None
-                continue
-            if stream.streaming_since is None:
+            elif stream.streaming_since is None:
                 stream.streaming_since = now
-            elif now - stream.streaming_since >= SILENT_SECONDS and stream.silent_reopens < MAX_SILENT_REOPENS:
-                self._reopen(stream).silent_reopens = stream.silent_reopens + 1
+            elif now - stream.streaming_since >= SILENT_SECONDS:
+                self._reopen(stream)
 
-    def _reopen(self, stream: _Stream) -> _Stream:
+    def _reopen(self, stream: _Stream) -> None:
         self._close(self._streams.pop(stream.target))
         self.reopens += 1
-        self._open(stream.target, stream.reading)
-        return self._streams[stream.target]
+        if self._try_open(stream.target, stream.reading):
+            self._streams[stream.target].reopens = 0 if stream.samples else stream.reopens + 1
+
+    def _try_open(self, target: MeterTarget, reading: Reading | None = None) -> bool:
+        try:
+            self._open(target, reading)
+        except NativeUnavailable as exc:  # the next sync or check tries again
+            self._on_error(exc)
+            return False
+        return True
 
     @property
     def delivering(self) -> int:
