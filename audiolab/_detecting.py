@@ -36,6 +36,7 @@ async def run_detector(lab: Lab, publish: Callable[[Event], None], settings: Det
         lambda playing, trigger, started: predict_trigger(policy(), playing, trigger, started),
         settings,
         ignore=own if callable(own) else (lambda sid: False),
+        server_gain=getattr(backend, "endpoint_gain", None),
     )
     detector.seed(lab.snapshot())
     async with lab.events(max_buffer=1 << 14) as events, lab.meters(rate=DETECTOR_METER_RATE) as frames, \

@@ -16,6 +16,13 @@ average or a single peak is not. Then:
 - a window before or after is silent (the session was not audible), or the session's own volume or mute
   changed meanwhile (that change has an event and an origin of its own): not measurable, nothing is guessed.
 
+Where the server applies a gain to a session outside the session's own volume and says so (WirePlumber 0.4's
+role endpoints duck a role by turning down its endpoint's monitor volume: a :class:`ServerGain`), that gain is
+noted with every frame too. When the meter gives no level to compare on both sides of a trigger (the endpoint's
+mix read silence, or several streams share the endpoint), the change of that gain is the measurement; when it
+does, the meter's figure is kept and the server's setting is named beside it. Either way the reason's ``rule``
+says what was measured (``measured_from``, ``server_setting``) and its text says how.
+
 Level changes that coincide with no trigger are never looked at, so a song getting quieter, beeps or a pause
 are not reported. Corking (a session paused by the server when a trigger starts) is reported by the backend's
 events, not by this module.
@@ -26,8 +33,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ._server_gain import ServerGain, measured_by, server_step
 from .events import (
     ChannelVolumeChanged,
     Ducked,
@@ -99,17 +107,23 @@ class _Session:
     peaks: deque[tuple[float, float]] = field(default_factory=deque)
     changed_at: float = -math.inf
     """When its own volume or mute last changed (a change with an event of its own)."""
+    gains: deque[tuple[float, ServerGain]] = field(default_factory=deque)
+    """The server's gain on it outside its own volume, each time it changed."""
 
 
 class DuckDetector:
     """Turns meter frames and session events into measured ``Ducked`` / ``Unducked`` events. Feed it every
-    event with :meth:`observe` and every meter frame with :meth:`feed`; :meth:`feed` returns what it found."""
+    event with :meth:`observe` and every meter frame with :meth:`feed`; :meth:`feed` returns what it found.
+    ``server_gain(session id)``, when given, is the gain the server applies to a session outside its own volume
+    (a :class:`ServerGain`, or None), read with every frame."""
 
     def __init__(self, predict: Predictor, settings: DetectorSettings | None = None,
-                 ignore: Callable[[str], bool] = lambda sid: False) -> None:
+                 ignore: Callable[[str], bool] = lambda sid: False,
+                 server_gain: Callable[[str], ServerGain | None] | None = None) -> None:
         self._predict = predict
         self.settings = settings or DetectorSettings()
         self._ignore = ignore
+        self._server_gain = server_gain
         self._sessions: dict[str, Session] = {}
         self._levels: dict[str, _Session] = {}
         self._pending: list[_Pending] = []
@@ -228,6 +242,11 @@ class DuckDetector:
             track.peaks.append((frame.timestamp, peak))
             while track.peaks and track.peaks[0][0] < keep:
                 track.peaks.popleft()
+            gain = self._server_gain(sid) if self._server_gain is not None else None
+            if gain is not None and (not track.gains or track.gains[-1][1] != gain):
+                track.gains.append((frame.timestamp, gain))
+            while len(track.gains) > 1 and track.gains[1][0] <= keep:
+                track.gains.popleft()  # the one before the window stays: it held at the window's start
         s = self.settings
         out = self.take()
         for pending in list(self._pending):
@@ -282,14 +301,20 @@ class DuckDetector:
                 start = max(start, held[2] + s.settle)  # an unduck is measured against the ducked level
             before = self._level(track, start, pending.at - s.guard)
             after = self._level(track, pending.at + s.settle, pending.at + s.settle + s.after)
-            if before is None or after is None:
-                continue
-            if not predicted_only:  # the step must hold over a second window too
+            if not predicted_only and after is not None:  # the step must hold over a second window too
                 later = self._level(track, pending.at + s.settle + s.after, pending.at + s.settle + 2 * s.after)
-                if later is None:
-                    continue
-                after = max(after, later)
-            event = self._verdict(pending, sid, predicted, before, after, now)
+                after = max(after, later) if later is not None else None
+            ends = [pending.at + s.settle + s.after] + ([] if predicted_only else [pending.at + s.settle + 2 * s.after])
+            step = server_step(track.gains, pending.at - s.guard, ends)
+            audible = before is not None and after is not None and min(before, after) >= s.floor
+            if step is not None and not audible:
+                event = self._verdict_from_server(pending, sid, predicted, step, now)
+            elif before is None or after is None:
+                continue
+            else:
+                event = self._verdict(pending, sid, predicted, before, after, now)
+                if isinstance(event, (Ducked, Unducked)) and event.why is not None and step is not None:
+                    event = replace(event, why=measured_by(event.why, step, on_meter=True))
             if event is not None:
                 out.append(event)
         return out
@@ -330,6 +355,31 @@ class DuckDetector:
         return Unducked(timestamp=now, session_id=sid, gain=1.0, cause_session_id=pending.trigger, why=why,
                         measured_db=_db(restored))
 
+    def _verdict_from_server(self, pending: _Pending, sid: str, predicted: Predicted | None,
+                             step: tuple[ServerGain, ServerGain], now: float) -> Event | None:
+        """The verdict when the meter gives nothing to compare but the server's gain on the session changed."""
+        old, new = step
+        ratio = new.gain / old.gain if old.gain > 0 else math.inf
+        if pending.started:
+            if ratio >= 1.0:
+                return None
+            if predicted is not None:
+                rule = predicted.why
+            elif _db(ratio) <= -self.settings.unexplained_db:
+                rule = unexplained(self._sessions, pending, sid, _db(ratio))
+            else:
+                return None
+            self._ducked[sid] = (pending.trigger, rule, pending.at)
+            return Ducked(timestamp=now, session_id=sid, gain=ratio, cause_session_id=pending.trigger,
+                          why=measured_by(rule, step, on_meter=False), measured_db=_db(ratio))
+        held = self._ducked.get(sid)
+        if held is None or held[0] != pending.trigger or ratio <= 1.0:
+            return None
+        del self._ducked[sid]
+        why = measured_by(held[1].release(), step, on_meter=False) if held[1] is not None else None
+        return Unducked(timestamp=now, session_id=sid, gain=1.0, cause_session_id=pending.trigger, why=why,
+                        measured_db=_db(ratio))
+
     def _level(self, track: _Session, start: float, end: float) -> float | None:
         """The window's level: a high percentile of its peaks; None when the meter has no peak in it."""
         peaks = sorted(p for t, p in track.peaks if start <= t <= end)
@@ -356,6 +406,4 @@ def _db(gain: float) -> float:
 
 
 def _with_state(session: Session, state: SessionState) -> Session:
-    from dataclasses import replace  # noqa: PLC0415
-
     return replace(session, state=state)

@@ -117,7 +117,9 @@ def _focus_words(event: Event) -> str:
             return f"{verb} to {gain_text(event.gain)}"
         if isinstance(event, Ducked) and measured == -math.inf:
             return f"silenced (below the meter's floor{guess})"
-        return f"{verb} {measured:+.1f} dB (measured{guess})"
+        source = event.why.rule.get("measured_from") if event.why is not None else None
+        how = f"measured as the volume of {source}" if source not in (None, "meter") else "measured"
+        return f"{verb} {measured:+.1f} dB ({how}{guess})"
     if isinstance(event, InterruptEvent):
         return {"pause": "paused", "resume": "resumed", "stop": "stopped"}.get(event.hint.value, event.hint.value)
     return event.kind

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 import time
-from typing import IO
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,6 +18,7 @@ import audiolab
 from audiolab.explain import explain
 from audiolab.model import Role
 from audiolab.tones import sine
+from tests.processes import OutputLines
 from tests.servers import AudioServer, pipewire_server, pulseaudio_server, wireplumber_endpoints_server
 
 DUCKING = "module-role-ducking trigger_roles=phone ducking_roles=music volume=30%"
@@ -136,14 +136,7 @@ def test_explain_lists_what_stream_restore_puts_back():
 @pytest.mark.pulse
 def test_explain_watch_narrates_a_call_and_a_module_loaded_and_unloaded():
     with pulseaudio_server(modules=[DUCKING]) as server:
-        music = server.play_tone(0.5, client_name="Spotify", role="music")
-        server.wait_sink_input("Spotify")
-        watcher = subprocess.Popen([sys.executable, "-m", "audiolab.cli", "explain", "--backend", "pulse", "--watch",
-                                    "--duration", "20"], env=server.env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-        try:
-            lines = _Lines(watcher)
-            lines.wait_for("watching")
+        with explain_watching_music(server) as lines:
             phone = server.play_tone(0.5, client_name="Zoom", role="phone")
             started = lines.wait_for("Zoom (phone) started")
             assert CLOCK.match(started), started
@@ -160,11 +153,6 @@ def test_explain_watch_narrates_a_call_and_a_module_loaded_and_unloaded():
             assert f"module-role-cork #{index} (default arguments) loaded" in lines.wait_for("loaded")
             server.pactl("unload-module", index)
             assert f"module-role-cork #{index}" in lines.wait_for("unloaded")
-        finally:
-            watcher.kill()
-            err = _finish(watcher)
-            music.stop()
-        assert "Traceback" not in err
 
 
 @pytest.mark.pulse
@@ -177,7 +165,7 @@ def test_explain_without_a_server_or_when_it_dies_says_so_without_a_traceback(tm
                                     "--duration", "20"], env=server.env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         try:
-            _Lines(watcher).wait_for("watching")
+            OutputLines(watcher).wait_for("watching")
             server.kill()
             watcher.wait(timeout=20)
         finally:
@@ -195,6 +183,26 @@ def test_explain_on_pipewire_says_what_is_known():
         assert "no WirePlumber role endpoints are visible" in out.stdout
 
 
+@contextlib.contextmanager
+def explain_watching_music(server: AudioServer) -> Iterator[OutputLines]:
+    """Music ("Spotify") plays and ``audiolab explain --watch`` runs against ``server``: its output lines, once
+    it is watching. The watcher is killed at the end and must not have printed a traceback."""
+    music = server.play_tone(0.5, client_name="Spotify", role="music")
+    server.wait_sink_input("Spotify")
+    watcher = subprocess.Popen([sys.executable, "-m", "audiolab.cli", "explain", "--backend", "pulse", "--watch",
+                                "--duration", "20"], env=server.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        lines = OutputLines(watcher)
+        lines.wait_for("watching")
+        yield lines
+    finally:
+        watcher.kill()
+        err = _finish(watcher)
+        music.stop()
+    assert "Traceback" not in err
+
+
 def _finish(process: subprocess.Popen[str]) -> str:
     """Wait for a killed or ended child, close its pipes, and return what it wrote to stderr."""
     process.wait()
@@ -203,40 +211,6 @@ def _finish(process: subprocess.Popen[str]) -> str:
     process.stderr.close()
     process.stdout.close()
     return err
-
-
-class _Lines:
-    """Reads a child's output line by line in a thread, so a test waits for a line with a deadline."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
-        self._thread.start()
-        self.seen: list[str] = []
-
-    def _read(self, stream: IO[str]) -> None:
-        try:
-            for line in stream:
-                self._queue.put(line.rstrip("\n"))
-        except (OSError, ValueError):  # the test closed the pipe after killing the child
-            pass
-        self._queue.put(None)
-
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.seen:
-                if text in line:
-                    self.seen.remove(line)
-                    return line
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no line with {text!r} within {timeout} s; got {self.seen}") from None
-            if line is None:
-                raise AssertionError(f"the output ended before {text!r}; got {self.seen}")
-            self.seen.append(line)
 
 
 @pytest.mark.pulse
@@ -296,3 +270,20 @@ def test_explain_on_pipewire_with_the_wireplumber_endpoints_policy_names_it_and_
             assert "WirePlumber role endpoints: " in text and "control.endpoint" in text
         finally:
             player.stop()
+
+
+@pytest.mark.pipewire
+def test_explain_watch_narrates_a_wireplumber_04_duck_measured_from_the_endpoint_volume():
+    with wireplumber_endpoints_server() as server:
+        with explain_watching_music(server) as lines:
+            time.sleep(2.5)  # a full window before the prompt
+            maps = server.play_tone(0.5, client_name="Maps", role="Navigation")
+            started = lines.wait_for("Maps (navigation) started")
+            assert "Navigation > Multimedia: duck ducks music: Spotify predicted -10.5 dB" in started, started
+            ducked = lines.wait_for("Spotify ducked")
+            assert re.search(r"Spotify ducked -10\.\d dB \(measured as the volume of control\.endpoint\.multimedia\."
+                             r"monitor; predicted -10\.5 dB\) by Maps: WirePlumber 0\.4 endpoints policy", ducked), ducked
+            assert "100% -> 67%" in ducked
+            maps.stop()
+            back = lines.wait_for("Spotify back")
+            assert "+10." in back and "67% -> 100%" in back and "no longer applies" in back

@@ -46,6 +46,7 @@ from .._exceptions import (
     NotSupported,
     SessionNotFound,
 )
+from .._server_gain import ServerGain
 from ..audio.playback import Playback, PlayRequest
 from ..audio.player import ToneProcess
 from ..audio.player import kill as kill_tone_process
@@ -82,6 +83,7 @@ from ._pulse.ducking import (
     trigger_roles_from_modules,
     why_measured,
 )
+from ._pulse.endpoints import endpoint_gain
 from ._pulse.mapping import (
     RawClient,
     RawDevice,
@@ -506,6 +508,12 @@ class PulseBackend(Backend):
             if stream is not None and session_id_of(stream) == session_id:
                 return True
         return False
+
+    def endpoint_gain(self, session_id: str) -> ServerGain | None:
+        """The gain of the WirePlumber 0.4 role endpoint the session plays on (its monitor volume, where that
+        policy ducks), or None; the duck detector measures with it (see :mod:`._pulse.endpoints`)."""
+        session = self._sessions.get(session_id)
+        return endpoint_gain(session, self._streams, self._devices) if session is not None else None
 
     async def _refresh(self, dirty: dict[int, set[int]]) -> None:
         conn = self._require()

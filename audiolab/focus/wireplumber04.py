@@ -11,6 +11,10 @@ From ``policy-endpoint-client.lua`` and ``policy-endpoint-client-links.lua`` at 
   decides for every other link: ``action.<other role>`` or its ``action.default``: cork (the link is
   deactivated: the stream is corked and on no sink), duck (the other role's endpoint monitor volume is set to
   ``duck.level``, 0.3; the stream's own volume stays 100 %) or mix.
+
+On a real server a stream's role is best read from the endpoint it plays on (``control.endpoint.<role>``, the
+role's name in lower case with ``_`` for ``-``): a session keeps its ``media.role`` only as an audiolab role,
+which loses its case ("Navigation" and "navigation" link to different roles).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from .system import RECONCILE, FocusSystem, register
 Link = tuple[FocusRequest, "EndpointRole", bool]
 """A stream's link: the stream, the endpoint role it links to, and whether its media.role fell back to it."""
 
+ENDPOINT_SINK = "control.endpoint."
+"""How pipewire-pulse names a role's endpoint sink (``control.endpoint.speech_high``)."""
 LINKS_SCRIPT = "policy-endpoint-client-links.lua"
 CLIENT_SCRIPT = "policy-endpoint-client.lua"
 ACTIONS = ("cork", "duck", "mix")
@@ -67,6 +73,15 @@ class WirePlumber04Policy(FocusPolicy):
     def media_role(self, req: FocusRequest) -> str | None:
         """The stream's ``media.role``: its own (attributes.media_role), else the one its audiolab role sets."""
         return req.attributes.media_role or self.role_to_media_role.get(req.role)
+
+    def link_role(self, req: FocusRequest) -> tuple[EndpointRole, bool]:
+        """The role a stream links to: the one whose endpoint it plays on, when its device is one, else
+        :meth:`endpoint_role` of its media.role."""
+        on = req.device_id[len(ENDPOINT_SINK):] if req.device_id.startswith(ENDPOINT_SINK) else None
+        for role in self.roles.values():
+            if role.media_class == "Audio/Sink" and role.name.lower().replace("-", "_") == on:
+                return role, False
+        return self.endpoint_role(self.media_role(req))
 
     def endpoint_role(self, media_role: str | None, media_class: str = "Audio/Sink") -> tuple[EndpointRole, bool]:
         """findRole(): the role a media.role links to, and whether it fell back to the lowest priority."""
@@ -120,7 +135,7 @@ class WirePlumber04System(FocusSystem):
 
     def reconcile(self) -> None:
         policy, ledger = self.policy, self.ledger
-        links = [(r, *policy.endpoint_role(policy.media_role(r))) for r in ledger.streams.values()
+        links = [(r, *policy.link_role(r)) for r in ledger.streams.values()
                  if r.flow is Flow.RENDER]
         if not links:
             return
@@ -140,8 +155,8 @@ class WirePlumber04System(FocusSystem):
     @classmethod
     def why_nothing(cls, policy: FocusPolicy, existing: FocusRequest, incoming: FocusRequest) -> Reason:
         assert isinstance(policy, WirePlumber04Policy)
-        mine: Link = (existing, *policy.endpoint_role(policy.media_role(existing)))
-        theirs: Link = (incoming, *policy.endpoint_role(policy.media_role(incoming)))
+        mine: Link = (existing, *policy.link_role(existing))
+        theirs: Link = (incoming, *policy.link_role(incoming))
         winner, loser = (mine, theirs) if theirs[1].priority < mine[1].priority else (theirs, mine)
         return links_reason(policy, winner, loser, *winner[1].action_for(loser[1].name))
 
@@ -150,6 +165,8 @@ def _said(policy: WirePlumber04Policy, link: Link) -> str:
     req, role, fallback = link
     raw = policy.media_role(req)
     shown = f"media.role {raw!r}" if raw else "no media.role"
+    if req.device_id.startswith(ENDPOINT_SINK):
+        return f"a {role.name} stream (on {req.device_id})"
     if fallback:
         return f"a stream with {shown} (not a role or alias: the lowest-priority role, {role.name})"
     return f"a {role.name} stream ({shown})"

@@ -90,6 +90,25 @@ async def watch(server: AudioServer, script) -> list[Event]:  # type: ignore[no-
     return seen
 
 
+async def music_then(server: AudioServer, client: str, role: str, times: tuple[float, float, float],
+                     policy_kind: str | None = None) -> list[Event]:
+    """Music ("Spotify") plays; ``times`` = (before, during, after): after ``before`` s a client named ``client``
+    plays a ``role`` stream for ``during`` s, then ``after`` s more are watched. Every event reported."""
+    server.play_tone(0.5, client_name="Spotify", role="music")
+    server.wait_sink_input("Spotify")
+
+    async def trigger(lab) -> None:  # type: ignore[no-untyped-def]
+        if policy_kind is not None:
+            assert lab.policy_in_force().policy.kind == policy_kind
+        await anyio.sleep(times[0])
+        player = server.play_tone(0.5, client_name=client, role=role)
+        await anyio.sleep(times[1])
+        player.stop()
+        await anyio.sleep(times[2])
+
+    return await watch(server, trigger)
+
+
 def app_of(events: list[Event], session_id: str | None) -> str:
     """The app of a session: from its SessionCreated event, or as it was when the Lab opened. The ALSA plugin
     names itself "ALSA plug-in [python3.11]": that is the sounddevice client."""
@@ -139,17 +158,7 @@ async def test_role_ducking_of_apps_audiolab_did_not_start_is_measured_and_expla
 async def test_a_duck_to_zero_reads_silenced(tmp_path):
     modules = ["module-role-ducking trigger_roles=phone ducking_roles=music volume=0%"]
     with pulseaudio_server(modules=modules) as server:
-        server.play_tone(0.5, client_name="Spotify", role="music")
-        server.wait_sink_input("Spotify")
-
-        async def call(lab) -> None:  # type: ignore[no-untyped-def]
-            await anyio.sleep(2.5)
-            phone = server.play_tone(0.5, client_name="Zoom", role="phone")
-            await anyio.sleep(2.5)
-            phone.stop()
-            await anyio.sleep(2.5)
-
-        events = await watch(server, call)
+        events = await music_then(server, "Zoom", "phone", (2.5, 2.5, 2.5))
     (duck,) = [e for e in events if isinstance(e, Ducked)]
     assert duck.gain == 0.0 and duck.measured_db == -math.inf and app_of(events, duck.session_id) == "Spotify"
     assert [app_of(events, e.session_id) for e in events if isinstance(e, Unducked)] == ["Spotify"]
@@ -157,17 +166,7 @@ async def test_a_duck_to_zero_reads_silenced(tmp_path):
 
 async def test_role_cork_is_a_pause_by_the_phone_with_the_rule_then_a_resume(tmp_path):
     with pulseaudio_server(modules=["module-role-cork"]) as server:
-        server.play_tone(0.5, client_name="Spotify", role="music")
-        server.wait_sink_input("Spotify")
-
-        async def call(lab) -> None:  # type: ignore[no-untyped-def]
-            await anyio.sleep(2.0)
-            phone = server.play_tone(0.5, client_name="Zoom", role="phone")
-            await anyio.sleep(2.0)
-            phone.stop()
-            await anyio.sleep(1.5)
-
-        events = await watch(server, call)
+        events = await music_then(server, "Zoom", "phone", (2.0, 2.0, 1.5))
     pauses = [e for e in events if isinstance(e, InterruptEvent)]
     assert [e.hint for e in pauses] == [InterruptHint.PAUSE, InterruptHint.RESUME]
     assert app_of(events, pauses[0].session_id) == "Spotify" and app_of(events, pauses[0].cause_session_id) == "Zoom"
@@ -245,20 +244,30 @@ async def test_wireplumber_04_endpoints_cork_is_a_pause_by_the_phone_then_a_resu
     """With Debian's WirePlumber 0.4 endpoints policy on, a phone stream corks the music by taking it off every
     sink; the detector reports it as a pause and a resume by the phone, with the wireplumber-0.4 rule."""
     with wireplumber_endpoints_server() as server:
-        server.play_tone(0.5, client_name="Spotify", role="music")
-        server.wait_sink_input("Spotify")
-
-        async def call(lab) -> None:  # type: ignore[no-untyped-def]
-            assert lab.policy_in_force().policy.kind == "wireplumber-0.4"
-            await anyio.sleep(2.0)
-            phone = server.play_tone(0.5, client_name="Zoom", role="phone")
-            await anyio.sleep(2.0)
-            phone.stop()
-            await anyio.sleep(1.5)
-
-        events = await watch(server, call)
+        events = await music_then(server, "Zoom", "phone", (2.0, 2.0, 1.5), policy_kind="wireplumber-0.4")
     hints = [(e.hint, app_of(events, e.session_id), app_of(events, e.cause_session_id))
              for e in events if isinstance(e, InterruptEvent)]
     assert hints == [(InterruptHint.PAUSE, "Spotify", "Zoom"), (InterruptHint.RESUME, "Spotify", "Zoom")]
     pause = next(e for e in events if isinstance(e, InterruptEvent))
     assert pause.why.kind == "wireplumber-0.4" and "corks it" in pause.why.text
+
+
+@pytest.mark.pipewire
+async def test_wireplumber_04_endpoints_duck_is_measured_from_the_endpoint_volume_then_undone():
+    """Under the same policy a Navigation prompt ducks the music (Navigation's action.default = duck over the
+    lower-priority Multimedia): WirePlumber turns control.endpoint.multimedia.monitor down to 67 % (0.3 in
+    amplitude). The stream's meter cannot see it (the endpoint's mix reads silence on this server), so the detector
+    measures the endpoint's volume, and says so."""
+    with wireplumber_endpoints_server() as server:
+        events = await music_then(server, "Maps", "Navigation", (2.5, 3.0, 2.5))
+    focus = [(e.kind, app_of(events, e.session_id), app_of(events, e.cause_session_id))
+             for e in events if isinstance(e, (Ducked, Unducked, InterruptEvent))]
+    assert focus == [("Ducked", "Spotify", "Maps"), ("Unducked", "Spotify", "Maps")]
+    duck, back = (e for e in events if isinstance(e, (Ducked, Unducked)))
+    assert duck.why.kind == "wireplumber-0.4" and duck.why.rule["action"] == "duck"
+    assert duck.why.rule["winner_role"] == "Navigation" and duck.why.rule["loser_role"] == "Multimedia"
+    assert duck.why.predicted_gain == pytest.approx(0.3)
+    assert duck.measured_db == pytest.approx(20 * math.log10(0.3), abs=0.1)  # pactl: 67 %, -10.46 dB
+    assert duck.why.rule["measured_from"] == "control.endpoint.multimedia.monitor"
+    assert duck.why.rule["server_setting"] == "100% -> 67%" and "Measured as the volume of" in duck.why.text
+    assert back.why.released and back.measured_db == pytest.approx(-20 * math.log10(0.3), abs=0.1)

@@ -54,6 +54,9 @@ class RawDevice:
     monitor_of: int | None = None
     monitor_source: str | None = None
     """For a sink: the name of its monitor source (what meters record from)."""
+    volume: float | None = None
+    """Its master volume in audiolab's scale (pactl % / 100), None when the server did not say."""
+    muted: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,10 @@ def client_from_info(info: object) -> RawClient:
 def device_from_info(info: object, flow: Flow) -> RawDevice:
     monitor_of = _index(getattr(info, "monitor_of_sink", None)) if flow is Flow.CAPTURE else None
     monitor_source = getattr(info, "monitor_source_name", None) if flow is Flow.RENDER else None
-    return RawDevice(int(info.index), str(info.name), flow, monitor_of, monitor_source)  # type: ignore[attr-defined]
+    values = list(getattr(getattr(info, "volume", None), "values", None) or [])
+    volume = master_level(values) if values else None
+    return RawDevice(int(info.index), str(info.name), flow, monitor_of, monitor_source,  # type: ignore[attr-defined]
+                     volume, bool(getattr(info, "mute", False)))
 
 
 def session_id_of(stream: RawStream) -> str:
