@@ -6,12 +6,14 @@ import argparse
 import json
 import math
 
-from ._cli_common import add_backend_option, number
+from ._cli_common import CliError, add_backend_option, number
+from ._cli_reconnect import add_reconnect_option
 
 EXAMPLES = """examples:
   audiolab explain                      # the server answering here (else the simulated service)
   audiolab explain --backend pulse --json
   audiolab explain --watch              # one line per change, with the rule and the prediction
+  audiolab explain --watch --reconnect  # and keep narrating across a restart of the server
 """
 
 
@@ -31,6 +33,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
                          help="with --watch: stop after S seconds (default: until Ctrl-C)")
     explain.add_argument("--no-detect", action="store_true",
                          help="with --watch: do not meter every session to measure the ducks and corks of other apps")
+    add_reconnect_option(explain, "narrate")
     explain.set_defaults(run=run)
 
 
@@ -39,12 +42,16 @@ async def run(args: argparse.Namespace) -> int:
     import anyio
 
     from . import open as open_lab
+    from ._cli_reconnect import backend_for, notice_printer, report_connection
     from .events import event_to_dict
     from .explain import explain
     from .explain_watch import Narrator, wall_clock
 
-    async with open_lab(args.backend, detect_ducking=args.watch and not args.no_detect) as lab, \
-            lab.events() as events:
+    if args.reconnect and not args.watch:
+        raise CliError("--reconnect is for --watch (a report without --watch is read once)")
+    name, options = await backend_for(args)
+    async with open_lab(name, detect_ducking=args.watch and not args.no_detect, **options) as lab, \
+            lab.events() as events, anyio.create_task_group() as tg:
         found = await explain(lab)
         if args.json and not args.watch:
             print(json.dumps(found.to_dict(), indent=2))
@@ -58,6 +65,8 @@ async def run(args: argparse.Namespace) -> int:
         narrator = Narrator(lab, wall_clock(lab))
         if not args.json:
             print("\nwatching (Ctrl-C to stop):", flush=True)
+        if args.reconnect:
+            tg.start_soon(report_connection, lab, notice_printer(json_lines=args.json), wall_clock(lab))
         with anyio.move_on_after(args.duration if args.duration is not None else math.inf):
             async for event in events:
                 lines = narrator.lines(event)
@@ -67,4 +76,5 @@ async def run(args: argparse.Namespace) -> int:
                 else:
                     for line in lines:
                         print(line, flush=True)
+        tg.cancel_scope.cancel()
     return 0

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ._cli_common import add_backend_option, number
+from ._cli_reconnect import add_reconnect_option
 
 SESSIONS_EXAMPLES = """\
 examples:
@@ -16,6 +17,10 @@ WATCH_EXAMPLES = """\
 examples:
   audiolab watch                          # until Ctrl-C
   audiolab watch --backend pulse --json --duration 10 > events.jsonl
+  audiolab watch --reconnect              # keep watching across a restart of the server
+
+With --json the first line is the snapshot: {"time", "kind": "Snapshot", "backend", "picked_because",
+"sessions": [...]} (each session as `audiolab sessions --json` gives it); every later line is one event.
 """
 
 
@@ -29,13 +34,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
 
     watch = commands.add_parser("watch", help="print session events as they happen", epilog=WATCH_EXAMPLES,
                                 description="Print the session table, then every session event as it happens, "
-                                            "with its wall-clock time.")
+                                            "with its wall-clock time.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     add_backend_option(watch)
-    watch.add_argument("--json", action="store_true", help="print one JSON object per line (no table)")
+    watch.add_argument("--json", action="store_true",
+                       help="print one JSON object per line: the snapshot of the sessions, then one per event")
     watch.add_argument("--duration", type=number(low=0), default=None, metavar="S",
                        help="stop after S seconds (default: until Ctrl-C)")
     watch.add_argument("--no-detect", action="store_true",
                        help="do not meter every session to detect the ducks and corks of other apps on a real server")
+    add_reconnect_option(watch, "watch its sessions")
     watch.set_defaults(run=_watch)
 
 
@@ -58,18 +66,29 @@ async def _watch(args: argparse.Namespace) -> int:
     import anyio
 
     from . import open as open_lab
+    from ._cli_reconnect import backend_for, notice_printer, report_connection
     from ._format import describe_event, session_table
     from .events import event_to_dict
     from .explain_watch import wall_clock
 
-    async with open_lab(args.backend, detect_ducking=not args.no_detect) as lab, lab.events() as events:
+    name, options = await backend_for(args)
+    async with open_lab(name, detect_ducking=not args.no_detect, **options) as lab, lab.events() as events, \
+            anyio.create_task_group() as tg:
         when = wall_clock(lab)
-        if not args.json:
+        if args.json:
+            print(json.dumps({"time": when(lab.clock.now()), "kind": "Snapshot", "backend": lab.backend_name,
+                              "picked_because": lab.picked_because,
+                              "sessions": [s.to_dict() for s in lab.snapshot()]}), flush=True)
+        else:
             print(f"backend: {lab.backend_name} ({lab.picked_because}); watching, Ctrl-C to stop")
             print(session_table(lab.snapshot()), flush=True)
+        if args.reconnect:
+            tg.start_soon(report_connection, lab, notice_printer(json_lines=args.json), when)
         with anyio.move_on_after(args.duration if args.duration is not None else float("inf")):
             async for event in events:
                 line = json.dumps({"time": when(event.timestamp), **event_to_dict(event)}) if args.json \
                     else describe_event(event, when)
                 print(line, flush=True)
+        tg.cancel_scope.cancel()
     return 0
+

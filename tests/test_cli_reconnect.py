@@ -1,0 +1,80 @@
+"""`watch --json` starts with a snapshot; `watch --reconnect` and `explain --watch --reconnect` follow a private
+PulseAudio across a kill and a restart at the same address, say so, and leave no process behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from audiolab.cli import EXIT_INTERRUPTED, main
+from tests.processes import OutputLines, alive
+from tests.servers import pulseaudio_server
+
+
+def test_watch_json_starts_with_a_snapshot_of_the_sessions(capsys):
+    assert main(["watch", "--backend", "sim", "--json", "--duration", "0.2"]) == 0
+    first, *rest = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["kind"] == "Snapshot" and first["backend"] == "sim" and first["time"].count(":") == 2
+    assert [s["app"] for s in first["sessions"]] == ["System Sounds"]
+    assert all(e["kind"] != "Snapshot" for e in rest)
+
+
+@pytest.mark.parametrize("args", [["watch", "--backend", "sim", "--reconnect"],
+                                  ["explain", "--backend", "sim", "--watch", "--reconnect"],
+                                  ["explain", "--backend", "sim", "--reconnect"]])
+def test_reconnect_without_a_server_to_follow_is_one_line_and_status_2(capsys, args):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1 and "--reconnect" in captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.pulse
+@pytest.mark.parametrize("command", [["watch", "--json"], ["watch"], ["explain", "--watch"]])
+def test_reconnect_follows_the_server_across_a_kill_and_a_restart(command):
+    socket = f"/tmp/al-cli-reconnect-{os.getpid()}-{command[-1].strip('-')}.sock"
+    json_lines = "--json" in command
+    watcher: subprocess.Popen[str] | None = None
+    try:
+        with pulseaudio_server(socket=socket) as first:
+            first.play_tone(0.3, client_name="Before", role="music")
+            first.wait_sink_input("Before")
+            watcher = subprocess.Popen([sys.executable, "-m", "audiolab.cli", *command, "--backend", "pulse",
+                                        "--reconnect", "--no-detect", "--duration", "60"], env=first.env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            out = OutputLines(watcher)
+            notices = OutputLines(watcher, "stderr") if json_lines else out
+            if json_lines:
+                snapshot = json.loads(out.wait_for('"kind": "Snapshot"'))
+                assert [s["app"] for s in snapshot["sessions"]] == ["Before"]
+            else:
+                out.wait_for("watching")
+            first.kill()
+            went = notices.wait_for("went away")
+            assert f"the server at unix:{socket} went away" in went and "waiting for it to come back" in went
+        assert watcher.poll() is None  # still following
+        with pulseaudio_server(socket=socket) as second:
+            second.play_tone(0.3, client_name="After", role="music")
+            back = notices.wait_for("reconnected")
+            assert f"reconnected to the server at unix:{socket} (reconnect 1)" in back
+            out.wait_for("After")  # its sessions are reported again
+            watcher.send_signal(signal.SIGINT)  # Ctrl-C
+            watcher.wait(timeout=15)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(socket)
+        if watcher is not None and watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    assert watcher is not None and watcher.stdout is not None and watcher.stderr is not None
+    err = "".join(notices.seen) if json_lines else watcher.stderr.read()
+    watcher.stdout.close()
+    watcher.stderr.close()
+    assert watcher.returncode == EXIT_INTERRUPTED and "Traceback" not in err, err
+    assert not alive(watcher.pid)
