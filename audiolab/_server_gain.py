@@ -56,8 +56,7 @@ def measured_by(why: Reason, step: tuple[ServerGain, ServerGain], *, on_meter: b
     if on_meter:
         how = f"Measured on the meter; the server shows the change as {new.what}: {setting} ({change})."
     else:
-        how = (f"Measured as {new.what}: {setting} ({change}); the meter read no level to compare (silent, or shared "
-               "with other streams).")
+        how = f"Measured as {new.what}: {setting} ({change}); the session's meter gave no level to compare."
     rule = {**why.rule, "measured_from": "meter" if on_meter else new.where, "server_setting": setting}
     return replace(why, text=f"{why.text} {how}", rule=rule)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._server_gain import ServerGain
 from .detect import Predicted
 from .focus.actions import FocusAction
 from .focus.engine import FocusEngine
@@ -65,13 +66,18 @@ class Explanation:
     levels: dict[str, float]
     predictions: list[Prediction] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    unmeasured: dict[str, str] = field(default_factory=dict)
+    """Sessions the meters cannot read, with why (their level is None)."""
+    held: dict[str, ServerGain] = field(default_factory=dict)
+    """Sessions the server turns down outside their own volume (a WirePlumber 0.4 role endpoint's monitor)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
             "when": self.when,
             "policy": self.policy.to_dict(),
-            "sessions": [{**s.to_dict(), "level": self.levels.get(s.id)} for s in self.sessions],
+            "sessions": [{**s.to_dict(), "level": self.levels.get(s.id), "unmeasured": self.unmeasured.get(s.id),
+                          "held_by_server": _held_dict(self.held.get(s.id))} for s in self.sessions],
             "predictions": [p.to_dict() for p in self.predictions],
         }
 
@@ -84,6 +90,11 @@ class Explanation:
             for s in sessions:
                 level = self.levels.get(s.id)
                 metered = "no meter" if level is None else f"level {level:.3f} ({_dbfs(level)})"
+                if s.id in self.unmeasured:
+                    metered = self.unmeasured[s.id]
+                held = self.held.get(s.id)
+                if held is not None:
+                    metered += f"; the server holds it down: {held.where} at {held.shown} ({gain_text(held.gain)})"
                 mute = ", muted" if s.muted else ""
                 out.append(f"    {self.names.get(s.id, s.label)} ({role_label(s.role)}, {s.flow.value}): {s.state.value}, "
                            f"volume {s.volume:.0%}{mute}, {metered}")
@@ -114,9 +125,12 @@ async def explain(lab: Lab, *, measure_seconds: float = MEASURE_SECONDS) -> Expl
     policy = lab.policy_in_force()
     sessions = [s for s in lab.snapshot() if s.state is not SessionState.EXPIRED]
     playing = [s.id for s in sessions if s.state is SessionState.ACTIVE and s.flow is Flow.RENDER]
-    levels = await _levels(lab, measure_seconds, playing)
+    levels, unmeasured = await _levels(lab, measure_seconds, playing)
     names = label_sessions(sessions)
-    found = Explanation(lab.backend_name, wall_time(time.time()), policy, sessions, levels, names=names)
+    gain_of = getattr(lab.backend, "endpoint_gain", None)
+    held = {s.id: g for s in sessions if callable(gain_of) and (g := gain_of(s.id)) is not None and g.gain < 0.999}
+    found = Explanation(lab.backend_name, wall_time(time.time()), policy, sessions, levels, names=names,
+                        unmeasured=unmeasured, held=held)
     found.predictions = predict(policy.policy, sessions, communications_devices(lab))
     return found
 
@@ -223,13 +237,15 @@ def request_for(session: Session, comms: frozenset[str] = frozenset()) -> FocusR
                         on_communications_device=session.device_id in comms, app=session.app or None)
 
 
-async def _levels(lab: Lab, seconds: float, playing: list[str]) -> dict[str, float]:
+async def _levels(lab: Lab, seconds: float, playing: list[str]) -> tuple[dict[str, float], dict[str, str]]:
     """The highest peak of each session over ``seconds`` once every playing session's meter reads (a real
-    server's meter streams take a moment to start), at most ``MEASURE_LIMIT`` seconds in all."""
+    server's meter streams take a moment to start), at most ``MEASURE_LIMIT`` seconds in all; and the sessions
+    the meters cannot read, with why."""
     if "meters" not in lab.backend.capabilities or seconds <= 0:
-        return {}
+        return {}, {}
     peaks: dict[str, float] = {}
     heard: dict[str, float] = {}
+    unmeasured: dict[str, str] = {}
     first = True
     async with lab.meters(rate=30) as frames:
         with anyio.move_on_after(MEASURE_LIMIT):
@@ -237,13 +253,15 @@ async def _levels(lab: Lab, seconds: float, playing: list[str]) -> dict[str, flo
                 if first:  # it may hold peaks from before the call (a duck that just began, say): left out
                     first = False
                     continue
+                unmeasured.update(frame.unmeasured)
                 for sid, peak in frame.peaks.items():
                     peaks[sid] = max(peaks.get(sid, 0.0), peak)
                     if peak > 0:
                         heard.setdefault(sid, frame.timestamp)
-                if all(sid in heard for sid in playing) and frame.timestamp - max(heard.values(), default=0) >= seconds:
+                waited = [sid for sid in playing if sid not in unmeasured]
+                if all(sid in heard for sid in waited) and frame.timestamp - max(heard.values(), default=0) >= seconds:
                     break
-    return peaks
+    return {sid: peak for sid, peak in peaks.items() if sid not in unmeasured}, unmeasured
 
 
 def label_sessions(sessions: Iterable[Session]) -> dict[str, str]:
@@ -279,6 +297,10 @@ def gain_text(gain: float | None) -> str:
     if gain <= 0:
         return "silence"
     return f"{20 * math.log10(gain):.1f} dB"
+
+
+def _held_dict(held: ServerGain | None) -> dict[str, object] | None:
+    return None if held is None else {"where": held.where, "shown": held.shown, "gain": round(held.gain, 6)}
 
 
 def _dbfs(level: float) -> str:

@@ -287,3 +287,27 @@ def test_explain_watch_narrates_a_wireplumber_04_duck_measured_from_the_endpoint
             maps.stop()
             back = lines.wait_for("Spotify back")
             assert "+10." in back and "67% -> 100%" in back and "no longer applies" in back
+
+
+@pytest.mark.pipewire
+def test_explain_under_wireplumber_04_says_why_nothing_is_metered_and_what_holds_the_music_down():
+    with wireplumber_endpoints_server() as server:
+        server.play_tone(0.5, client_name="Spotify", role="music")
+        server.play_tone(0.5, client_name="Maps", role="Navigation")
+        server.wait_sink_input("Spotify")
+        server.wait_sink_input("Maps")
+        deadline = time.monotonic() + 10
+        while not any("control.endpoint.multimedia.monitor" in block and "/  67% /" in block
+                      for block in server.pactl("list", "sources").split("\n\n")):
+            assert time.monotonic() < deadline, "WirePlumber never ducked the Multimedia endpoint"
+            time.sleep(0.05)
+        out = audiolab_cli("explain", "--backend", "pulse", "--json", env=server.env)
+        assert out.returncode == 0, out.stderr
+        sessions = {s["app"]: s for s in json.loads(out.stdout)["sessions"]}
+        text = audiolab_cli("explain", "--backend", "pulse", env=server.env).stdout
+    for app in ("Spotify", "Maps"):
+        assert sessions[app]["level"] is None and "links every record stream to its Capture" in sessions[app]["unmeasured"]
+    assert sessions["Spotify"]["held_by_server"] == {
+        "where": "control.endpoint.multimedia.monitor", "shown": "67%", "gain": pytest.approx(0.3, abs=1e-3)}
+    assert sessions["Maps"]["held_by_server"] is None
+    assert "the server holds it down: control.endpoint.multimedia.monitor at 67% (-10.5 dB)" in text, text

@@ -256,8 +256,8 @@ async def test_wireplumber_04_endpoints_cork_is_a_pause_by_the_phone_then_a_resu
 async def test_wireplumber_04_endpoints_duck_is_measured_from_the_endpoint_volume_then_undone():
     """Under the same policy a Navigation prompt ducks the music (Navigation's action.default = duck over the
     lower-priority Multimedia): WirePlumber turns control.endpoint.multimedia.monitor down to 67 % (0.3 in
-    amplitude). The stream's meter cannot see it (the endpoint's mix reads silence on this server), so the detector
-    measures the endpoint's volume, and says so."""
+    amplitude). No meter can see it (the policy links every record stream to its Capture endpoint), so the
+    detector measures the endpoint's volume, and says so."""
     with wireplumber_endpoints_server() as server:
         events = await music_then(server, "Maps", "Navigation", (2.5, 3.0, 2.5))
     focus = [(e.kind, app_of(events, e.session_id), app_of(events, e.cause_session_id))

@@ -12,7 +12,7 @@ from audiolab.backends._pulse.mapping import (
 )
 from audiolab.backends._pulse.meter_view import (
     MAX_INPUTS_PER_SINK,
-    NO_STREAM_METERS,
+    NO_MONITOR_METERS,
     NOT_METERED,
     NOT_MIXED,
     PIPEWIRE_STREAM_BUDGET,
@@ -57,9 +57,9 @@ def test_frame_marks_left_out_and_unmixed_sessions_and_meters_capture_by_its_gai
     assert frame.channel_peaks[by_index[500]] == (0.8 * 0.125, 0.4 * 0.125)  # volume 0.5: gain 0.5 ** 3
 
 
-def test_under_wireplumber_04_endpoints_streams_are_metered_by_their_endpoint_sink() -> None:
-    """No per-stream meters there (they crash pipewire-pulse 0.3.65): a stream alone on its role's endpoint reads
-    the endpoint's mix, a corked one reads silence, two sharing an endpoint are reported unmeasured."""
+def test_under_wireplumber_04_endpoints_no_playback_is_metered_and_the_sessions_say_why() -> None:
+    """The policy links every record stream to its Capture endpoint (a sink's monitor cannot be recorded there),
+    so no render meter is opened: a playing session is reported unmeasured with why, a corked one reads 0."""
     music = RawDevice(2, "control.endpoint.multimedia", Flow.RENDER, monitor_source="control.endpoint.multimedia.monitor")
     phone = RawDevice(3, "control.endpoint.speech_high", Flow.RENDER, monitor_source="control.endpoint.speech_high.monitor")
     devices = {**DEVICES, (Flow.RENDER, 2): music, (Flow.RENDER, 3): phone}
@@ -68,13 +68,12 @@ def test_under_wireplumber_04_endpoints_streams_are_metered_by_their_endpoint_si
     corked = dataclasses.replace(_played(4, corked=True), device=3)
     streams = {s.key: s for s in [*shared, alone, corked]}
     plan = plan_meters(streams.values(), devices, None, pipewire=True)
-    assert [t.sink_input for t in plan.targets] == [None, None, None]  # the three sinks' monitors only
-    assert plan.left_out == dict.fromkeys((1, 2, 3, 4), NO_STREAM_METERS)
-    assert plan_meters(streams.values(), devices, None, pipewire=False).left_out == {}  # PulseAudio: no such crash
+    assert [t for t in plan.targets if t.source.endswith(".monitor")] == []  # no sink's monitor, no stream's
+    assert plan.left_out == dict.fromkeys((1, 2, 3, 4), NO_MONITOR_METERS)
+    assert plan_meters(streams.values(), devices, None, pipewire=False).left_out == {}  # PulseAudio: no such policy
     sessions = build_sessions(streams.values(), {}, devices)
     by_index = {int(s.streams[0].id.rsplit("/", 1)[1]): s.id for s in sessions.values()}
-    mixes = {"control.endpoint.multimedia.monitor": (0.4, 0.4), "control.endpoint.speech_high.monitor": (0.25, 0.5)}
-    frame = compose_frame(1.0, 1, sessions.values(), {}, mixes, streams, devices, plan.left_out)
-    assert frame.channel_peaks[by_index[3]] == (0.25, 0.5) and by_index[3] not in frame.unmeasured
+    frame = compose_frame(1.0, 1, sessions.values(), {}, {}, streams, devices, plan.left_out)
+    assert frame.unmeasured[by_index[1]] == frame.unmeasured[by_index[2]] == frame.unmeasured[by_index[3]] \
+        == NO_MONITOR_METERS
     assert frame.peaks[by_index[4]] == 0.0 and by_index[4] not in frame.unmeasured
-    assert frame.unmeasured[by_index[1]] == frame.unmeasured[by_index[2]] == NO_STREAM_METERS

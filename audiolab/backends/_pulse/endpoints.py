@@ -9,7 +9,8 @@ source, never as the volume of a stream or of the endpoint sink. Seen with ``pac
 100 % when the prompt ends; the stream, the sink and every other source stay at 100 %.
 
 Everything a stream on an endpoint plays leaves through that endpoint's monitor, so the endpoint's gain is the
-stream's: the sink's volume and the monitor's, both in PulseAudio's cubic scale, 0 when either is muted.
+stream's: the sink's volume and the monitor's, both in PulseAudio's cubic scale, 0 when either is muted. It is
+the only sign of a duck there: no meter can record a sink under that policy (see :mod:`.meter_view`).
 """
 
 from __future__ import annotations

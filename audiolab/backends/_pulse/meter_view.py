@@ -18,14 +18,19 @@ What a frame says beside the peaks (``MeterFrame.unmeasured``, session id -> rea
   alike. So audiolab meters at most PIPEWIRE_STREAM_BUDGET streams in pipewire-pulse in all, counting the
   clients' own streams, and reports the sessions it leaves out as NOT_METERED.
 
-- With WirePlumber 0.4's endpoints policy on (``control.endpoint.<role>`` sinks), a per-stream meter crashes
-  pipewire-pulse 0.3.65 now and then (SIGSEGV in libspa-audioconvert, in its data thread, as the policy links
-  a new stream and unlinks the one it corks: 1-2 runs in 20 of a phone call over music, never with the sinks'
-  meters alone). Every stream there plays into its role's endpoint sink, so audiolab meters those sinks only:
-  a stream playing alone on its endpoint reads the endpoint's mix (after its own volume, as a per-stream
-  monitor would), the others are reported as NO_STREAM_METERS. Native meters keep this rule: under that policy
-  WirePlumber does not link a capture stream to a stream node (tried: native per-stream meters read 0 in 3 runs
-  of 3, no crash), so only the endpoint sinks are metered there.
+- With WirePlumber 0.4's endpoints policy on (``control.endpoint.<role>`` sinks) no playback can be metered over
+  the pulse protocol. The policy links *every* stream, record streams too, to an endpoint of its media class
+  (``policy-endpoint-client.lua`` has no exception for a stream that names its source): a record stream on
+  ``control.endpoint.multimedia.monitor`` or on the hardware sink's monitor is linked to
+  ``control.endpoint.capture``'s monitor ports instead (``pw-link -l`` while ``parec`` records; ``parec`` and
+  ``pw-record`` read silence there, a microphone on a real machine). A per-stream meter also crashed
+  pipewire-pulse 0.3.65 now and then (SIGSEGV in libspa-audioconvert as the policy links a new stream and unlinks
+  the one it corks: 1-2 runs in 20 of a phone call over music). So audiolab opens no render meter there and
+  reports every playing session as NO_MONITOR_METERS; a corked one plays nothing and reads 0. What the policy
+  does shows elsewhere: a cork as the stream taken off every sink, a duck as the ducked role endpoint's monitor
+  volume (:mod:`.endpoints`), which the duck detector measures. Native meters fare no better: a PipeWire capture
+  stream is a Stream node too (``pw-record --target control.endpoint.multimedia -P stream.capture.sink=true``
+  reads silence the same way), and native per-stream meters were never linked there (read 0 in 3 runs of 3).
 
 Capture sessions are metered from the source they record (one meter per source, what any app recording it
 gets), times the session's own gain (its volume cubed, 0 when muted): the server has no per-source-output monitor.
@@ -48,8 +53,8 @@ PIPEWIRE_STREAM_BUDGET = 128
 """Streams in pipewire-pulse (the clients' and the meters') beyond which audiolab meters no more (see above)."""
 NOT_MIXED = "not mixed by the server (inferred)"
 NOT_METERED = "not metered: pipewire-pulse is at the stream count it can serve"
-NO_STREAM_METERS = ("not metered: shares a WirePlumber 0.4 endpoint with other playing streams (per-stream meters "
-                    "crash pipewire-pulse 0.3.65 under that policy)")
+NO_MONITOR_METERS = ("not metered: WirePlumber 0.4's endpoints policy links every record stream to its Capture "
+                     "endpoint, so no sink monitor can be recorded (a duck shows as the endpoint's monitor volume)")
 ENDPOINT_SINK_PREFIX = "control.endpoint."
 
 
@@ -72,12 +77,13 @@ def plan_meters(
 ) -> MeterPlan:
     """One meter per sink (its mix), per source recorded by someone (capture), and per played stream; on
     PipeWire within the budget (unless ``native``: native meters are no streams of pipewire-pulse's), the
-    sink-inputs in ``first`` (audiolab's own tones) and then the oldest, and none under WirePlumber 0.4's
-    endpoints (see the module docstring)."""
+    sink-inputs in ``first`` (audiolab's own tones) and then the oldest, and no render meter under WirePlumber
+    0.4's endpoints (see the module docstring)."""
     streams = list(streams)
+    endpoints = pipewire and any(d.name.startswith(ENDPOINT_SINK_PREFIX) for d in devices.values())
     targets: list[MeterTarget] = []
     for (flow, _), device in sorted(devices.items(), key=lambda item: (item[0][0].value, item[0][1])):
-        if flow is Flow.RENDER and device.monitor_source:
+        if flow is Flow.RENDER and device.monitor_source and not endpoints:
             targets.append(MeterTarget(device.monitor_source, 2, None))
     recorded = {s.device for s in streams if s.flow is Flow.CAPTURE and not is_own(s, own_client)}
     for index in sorted(recorded):
@@ -93,8 +99,8 @@ def plan_meters(
         if sink is not None and sink.monitor_source:
             played.append((stream, MeterTarget(sink.monitor_source, len(stream.volumes) or 2, stream.index)))
     left_out: dict[int, str] = {}
-    if pipewire and any(d.name.startswith(ENDPOINT_SINK_PREFIX) for d in devices.values()):
-        left_out = {stream.index: NO_STREAM_METERS for stream, _ in played}
+    if endpoints:
+        left_out = {stream.index: NO_MONITOR_METERS for stream, _ in played}
         played = []
     elif pipewire and not native:
         wanted = set(first)
@@ -137,16 +143,8 @@ def compose_frame(
             indices = [m.index for m in members if m is not None]
             if indices and all(i in left_out for i in indices):
                 reason = left_out[indices[0]]
-                alone = _playing_alone(members, playing_per_sink)
-                monitor = devices.get((Flow.RENDER, alone.device)) if alone is not None else None
-                if reason == NO_STREAM_METERS and all(m is None or m.corked for m in members):
-                    pass  # corked: it plays nothing, a measurement without a meter
-                elif reason == NO_STREAM_METERS and monitor is not None and monitor.monitor_source is not None \
-                        and monitor.monitor_source in per_source:
-                    mix = per_source[monitor.monitor_source]  # the stream is the whole mix of its endpoint
-                    channels = [max(c, v) for c, v in zip(channels, mix, strict=False)] + channels[len(mix):]
-                else:
-                    unmeasured[session.id] = reason
+                if not (reason == NO_MONITOR_METERS and all(m is None or m.corked for m in members)):
+                    unmeasured[session.id] = reason  # (corked: it plays nothing, a measurement without a meter)
             elif max(channels, default=0.0) <= SILENT and any(
                 playing_per_sink.get(m.device, 0) > MAX_INPUTS_PER_SINK for m in members if m is not None and not m.corked
             ):
@@ -167,14 +165,6 @@ def compose_frame(
         if flow is Flow.RENDER and device.monitor_source is not None and device.monitor_source in per_source:
             device_peaks[device.name] = max(per_source[device.monitor_source], default=0.0)
     return MeterFrame(now, peaks, channel_peaks, device_peaks, sequence, unmeasured)
-
-
-def _playing_alone(members: list[RawStream | None], playing_per_sink: Mapping[int, int]) -> RawStream | None:
-    """The session's one uncorked stream when it is the only one playing on its sink, else None."""
-    playing = [m for m in members if m is not None and not m.corked]
-    if len(playing) == 1 and playing_per_sink.get(playing[0].device, 0) == 1:
-        return playing[0]
-    return None
 
 
 def _index_of(stream_id: str) -> int:
