@@ -51,7 +51,10 @@ def measured_by(why: Reason, step: tuple[ServerGain, ServerGain], *, on_meter: b
     """``why`` with how the change was measured: on the session's meter (the server's setting named beside it)
     or, ``on_meter`` False, from the server's setting alone."""
     old, new = step
-    change = "silence" if new.gain <= 0 else "+inf dB" if old.gain <= 0 else f"{20 * math.log10(new.gain / old.gain):+.1f} dB"
+    if new.gain <= 0 or old.gain <= 0:
+        change = "silence" if new.gain <= 0 else "from silence"
+    else:
+        change = f"{20 * math.log10(new.gain / old.gain):+.1f} dB"
     setting = f"{old.shown} -> {new.shown}"
     if on_meter:
         how = f"Measured on the meter; the server shows the change as {new.what}: {setting} ({change})."

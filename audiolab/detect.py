@@ -19,9 +19,10 @@ average or a single peak is not. Then:
 Where the server applies a gain to a session outside the session's own volume and says so (WirePlumber 0.4's
 role endpoints duck a role by turning down its endpoint's monitor volume: a :class:`ServerGain`), that gain is
 noted with every frame too. When the meter gives no level to compare on both sides of a trigger (under that
-policy no sink can be metered at all: see :mod:`audiolab.backends._pulse.meter_view`), the change of that gain is
-the measurement; when it does, the meter's figure is kept and the server's setting is named beside it. Either way the reason's ``rule``
-says what was measured (``measured_from``, ``server_setting``) and its text says how.
+policy no sink can be metered at all: see :mod:`audiolab.backends._pulse.meter_view`), the change of that gain
+is the measurement; when it does, the meter's figure is kept and the server's setting is named beside it.
+Either way the reason's ``rule`` says what was measured (``measured_from``, ``server_setting``) and its text
+says how.
 
 Level changes that coincide with no trigger are never looked at, so a song getting quieter, beeps or a pause
 are not reported. Corking (a session paused by the server when a trigger starts) is reported by the backend's

@@ -47,7 +47,8 @@ class Narrator:
             return [f"{when} policy changed: {line.strip()}" for line in _policy_diff(old, event.policy)]
         if isinstance(event, SessionCreated):
             self._sessions[event.session_id] = event.session
-            self._names.setdefault(event.session_id, event.session.display_name or event.session.app or event.session_id)
+            # a new session: a server restarted under --reconnect reuses the ids of the sessions it had
+            self._names[event.session_id] = event.session.display_name or event.session.app or event.session_id
             if event.session.state is SessionState.ACTIVE:
                 return self._started(when, event.session)
             return [f"{when} {self._name(event.session_id)} ({role_label(event.session.role)}) appeared on "

@@ -31,7 +31,8 @@ async def gone_within(pid: int, seconds: float) -> bool:
 
 
 class OutputLines:
-    """Reads a child's output (stdout, or ``stream``) line by line in a thread, so a test waits for a line with a deadline."""
+    """Reads a child's output (stdout, or ``stream``) line by line in a thread, so a test waits for a line with a
+    deadline."""
 
     def __init__(self, process: subprocess.Popen[str], stream: str = "stdout") -> None:
         pipe = getattr(process, stream)

@@ -281,8 +281,9 @@ def test_explain_watch_narrates_a_wireplumber_04_duck_measured_from_the_endpoint
             started = lines.wait_for("Maps (navigation) started")
             assert "Navigation > Multimedia: duck ducks music: Spotify predicted -10.5 dB" in started, started
             ducked = lines.wait_for("Spotify ducked")
-            assert re.search(r"Spotify ducked -10\.\d dB \(measured as the volume of control\.endpoint\.multimedia\."
-                             r"monitor; predicted -10\.5 dB\) by Maps: WirePlumber 0\.4 endpoints policy", ducked), ducked
+            assert re.search(r"Spotify ducked -10\.\d dB \(measured as the volume of control\.endpoint\."
+                             r"multimedia\.monitor; predicted -10\.5 dB\) by Maps: WirePlumber 0\.4 endpoints policy",
+                             ducked), ducked
             assert "100% -> 67%" in ducked
             maps.stop()
             back = lines.wait_for("Spotify back")
@@ -306,7 +307,8 @@ def test_explain_under_wireplumber_04_says_why_nothing_is_metered_and_what_holds
         sessions = {s["app"]: s for s in json.loads(out.stdout)["sessions"]}
         text = audiolab_cli("explain", "--backend", "pulse", env=server.env).stdout
     for app in ("Spotify", "Maps"):
-        assert sessions[app]["level"] is None and "links every record stream to its Capture" in sessions[app]["unmeasured"]
+        assert sessions[app]["level"] is None
+        assert "links every record stream to its Capture" in sessions[app]["unmeasured"]
     assert sessions["Spotify"]["held_by_server"] == {
         "where": "control.endpoint.multimedia.monitor", "shown": "67%", "gain": pytest.approx(0.3, abs=1e-3)}
     assert sessions["Maps"]["held_by_server"] is None

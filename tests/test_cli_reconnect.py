@@ -4,6 +4,7 @@ PulseAudio across a kill and a restart at the same address, say so, and leave no
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -12,7 +13,11 @@ import sys
 
 import pytest
 
+import audiolab
 from audiolab.cli import EXIT_INTERRUPTED, main
+from audiolab.events import SessionCreated, SessionRemoved
+from audiolab.explain_watch import Narrator
+from audiolab.model import SessionState
 from tests.processes import OutputLines, alive
 from tests.servers import pulseaudio_server
 
@@ -78,3 +83,20 @@ def test_reconnect_follows_the_server_across_a_kill_and_a_restart(command):
     watcher.stderr.close()
     assert watcher.returncode == EXIT_INTERRUPTED and "Traceback" not in err, err
     assert not alive(watcher.pid)
+
+
+@pytest.mark.anyio
+async def test_the_narrator_names_a_new_session_that_reuses_an_old_id():
+    """A restarted server numbers its clients and streams from the start again: the id of a session that ended
+    comes back for another app, and the narration names that app."""
+    async with audiolab.open("sim") as lab:
+        narrator = Narrator(lab, lambda ts: f"{ts:.1f}")
+        (system,) = lab.snapshot()
+        before = dataclasses.replace(system, id="pulse:client/5/sink/0", app="Before", display_name="",
+                                     state=SessionState.ACTIVE)
+        after = dataclasses.replace(before, app="After")
+        narrator.lines(SessionCreated(timestamp=1.0, session_id=before.id, session=before))
+        (ended,) = narrator.lines(SessionRemoved(timestamp=2.0, session_id=before.id))
+        assert ended.startswith("2.0 Before (") and ended.endswith("ended")
+        (line,) = narrator.lines(SessionCreated(timestamp=3.0, session_id=after.id, session=after))
+        assert line.startswith("3.0 After (") and "started" in line
