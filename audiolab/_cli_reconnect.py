@@ -74,7 +74,7 @@ async def report_connection(lab: Lab, say: Callable[[str], None], when: Callable
         connected, address = now.connected, now.server if now.connected else address
         stamp = when(lab.clock.now())
         if connected:
-            say(f"{stamp} reconnected to the server at {address} (reconnect {now.reconnects}); its sessions follow")
+            say(f"{stamp} reconnected to the server at {address}; its sessions follow")
         else:
             say(f"{stamp} the server at {address} went away: its sessions ended; waiting for it to come back "
                 "(--reconnect)")

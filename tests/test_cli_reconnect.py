@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -40,48 +41,59 @@ def test_reconnect_without_a_server_to_follow_is_one_line_and_status_2(capsys, a
     assert "Traceback" not in captured.err
 
 
+@contextlib.contextmanager
+def following(command: list[str], env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], OutputLines,
+                                                                          OutputLines, list[str]]]:
+    """``audiolab COMMAND --backend pulse --reconnect``: the process, its stdout lines, the lines its notices go to
+    (stderr beside --json) and, once it ended, what it wrote to stderr. Killed and its pipes closed at the end."""
+    watcher = subprocess.Popen([sys.executable, "-m", "audiolab.cli", *command, "--backend", "pulse", "--reconnect",
+                                "--no-detect", "--duration", "60"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert watcher.stdout is not None and watcher.stderr is not None
+    out = OutputLines(watcher)
+    notices = OutputLines(watcher, "stderr") if "--json" in command else out
+    err: list[str] = []
+    try:
+        yield watcher, out, notices, err
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+        watcher.wait()
+        err.append("".join(notices.seen) if notices is not out else watcher.stderr.read())
+        watcher.stdout.close()
+        watcher.stderr.close()
+
+
 @pytest.mark.pulse
 @pytest.mark.parametrize("command", [["watch", "--json"], ["watch"], ["explain", "--watch"]])
 def test_reconnect_follows_the_server_across_a_kill_and_a_restart(command):
     socket = f"/tmp/al-cli-reconnect-{os.getpid()}-{command[-1].strip('-')}.sock"
-    json_lines = "--json" in command
-    watcher: subprocess.Popen[str] | None = None
     try:
         with pulseaudio_server(socket=socket) as first:
             first.play_tone(0.3, client_name="Before", role="music")
             first.wait_sink_input("Before")
-            watcher = subprocess.Popen([sys.executable, "-m", "audiolab.cli", *command, "--backend", "pulse",
-                                        "--reconnect", "--no-detect", "--duration", "60"], env=first.env,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            out = OutputLines(watcher)
-            notices = OutputLines(watcher, "stderr") if json_lines else out
-            if json_lines:
-                snapshot = json.loads(out.wait_for('"kind": "Snapshot"'))
-                assert [s["app"] for s in snapshot["sessions"]] == ["Before"]
-            else:
-                out.wait_for("watching")
-            first.kill()
-            went = notices.wait_for("went away")
-            assert f"the server at unix:{socket} went away" in went and "waiting for it to come back" in went
-        assert watcher.poll() is None  # still following
-        with pulseaudio_server(socket=socket) as second:
-            second.play_tone(0.3, client_name="After", role="music")
-            back = notices.wait_for("reconnected")
-            assert f"reconnected to the server at unix:{socket} (reconnect 1)" in back
-            out.wait_for("After")  # its sessions are reported again
-            watcher.send_signal(signal.SIGINT)  # Ctrl-C
-            watcher.wait(timeout=15)
+            with following(command, first.env) as (watcher, out, notices, err):
+                if "--json" in command:
+                    snapshot = json.loads(out.wait_for('"kind": "Snapshot"'))
+                    assert [s["app"] for s in snapshot["sessions"]] == ["Before"]
+                else:
+                    out.wait_for("watching")
+                first.kill()
+                went = notices.wait_for("went away")
+                assert f"the server at unix:{socket} went away" in went and "waiting for it to come back" in went
+                first.stop()  # the players too: the first server is gone for good
+                assert watcher.poll() is None  # still following
+                with pulseaudio_server(socket=socket) as second:
+                    second.play_tone(0.3, client_name="After", role="music")
+                    back = notices.wait_for("reconnected")
+                    assert f"reconnected to the server at unix:{socket}; its sessions follow" in back
+                    out.wait_for("After")  # its sessions are reported again
+                    watcher.send_signal(signal.SIGINT)  # Ctrl-C
+                    watcher.wait(timeout=15)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(socket)
-        if watcher is not None and watcher.poll() is None:
-            watcher.kill()
-            watcher.wait()
-    assert watcher is not None and watcher.stdout is not None and watcher.stderr is not None
-    err = "".join(notices.seen) if json_lines else watcher.stderr.read()
-    watcher.stdout.close()
-    watcher.stderr.close()
-    assert watcher.returncode == EXIT_INTERRUPTED and "Traceback" not in err, err
+    assert watcher.returncode == EXIT_INTERRUPTED and "Traceback" not in err[0], err
     assert not alive(watcher.pid)
 
 
