@@ -294,10 +294,11 @@ def test_explain_watch_narrates_a_wireplumber_04_duck_measured_from_the_endpoint
 def test_explain_under_wireplumber_04_says_why_nothing_is_metered_and_what_holds_the_music_down():
     with wireplumber_endpoints_server() as server:
         server.play_tone(0.5, client_name="Spotify", role="music")
-        server.play_tone(0.5, client_name="Maps", role="Navigation")
         server.wait_sink_input("Spotify")
+        time.sleep(0.5)  # linked to its endpoint before the prompt, as music playing would be
+        server.play_tone(0.5, client_name="Maps", role="Navigation")
         server.wait_sink_input("Maps")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while not any("control.endpoint.multimedia.monitor" in block and "/  67% /" in block
                       for block in server.pactl("list", "sources").split("\n\n")):
             assert time.monotonic() < deadline, "WirePlumber never ducked the Multimedia endpoint"
