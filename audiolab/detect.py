@@ -52,7 +52,8 @@ from .model import Flow, ForceType, InterruptHint, MeterFrame, Origin, Session, 
 from .reason import Reason
 
 CORK_LEAD = 0.5
-"""How long before the server reports a trigger it may already have corked a stream because of it (seconds)."""
+"""How long before the server reports a trigger it may already have corked a stream, or changed a gain it applies
+(a :class:`ServerGain`), because of it (seconds)."""
 
 Predictor = Callable[[list[Session], Session, bool], dict[str, "Predicted"]]
 """``predict(playing, trigger, started)`` -> {session id: Predicted} for the sessions the policy says the trigger
@@ -306,7 +307,8 @@ class DuckDetector:
                 later = self._level(track, pending.at + s.settle + s.after, pending.at + s.settle + 2 * s.after)
                 after = max(after, later) if later is not None else None
             ends = [pending.at + s.settle + s.after] + ([] if predicted_only else [pending.at + s.settle + 2 * s.after])
-            step = server_step(track.gains, pending.at - s.guard, ends)
+            # the server may act before it reports the trigger (a new stream settles up to 0.2 s on PipeWire)
+            step = server_step(track.gains, pending.at - CORK_LEAD, ends)
             audible = before is not None and after is not None and min(before, after) >= s.floor
             if step is not None and not audible:
                 event = self._verdict_from_server(pending, sid, predicted, step, now)

@@ -91,3 +91,11 @@ def test_a_step_must_hold_and_exceed_the_rounding_of_volumes():
     assert server_step(history, -1.0, [6.0]) is None  # unknown before
     assert server_step([(0.0, gain(1.0)), (5.0, gain(0.95))], 4.0, [6.0]) is None  # 0.45 dB
     assert server_step([(0.0, gain(1.0)), (5.0, gain(0.3)), (7.0, gain(1.0))], 4.0, [6.0, 8.0]) is None  # back up
+
+
+def test_a_gain_the_server_changed_before_it_reported_the_trigger_still_counts():
+    """On PipeWire a new stream is reported once its volume settles (up to 0.2 s), and WirePlumber may duck the
+    music before that: the change is looked for from CORK_LEAD before the trigger."""
+    found = run(lambda t: 0.0, lambda t: ducked(t, 0.3, start=3.7, stop=8.7), predicted=Predicted("duck", 0.3, RULE))
+    assert [type(e) for e in found] == [Ducked, Unducked]
+    assert found[0].measured_db == pytest.approx(20 * math.log10(0.3))
