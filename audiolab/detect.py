@@ -353,9 +353,9 @@ class DuckDetector:
         if held is None or held[0] != pending.trigger or not audible_after:
             return None
         del self._ducked[sid]
-        why = held[1].release() if held[1] is not None else None
+        released = held[1].release() if held[1] is not None else None
         restored = after / before if audible_before else math.inf
-        return Unducked(timestamp=now, session_id=sid, gain=1.0, cause_session_id=pending.trigger, why=why,
+        return Unducked(timestamp=now, session_id=sid, gain=1.0, cause_session_id=pending.trigger, why=released,
                         measured_db=_db(restored))
 
     def _verdict_from_server(self, pending: _Pending, sid: str, predicted: Predicted | None,

@@ -62,10 +62,10 @@ class Narrator:
                 return self._stopped(when, session, "stopped")
             return []
         if isinstance(event, SessionRemoved):
-            session = self._sessions.pop(event.session_id, None)
-            if session is None:
+            gone = self._sessions.pop(event.session_id, None)
+            if gone is None:
                 return []
-            return self._stopped(when, session, "ended") if session.state is SessionState.ACTIVE else \
+            return self._stopped(when, gone, "ended") if gone.state is SessionState.ACTIVE else \
                 [f"{when} {self._name(event.session_id)} ended"]
         if isinstance(event, FOCUS_EVENT_TYPES):
             why = getattr(event, "why", None)
