@@ -24,7 +24,6 @@ async def run_detector(lab: Lab, publish: Callable[[Event], None], settings: Det
     """Run until cancelled (the Lab's task group does). Sessions the backend measures itself (its own tones on
     PulseAudio) are left to it."""
     backend = lab.backend
-    own = getattr(backend, "measures_itself", None)
 
     def policy() -> FocusPolicy:
         try:
@@ -35,8 +34,8 @@ async def run_detector(lab: Lab, publish: Callable[[Event], None], settings: Det
     detector = DuckDetector(
         lambda playing, trigger, started: predict_trigger(policy(), playing, trigger, started),
         settings,
-        ignore=own if callable(own) else (lambda sid: False),
-        server_gain=getattr(backend, "endpoint_gain", None),
+        ignore=backend.measures_itself,
+        server_gain=backend.endpoint_gain,
     )
     detector.seed(lab.snapshot())
     async with lab.events(max_buffer=1 << 14) as events, lab.meters(rate=DETECTOR_METER_RATE) as frames, \

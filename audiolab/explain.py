@@ -127,8 +127,7 @@ async def explain(lab: Lab, *, measure_seconds: float = MEASURE_SECONDS) -> Expl
     playing = [s.id for s in sessions if s.state is SessionState.ACTIVE and s.flow is Flow.RENDER]
     levels, unmeasured = await _levels(lab, measure_seconds, playing)
     names = label_sessions(sessions)
-    gain_of = getattr(lab.backend, "endpoint_gain", None)
-    held = {s.id: g for s in sessions if callable(gain_of) and (g := gain_of(s.id)) is not None and g.gain < 0.999}
+    held = {s.id: g for s in sessions if (g := lab.backend.endpoint_gain(s.id)) is not None and g.gain < 0.999}
     found = Explanation(lab.backend_name, wall_time(time.time()), policy, sessions, levels, names=names,
                         unmeasured=unmeasured, held=held)
     found.predictions = predict(policy.policy, sessions, communications_devices(lab))

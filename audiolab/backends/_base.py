@@ -19,6 +19,7 @@ from ..events import Event
 from ..model import MeterFrame, Session
 
 if TYPE_CHECKING:
+    from .._server_gain import ServerGain
     from ..audio.playback import Playback, PlayRequest
     from ..focus.in_force import PolicyInForce
 
@@ -130,6 +131,16 @@ class Backend(abc.ABC):
     def policy_in_force(self) -> PolicyInForce | None:
         """The focus policy in force on the server (what can duck, cork or restore volumes), or None when this
         backend cannot know it. A backend that can see it change emits :class:`~audiolab.events.PolicyChanged`."""
+        return None
+
+    def measures_itself(self, session_id: str) -> bool:
+        """Whether this backend measures the session's ducks itself (its own tones on PulseAudio), so the duck
+        detector leaves it alone."""
+        return False
+
+    def endpoint_gain(self, session_id: str) -> ServerGain | None:
+        """A gain the server applies to the session outside its own volume (a WirePlumber 0.4 role endpoint's
+        monitor volume), or None."""
         return None
 
     async def play(self, request: PlayRequest) -> Playback:

@@ -33,6 +33,7 @@ from ..session_table import SessionTable
 from ._base import Backend, EventSink
 
 if TYPE_CHECKING:
+    from .._server_gain import ServerGain
     from ..focus.in_force import PolicyInForce
 
 T = TypeVar("T")
@@ -208,6 +209,12 @@ class BridgedBackend(Backend):
 
     def policy_in_force(self) -> PolicyInForce | None:
         return self._inner.policy_in_force()  # an immutable value, replaced whole over there
+
+    def measures_itself(self, session_id: str) -> bool:
+        return self._inner.measures_itself(session_id)  # read-only, on a copy of what the other loop edits
+
+    def endpoint_gain(self, session_id: str) -> ServerGain | None:
+        return self._inner.endpoint_gain(session_id)  # an immutable value, replaced whole over there
 
     def session(self, session_id: str) -> Session:
         return self._table.enumerable(session_id)

@@ -503,7 +503,7 @@ class PulseBackend(Backend):
     def measures_itself(self, session_id: str) -> bool:
         """True for the session of a tone this backend plays: it measures that tone's gain itself, knowing
         its amplitude (a Lab's duck detector leaves it alone)."""
-        for index in self._playbacks:
+        for index in list(self._playbacks):  # a copy: the trio bridge calls this from its own thread
             stream = self._streams.get((Flow.RENDER, index))
             if stream is not None and session_id_of(stream) == session_id:
                 return True

@@ -32,6 +32,9 @@ async def test_a_tone_meters_its_amplitude_through_the_bridge_and_closing_leaves
         async with lab.events() as events:
             tone = await lab.play(sine(440, 0.5), app="Trio Tone")
             assert lab.session(tone.session_id).app == "Trio Tone"  # the mirror has it when play() returns
+            # What the duck detector asks of the backend crosses the bridge too.
+            assert lab.backend.measures_itself(tone.session_id) and not lab.backend.measures_itself("pulse:nothing")
+            assert lab.backend.endpoint_gain(tone.session_id) is None  # no WirePlumber 0.4 endpoints here
             async with lab.meters(rate=30) as frames:
                 peak = 0.0
                 with anyio.fail_after(10):
