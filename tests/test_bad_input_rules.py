@@ -17,6 +17,7 @@ from audiolab.backends._base import Backend
 from audiolab.clock import VirtualClock
 from audiolab.focus import load_policy
 from audiolab.model import MeterFrame
+from audiolab.scenarios import SetPolicyAction
 from audiolab.scenarios.format import parse_scenario
 from audiolab.tones import sine
 from audiolab.trace import read_trace
@@ -241,7 +242,8 @@ def test_settings_alone_in_set_policy_are_checked_against_the_policy_in_force_wi
         parse_scenario(SWITCH, path="s.toml")
     assert info.value.line == 14
     scoped = SWITCH.replace('do = "set_policy"', 'do = "set_policy"\npolicy = "windows"')
-    assert parse_scenario(scoped).actions[1].params["settings"] == {"ducking": "mute"}
+    switch = parse_scenario(scoped).actions[1]
+    assert isinstance(switch, SetPolicyAction) and switch.settings == {"ducking": "mute"}
 
 
 async def test_settings_that_do_not_fit_the_policy_of_a_run_fail_it_with_the_file_and_line():

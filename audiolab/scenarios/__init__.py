@@ -49,8 +49,22 @@ Gain checks need a continuous tone (not ``ring``/``beeps``). Every error in a fi
 :class:`audiolab.ScenarioError` naming the file and the line.
 """
 
+from .actions import (
+    Action,
+    ActivateAction,
+    DeactivateAction,
+    OptOutAction,
+    PauseAction,
+    PlayerAction,
+    ResumeAction,
+    SetPolicyAction,
+    StartAction,
+    StopAction,
+    VolumeAction,
+)
 from .compare import Comparison, compare_scenario
-from .format import Action, Check, Expectation, Scenario, load_scenario, parse_scenario
+from .expectations import Check, Expectation
+from .format import Scenario, load_scenario, parse_scenario
 from .matrix import Cell, RoleMatrix, matrix_report, role_matrices, role_matrix
 from .report import compare_report, list_report, run_report
 from .runner import CheckResult, PlayerSummary, ScenarioResult, Transition, run_scenario, run_scenario_async
@@ -58,16 +72,26 @@ from .shipped import resolve, scenarios_dir, shipped
 
 __all__ = (
     "Action",
+    "ActivateAction",
     "Cell",
     "Check",
     "CheckResult",
     "Comparison",
+    "DeactivateAction",
     "Expectation",
+    "OptOutAction",
+    "PauseAction",
+    "PlayerAction",
     "PlayerSummary",
+    "ResumeAction",
     "RoleMatrix",
     "Scenario",
     "ScenarioResult",
+    "SetPolicyAction",
+    "StartAction",
+    "StopAction",
     "Transition",
+    "VolumeAction",
     "compare_report",
     "compare_scenario",
     "list_report",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .actions import SetPolicyAction
 from .format import Scenario
 from .runner import PlayerSummary, ScenarioResult
 
@@ -39,12 +40,11 @@ class Phase:
 
 def phases(scenario: Scenario, policy: str, duration: float) -> list[Phase]:
     """The settings ``scenario`` switches between under ``policy``; empty when it switches none."""
-    switches = [a for a in scenario.actions if a.do == "set_policy" and a.applies_to(policy)]
+    switches = [a for a in scenario.actions if isinstance(a, SetPolicyAction) and a.applies_to(policy)]
     out = []
     for i, action in enumerate(switches):
         end = switches[i + 1].at if i + 1 < len(switches) else duration
-        settings = action.params.get("settings") or {}
-        label = ", ".join(f"{k} = {v}" for k, v in settings.items()) or f"policy {action.params.get('use')}"
+        label = ", ".join(f"{k} = {v}" for k, v in action.settings.items()) or f"policy {action.use}"
         out.append(Phase(action.at, end, label))
     return out
 

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..scenarios.actions import StartAction, StopAction
 from ..scenarios.fates import phases
 from .timeline import FLOOR_DB, KIND_STYLE, to_db
 
@@ -94,13 +95,13 @@ def _gain_near(points: list[tuple[float, float]], t: float) -> float:
 
 
 def _span(result: ScenarioResult, pid: str, end: float) -> list[float] | None:
-    start = next((a for a in result.scenario.actions if a.do == "start" and a.params.get("id") == pid
+    start = next((a for a in result.scenario.actions if isinstance(a, StartAction) and a.id == pid
                   and a.applies_to(result.policy)), None)
     if start is None:
         return None
-    stop = next((a.at for a in result.scenario.actions if a.do == "stop" and a.params.get("id") == pid
+    stop = next((a.at for a in result.scenario.actions if isinstance(a, StopAction) and a.id == pid
                  and a.at >= start.at and a.applies_to(result.policy)), end)
-    duration = start.params.get("duration")
+    duration = start.duration
     return [start.at, min(stop, start.at + duration) if duration else stop]
 
 

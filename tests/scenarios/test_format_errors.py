@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audiolab import ScenarioError
-from audiolab.scenarios import load_scenario, parse_scenario, resolve
+from audiolab.scenarios import StartAction, load_scenario, parse_scenario, resolve
 
 HEAD = '[scenario]\ndescription = "test"\n\n'
 START = '[[action]]\nat = 0\ndo = "start"\nid = "Music"\n\n'
@@ -70,7 +70,8 @@ def test_db_levels_and_usage_names_are_accepted():
     scenario = parse_scenario(HEAD + '[[action]]\nat = 0\ndo = "start"\nid = "M"\nusage = "STREAM_USAGE_NAVIGATION"\n'
                               'level_db = -6\n\n[[expect]]\nat = 1\nid = "M"\ngain_max = "-14dB"\n')
     start = scenario.actions[0]
-    assert start.params["role"].value == "navigation" and start.params["amplitude"] == pytest.approx(0.501, abs=1e-3)
+    assert isinstance(start, StartAction)
+    assert start.role.value == "navigation" and start.amplitude == pytest.approx(0.501, abs=1e-3)
     assert scenario.expectations[0].checks[0].expected == pytest.approx(0.1995, abs=1e-4)
 
 

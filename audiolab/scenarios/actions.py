@@ -1,0 +1,335 @@
+"""The ``[[action]]`` entries of a scenario: one frozen dataclass per kind, each validated as it is read.
+
+Every kind reads its table with ``from_table(raw, where, at=..., policies=...)`` and raises a
+:class:`ScenarioError` naming the key at fault; :func:`read_action` picks the kind from ``do``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..focus.policy import PolicyError, load_policy
+from ..focus.request import FocusAttributes, FocusRequest
+from ..model import ConcurrencyMode, Flow, Role
+from ._tables import Table, Where, check_policy, name, no_unknown, number, optional_name, scope, time_of
+
+TONES = ("sine", "square", "triangle", "sawtooth", "ring", "beeps")
+CADENCED = ("ring", "beeps")
+"""Tones that are silent half the time (no gain is measured on them)."""
+_COMMON = {"at", "do", "policy"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """One timeline entry: when (``at``), under which policies (all when empty), and where in the file
+    (``line`` of its header, ``index`` among the file's [[action]] tables). Its kind is the subclass."""
+
+    do: ClassVar[str] = ""
+    keys: ClassVar[frozenset[str]] = frozenset()
+    """The keys its table may hold besides at/do/policy."""
+
+    at: float
+    policies: tuple[str, ...] = ()
+    line: int | None = None
+    index: int = 0
+
+    def applies_to(self, policy: str) -> bool:
+        return not self.policies or policy in self.policies
+
+    @property
+    def subject(self) -> str | None:
+        """The player id or app it acts on (None for a policy change)."""
+        return None
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> Action:
+        """Read and check the keys of this kind (``common``: at, policies, line, index)."""
+        raise NotImplementedError(f"{cls.__name__} is not an action kind of the file format")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlayerAction(Action):
+    """An action on one started player."""
+
+    keys: ClassVar[frozenset[str]] = frozenset({"id"})
+    id: str
+
+    @property
+    def subject(self) -> str | None:
+        return self.id
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> PlayerAction:
+        return cls(id=name(raw, "id", where), **common)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartAction(PlayerAction):
+    """``do = "start"``: a player starts a tone as an app, with a role and maybe focus attributes."""
+
+    do: ClassVar[str] = "start"
+    keys: ClassVar[frozenset[str]] = frozenset({
+        "id", "app", "role", "usage", "tone", "frequency", "amplitude", "level_db", "duration", "device", "gain",
+        "flags", "target_sdk", "category", "options", "mode", "notify_others", "media_role"})
+    app: str
+    role: Role
+    tone: str = "sine"
+    frequency: float = 440.0
+    amplitude: float = 0.5
+    duration: float | None = None
+    device: str | None = None
+    focus: FocusAttributes | None = None
+
+    @property
+    def continuous(self) -> bool:
+        """Whether its tone sounds all the time (gains can be measured on it)."""
+        return self.tone not in CADENCED
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> StartAction:
+        pid = name(raw, "id", where)
+        app = optional_name(raw, "app", where) or pid
+        role = _role(raw, where)
+        tone = raw.get("tone", "sine")
+        if tone not in TONES:
+            raise where.error(f"'tone' must be one of {', '.join(TONES)}, got {tone!r}", "tone")
+        frequency = raw.get("frequency", 440.0)
+        if not number(frequency) or not 20 <= frequency <= 20000:
+            raise where.error(f"'frequency' must be in 20..20000 Hz, got {frequency!r}", "frequency")
+        amplitude = _amplitude(raw, where)
+        duration = raw.get("duration")
+        if duration is not None and (not number(duration) or duration <= 0):
+            raise where.error(f"'duration' must be > 0 seconds, got {duration!r}", "duration")
+        return cls(id=pid, app=app, role=role, tone=tone, frequency=float(frequency), amplitude=amplitude,
+                   duration=None if duration is None else float(duration), device=_device(raw, where),
+                   focus=_attributes(raw, where, role), **common)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopAction(PlayerAction):
+    """``do = "stop"``: the player's app stops it."""
+
+    do: ClassVar[str] = "stop"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PauseAction(PlayerAction):
+    """``do = "pause"``: the player's app pauses it."""
+
+    do: ClassVar[str] = "pause"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeAction(PlayerAction):
+    """``do = "resume"``: the player's app resumes it."""
+
+    do: ClassVar[str] = "resume"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeAction(PlayerAction):
+    """``do = "volume"``: the user sets the player's session volume and/or mute."""
+
+    do: ClassVar[str] = "volume"
+    keys: ClassVar[frozenset[str]] = frozenset({"id", "volume", "mute"})
+    volume: float | None = None
+    mute: bool | None = None
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> VolumeAction:
+        pid = name(raw, "id", where)
+        if "volume" not in raw and "mute" not in raw:
+            raise where.error("a volume action sets 'volume' (0..1) and/or 'mute' (true/false)")
+        volume = raw.get("volume")
+        if "volume" in raw and (not number(volume) or not 0 <= volume <= 1):
+            raise where.error(f"'volume' must be in 0..1, got {volume!r}", "volume")
+        mute = raw.get("mute")
+        if "mute" in raw and not isinstance(mute, bool):
+            raise where.error("'mute' must be true or false", "mute")
+        return cls(id=pid, volume=None if volume is None else float(volume), mute=mute, **common)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptOutAction(PlayerAction):
+    """``do = "opt_out"``: the player opts out of (or back into) ducking, from its next start."""
+
+    do: ClassVar[str] = "opt_out"
+    keys: ClassVar[frozenset[str]] = frozenset({"id", "value"})
+    value: bool = True
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> OptOutAction:
+        pid = name(raw, "id", where)
+        value = raw.get("value", True)
+        if not isinstance(value, bool):
+            raise where.error("'value' must be true or false", "value")
+        return cls(id=pid, value=value, **common)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivateAction(Action):
+    """``do = "activate"``: an app activates its audio session (HarmonyOS's session manager)."""
+
+    do: ClassVar[str] = "activate"
+    keys: ClassVar[frozenset[str]] = frozenset({"app", "mode"})
+    app: str
+    mode: ConcurrencyMode = ConcurrencyMode.DEFAULT
+
+    @property
+    def subject(self) -> str | None:
+        return self.app
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> ActivateAction:
+        app = name(raw, "app", where)
+        mode = raw.get("mode", "default")
+        try:
+            return cls(app=app, mode=ConcurrencyMode(mode), **common)
+        except ValueError:
+            known = ", ".join(m.value for m in ConcurrencyMode)
+            raise where.error(f"unknown mode {mode!r}; known: {known}", "mode") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeactivateAction(Action):
+    """``do = "deactivate"``: an app deactivates its audio session."""
+
+    do: ClassVar[str] = "deactivate"
+    keys: ClassVar[frozenset[str]] = frozenset({"app"})
+    app: str
+
+    @property
+    def subject(self) -> str | None:
+        return self.app
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> DeactivateAction:
+        return cls(app=name(raw, "app", where), **common)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPolicyAction(Action):
+    """``do = "set_policy"``: switch the policy (``use``) and/or change settings of the one in force."""
+
+    do: ClassVar[str] = "set_policy"
+    keys: ClassVar[frozenset[str]] = frozenset({"use", "settings"})
+    use: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_table(cls, raw: Table, where: Where, **common: Any) -> SetPolicyAction:
+        use = raw.get("use")
+        if use is not None:
+            check_policy(use, where, "use")
+        settings = raw.get("settings", {})
+        if not isinstance(settings, dict):
+            raise where.error("'settings' must be a table, e.g. { ducking = \"reduce_50\" }", "settings")
+        if use is None and not settings:
+            raise where.error("a set_policy action names a policy ('use') and/or 'settings'")
+        if use is not None:
+            try:
+                load_policy(use, **settings)
+            except PolicyError as exc:
+                raise where.error(str(exc), "settings") from None
+        return cls(use=use, settings=dict(settings), **common)
+
+
+KINDS: dict[str, type[Action]] = {kind.do: kind for kind in (
+    StartAction, StopAction, PauseAction, ResumeAction, ActivateAction, DeactivateAction, VolumeAction,
+    SetPolicyAction, OptOutAction)}
+ACTIONS = tuple(KINDS)
+
+
+def read_action(raw: Any, where: Where) -> Action:
+    """The action of one ``[[action]]`` table, of the kind its ``do`` names."""
+    if not isinstance(raw, dict):
+        raise where.error("an action must be a table")
+    do = raw.get("do")
+    if do not in KINDS:
+        raise where.error(f"'do' must be one of {', '.join(ACTIONS)}, got {do!r}", "do" if "do" in raw else None)
+    kind = KINDS[do]
+    no_unknown(raw, _COMMON | kind.keys, where)
+    at, policies = time_of(raw, where), scope(raw, where)
+    return kind.from_table(raw, where, at=at, policies=policies, line=where.line, index=where.index or 0)
+
+
+# --- the parts of a start --------------------------------------------------------------------------------
+
+
+def _role(table: Table, where: Where) -> Role:
+    if "role" in table and "usage" in table:
+        raise where.error("give 'role' or 'usage', not both", "usage")
+    if "usage" in table:
+        from ..focus.policy_types import HarmonyOSPolicy  # noqa: PLC0415
+
+        harmony = load_policy("harmonyos")
+        assert isinstance(harmony, HarmonyOSPolicy)
+        usage = table["usage"]
+        by_usage = {u: r for r, u in harmony.role_to_usage.items()}
+        if usage not in by_usage:
+            raise where.error(f"unknown usage {usage!r}; known: {', '.join(sorted(by_usage))}", "usage")
+        return by_usage[usage]
+    value = table.get("role", "music")
+    try:
+        return Role(value)
+    except ValueError:
+        raise where.error(f"unknown role {value!r}; known: {', '.join(r.value for r in Role)}", "role") from None
+
+
+def _amplitude(raw: Table, where: Where) -> float:
+    if "amplitude" in raw and "level_db" in raw:
+        raise where.error("give 'amplitude' or 'level_db', not both", "level_db")
+    if "level_db" in raw:
+        db = raw["level_db"]
+        if not number(db) or db > 0:
+            raise where.error(f"'level_db' must be a level <= 0 dBFS, got {db!r}", "level_db")
+        amplitude: Any = 10 ** (db / 20)
+    else:
+        amplitude = raw.get("amplitude", 0.5)
+    if not number(amplitude) or not 0 < amplitude <= 1:
+        raise where.error(f"'amplitude' must be a linear peak in (0, 1], got {amplitude!r}", "amplitude")
+    return float(amplitude)
+
+
+def _device(raw: Table, where: Where) -> str | None:
+    device = optional_name(raw, "device", where)
+    from ..backends.sim.devices import default_devices  # noqa: PLC0415 - keep the format module light
+
+    render = [d.id for d in default_devices() if d.flow is Flow.RENDER]
+    if device is not None and device not in render:
+        raise where.error(f"'device' must be a render device of the simulated service ({', '.join(render)}), "
+                          f"got {device!r}", "device")
+    return device
+
+
+_ATTRIBUTE_KEYS = {"gain": "gain", "flags": "flags", "target_sdk": "target_sdk", "category": "category",
+                   "options": "options", "mode": "mode", "notify_others": "notify_others_on_deactivation",
+                   "media_role": "media_role"}
+
+
+def _attributes(raw: Table, where: Where, role: Role) -> FocusAttributes | None:
+    """How the player asks for focus in Android's terms (gain, flags, target_sdk) or iOS's (category,
+    options, mode, notify_others); None when the role's defaults apply."""
+    given = {attribute: raw[key] for key, attribute in _ATTRIBUTE_KEYS.items() if key in raw}
+    if not given:
+        return None
+    for key in ("flags", "options"):
+        if key in given and not (isinstance(given[key], list) and all(isinstance(v, str) for v in given[key])):
+            raise where.error(f"'{key}' must be a list of names", key)
+    try:
+        attributes = FocusAttributes(**given)
+    except ValueError as exc:
+        bad = next((k for k in _ATTRIBUTE_KEYS if k in raw and k in str(exc)), None)
+        raise where.error(str(exc), bad) from None
+    if "category" in raw or "options" in raw:
+        from ..focus.ios import IOSPolicy  # noqa: PLC0415
+
+        ios = load_policy("ios")
+        assert isinstance(ios, IOSPolicy)
+        try:  # an option its category does not allow, checked now rather than when iOS runs the start
+            ios.config(FocusRequest("check", "check", role, attributes=attributes))
+        except PolicyError as exc:
+            raise where.error(str(exc), "options" if "options" in raw else "category") from None
+    return attributes
