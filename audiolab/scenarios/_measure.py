@@ -73,10 +73,24 @@ def _observe(run: Run, e: Expectation, what: str, expected: Any) -> tuple[Any, b
         ok = {"gain": abs(gain - expected) <= tol, "gain_max": gain <= expected + tol,
               "gain_min": gain >= expected - tol}[what]
         return gain, ok
-    observed = {"state": lambda: state(run, player), "duck_notifications": lambda: player.duck_notes,
-                "unduck_notifications": lambda: player.unduck_notes,
-                "interrupt": lambda: player.last_hint, "told": lambda: player.last_told}[what]()
+    observed = _told(run, player, what)
     return observed, observed == expected
+
+
+def _told(run: Run, player: Player, what: str) -> str | int:
+    """A player's state, notification counts or last callback, as an expectation names them."""
+    match what:
+        case "state":
+            return state(run, player)
+        case "duck_notifications":
+            return player.duck_notes
+        case "unduck_notifications":
+            return player.unduck_notes
+        case "interrupt":
+            return player.last_hint
+        case "told":
+            return player.last_told
+    raise AssertionError(what)
 
 
 def result(run: Run, wall: float) -> ScenarioResult:
