@@ -1,13 +1,13 @@
 """The ``[[action]]`` entries of a scenario: one frozen dataclass per kind, each validated as it is read.
 
-Every kind reads its table with ``from_table(raw, where, at=..., policies=...)`` and raises a
+Every kind reads its table with ``_from_table(raw, where, at=..., policies=...)`` and raises a
 :class:`ScenarioError` naming the key at fault; :func:`read_action` picks the kind from ``do``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from ..focus.policy import PolicyError, load_policy
@@ -19,6 +19,7 @@ TONES = ("sine", "square", "triangle", "sawtooth", "ring", "beeps")
 CADENCED = ("ring", "beeps")
 """Tones that are silent half the time (no gain is measured on them)."""
 _COMMON = {"at", "do", "policy"}
+_PLACE = frozenset({"at", "policies", "line", "index"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,8 +44,14 @@ class Action:
         """The player id or app it acts on (None for a policy change)."""
         return None
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The fields of its kind as a dict, for code written when actions were one class with a ``params``
+        dict (read the fields instead)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _PLACE}
+
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> Action:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> Action:
         """Read and check the keys of this kind (``common``: at, policies, line, index)."""
         raise NotImplementedError(f"{cls.__name__} is not an action kind of the file format")
 
@@ -61,7 +68,7 @@ class PlayerAction(Action):
         return self.id
 
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> PlayerAction:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> PlayerAction:
         return cls(id=name(raw, "id", where), **common)
 
 
@@ -88,7 +95,7 @@ class StartAction(PlayerAction):
         return self.tone not in CADENCED
 
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> StartAction:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> StartAction:
         pid = name(raw, "id", where)
         app = optional_name(raw, "app", where) or pid
         role = _role(raw, where)
@@ -138,7 +145,7 @@ class VolumeAction(PlayerAction):
     mute: bool | None = None
 
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> VolumeAction:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> VolumeAction:
         pid = name(raw, "id", where)
         if "volume" not in raw and "mute" not in raw:
             raise where.error("a volume action sets 'volume' (0..1) and/or 'mute' (true/false)")
@@ -160,7 +167,7 @@ class OptOutAction(PlayerAction):
     value: bool = True
 
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> OptOutAction:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> OptOutAction:
         pid = name(raw, "id", where)
         value = raw.get("value", True)
         if not isinstance(value, bool):
@@ -182,7 +189,7 @@ class ActivateAction(Action):
         return self.app
 
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> ActivateAction:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> ActivateAction:
         app = name(raw, "app", where)
         mode = raw.get("mode", "default")
         try:
@@ -205,7 +212,7 @@ class DeactivateAction(Action):
         return self.app
 
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> DeactivateAction:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> DeactivateAction:
         return cls(app=name(raw, "app", where), **common)
 
 
@@ -219,7 +226,7 @@ class SetPolicyAction(Action):
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_table(cls, raw: Table, where: Where, **common: Any) -> SetPolicyAction:
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> SetPolicyAction:
         use = raw.get("use")
         if use is not None:
             check_policy(use, where, "use")
@@ -252,7 +259,7 @@ def read_action(raw: Any, where: Where) -> Action:
     kind = KINDS[do]
     no_unknown(raw, _COMMON | kind.keys, where)
     at, policies = time_of(raw, where), scope(raw, where)
-    return kind.from_table(raw, where, at=at, policies=policies, line=where.line, index=where.index or 0)
+    return kind._from_table(raw, where, at=at, policies=policies, line=where.line, index=where.index or 0)
 
 
 # --- the parts of a start --------------------------------------------------------------------------------
