@@ -52,6 +52,7 @@ Gain checks need a continuous tone (not ``ring``/``beeps``). Every error in a fi
 from .actions import (
     Action,
     ActivateAction,
+    AppAction,
     DeactivateAction,
     OptOutAction,
     PauseAction,
@@ -73,6 +74,7 @@ from .shipped import resolve, scenarios_dir, shipped
 __all__ = (
     "Action",
     "ActivateAction",
+    "AppAction",
     "Cell",
     "Check",
     "CheckResult",

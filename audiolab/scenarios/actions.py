@@ -13,7 +13,19 @@ from typing import Any, ClassVar
 from ..focus.policy import PolicyError, load_policy
 from ..focus.request import FocusAttributes, FocusRequest
 from ..model import ConcurrencyMode, Flow, Role
-from ._tables import Table, Where, check_policy, name, no_unknown, number, optional_name, scope, time_of
+from ._tables import (
+    MAX_SECONDS,
+    POLICIES,
+    Table,
+    Where,
+    check_policy,
+    name,
+    no_unknown,
+    number,
+    optional_name,
+    scope,
+    time_of,
+)
 
 TONES = ("sine", "square", "triangle", "sawtooth", "ring", "beeps")
 CADENCED = ("ring", "beeps")
@@ -35,6 +47,10 @@ class Action:
     policies: tuple[str, ...] = ()
     line: int | None = None
     index: int = 0
+
+    def __post_init__(self) -> None:
+        _require(number(self.at) and 0 <= self.at <= MAX_SECONDS, f"at must be in 0..{MAX_SECONDS:g} s, got {self.at!r}")
+        _require(all(p in POLICIES for p in self.policies), f"policies must be among {POLICIES}, got {self.policies!r}")
 
     def applies_to(self, policy: str) -> bool:
         return not self.policies or policy in self.policies
@@ -63,6 +79,10 @@ class PlayerAction(Action):
     keys: ClassVar[frozenset[str]] = frozenset({"id"})
     id: str
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(isinstance(self.id, str) and bool(self.id.strip()), f"id must be a non-empty string, got {self.id!r}")
+
     @property
     def subject(self) -> str | None:
         return self.id
@@ -88,6 +108,18 @@ class StartAction(PlayerAction):
     duration: float | None = None
     device: str | None = None
     focus: FocusAttributes | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(isinstance(self.app, str) and bool(self.app.strip()), f"app must be a non-empty string, got {self.app!r}")
+        _require(isinstance(self.role, Role), f"role must be a Role, got {self.role!r}")
+        _require(self.tone in TONES, f"tone must be one of {TONES}, got {self.tone!r}")
+        _require(number(self.frequency) and 20 <= self.frequency <= 20000,
+                 f"frequency must be in 20..20000 Hz, got {self.frequency!r}")
+        _require(number(self.amplitude) and 0 < self.amplitude <= 1,
+                 f"amplitude must be in (0, 1], got {self.amplitude!r}")
+        _require(self.duration is None or (number(self.duration) and self.duration > 0),
+                 f"duration must be > 0 s or None, got {self.duration!r}")
 
     @property
     def continuous(self) -> bool:
@@ -144,6 +176,13 @@ class VolumeAction(PlayerAction):
     volume: float | None = None
     mute: bool | None = None
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.volume is not None or self.mute is not None, "a volume action sets volume and/or mute")
+        _require(self.volume is None or (number(self.volume) and 0 <= self.volume <= 1),
+                 f"volume must be in 0..1, got {self.volume!r}")
+        _require(self.mute is None or isinstance(self.mute, bool), f"mute must be a bool, got {self.mute!r}")
+
     @classmethod
     def _from_table(cls, raw: Table, where: Where, **common: Any) -> VolumeAction:
         pid = name(raw, "id", where)
@@ -176,44 +215,54 @@ class OptOutAction(PlayerAction):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ActivateAction(Action):
-    """``do = "activate"``: an app activates its audio session (HarmonyOS's session manager)."""
+class AppAction(Action):
+    """An action of an app on its audio session (HarmonyOS's session manager)."""
 
-    do: ClassVar[str] = "activate"
-    keys: ClassVar[frozenset[str]] = frozenset({"app", "mode"})
+    keys: ClassVar[frozenset[str]] = frozenset({"app"})
     app: str
-    mode: ConcurrencyMode = ConcurrencyMode.DEFAULT
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(isinstance(self.app, str) and bool(self.app.strip()), f"app must be a non-empty string, got {self.app!r}")
 
     @property
     def subject(self) -> str | None:
         return self.app
+
+    @classmethod
+    def _from_table(cls, raw: Table, where: Where, **common: Any) -> AppAction:
+        return cls(app=name(raw, "app", where), **common)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivateAction(AppAction):
+    """``do = "activate"``: an app activates its audio session in a concurrency mode."""
+
+    do: ClassVar[str] = "activate"
+    keys: ClassVar[frozenset[str]] = frozenset({"app", "mode"})
+    mode: ConcurrencyMode = ConcurrencyMode.DEFAULT
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(isinstance(self.mode, ConcurrencyMode), f"mode must be a ConcurrencyMode, got {self.mode!r}")
 
     @classmethod
     def _from_table(cls, raw: Table, where: Where, **common: Any) -> ActivateAction:
         app = name(raw, "app", where)
         mode = raw.get("mode", "default")
         try:
-            return cls(app=app, mode=ConcurrencyMode(mode), **common)
+            concurrency = ConcurrencyMode(mode)
         except ValueError:
             known = ", ".join(m.value for m in ConcurrencyMode)
             raise where.error(f"unknown mode {mode!r}; known: {known}", "mode") from None
+        return cls(app=app, mode=concurrency, **common)
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeactivateAction(Action):
+class DeactivateAction(AppAction):
     """``do = "deactivate"``: an app deactivates its audio session."""
 
     do: ClassVar[str] = "deactivate"
-    keys: ClassVar[frozenset[str]] = frozenset({"app"})
-    app: str
-
-    @property
-    def subject(self) -> str | None:
-        return self.app
-
-    @classmethod
-    def _from_table(cls, raw: Table, where: Where, **common: Any) -> DeactivateAction:
-        return cls(app=name(raw, "app", where), **common)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +273,11 @@ class SetPolicyAction(Action):
     keys: ClassVar[frozenset[str]] = frozenset({"use", "settings"})
     use: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.use is None or self.use in POLICIES, f"use must be one of {POLICIES} or None, got {self.use!r}")
+        _require(self.use is not None or bool(self.settings), "a set_policy action names a policy and/or settings")
 
     @classmethod
     def _from_table(cls, raw: Table, where: Where, **common: Any) -> SetPolicyAction:
@@ -260,6 +314,12 @@ def read_action(raw: Any, where: Where) -> Action:
     no_unknown(raw, _COMMON | kind.keys, where)
     at, policies = time_of(raw, where), scope(raw, where)
     return kind._from_table(raw, where, at=at, policies=policies, line=where.line, index=where.index or 0)
+
+
+def _require(condition: bool, message: str) -> None:
+    """An action built in code is checked as one read from a file is (without a line to name)."""
+    if not condition:
+        raise ValueError(message)
 
 
 # --- the parts of a start --------------------------------------------------------------------------------

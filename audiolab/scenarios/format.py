@@ -23,8 +23,7 @@ from .actions import (
     ACTIONS,
     TONES,
     Action,
-    ActivateAction,
-    DeactivateAction,
+    AppAction,
     PlayerAction,
     SetPolicyAction,
     StartAction,
@@ -102,7 +101,7 @@ def parse_scenario(text: str, *, path: str = "<string>", default_name: str = "sc
     for run in dict.fromkeys([policy, *policies]):
         _check_policy_switches(actions, run, path, lines)
     players = {a.id: a for a in actions if isinstance(a, StartAction)}
-    apps = {a.app for a in actions if isinstance(a, (StartAction, ActivateAction, DeactivateAction))}
+    apps = {a.app for a in actions if isinstance(a, (StartAction, AppAction))}
     expectations = [read_expectation(raw, Where(path, lines, "expect", i), players, apps)
                     for i, raw in enumerate(raw_expects)]
     last = max([a.at for a in actions] + [e.at for e in expectations])

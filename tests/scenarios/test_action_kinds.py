@@ -109,3 +109,26 @@ def test_actions_are_frozen_and_keep_a_params_view():
         start.id = "Other"  # type: ignore[misc]
     assert start.params["id"] == "Music" and start.params["role"] is Role.NAVIGATION
     assert "at" not in start.params and "line" not in start.params
+
+
+@pytest.mark.parametrize(("build", "words"), [
+    (lambda: StartAction(at=0, id="M", app="M", role=Role.MUSIC, frequency=5.0), "frequency"),
+    (lambda: StartAction(at=0, id="M", app="M", role=Role.MUSIC, amplitude=0.0), "amplitude"),
+    (lambda: StartAction(at=-1, id="M", app="M", role=Role.MUSIC), "at must be"),
+    (lambda: StopAction(at=0, id=""), "id must be"),
+    (lambda: VolumeAction(at=0, id="M"), "volume and/or mute"),
+    (lambda: VolumeAction(at=0, id="M", volume=1.5), "volume must be"),
+    (lambda: ActivateAction(at=0, app="A", mode="loud"), "ConcurrencyMode"),  # type: ignore[arg-type]
+    (lambda: DeactivateAction(at=0, app=" "), "app must be"),
+    (lambda: SetPolicyAction(at=0), "names a policy"),
+    (lambda: SetPolicyAction(at=0, use="macos"), "use must be"),
+    (lambda: PauseAction(at=0, id="M", policies=("macos",)), "policies"),
+])
+def test_an_action_built_in_code_is_checked_as_one_read_from_a_file(build, words):
+    with pytest.raises(ValueError, match=words):
+        build()
+
+
+def test_a_valid_action_built_in_code_equals_the_one_read_from_a_file():
+    read = parse_scenario(EVERY_KIND).actions[-1]
+    assert read == StopAction(at=4.0, id="Music", line=read.line, index=read.index)
