@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from ..focus.policy import PolicyError, load_policy
-from ..focus.request import FocusAttributes, FocusRequest
-from ..model import ConcurrencyMode, Flow, Role
+from ..focus.request import FocusAttributes
+from ..model import ConcurrencyMode, Role
+from . import _start_parts as start_parts
 from ._tables import (
     MAX_SECONDS,
     POLICIES,
@@ -130,20 +131,20 @@ class StartAction(PlayerAction):
     def _from_table(cls, raw: Table, where: Where, **common: Any) -> StartAction:
         pid = name(raw, "id", where)
         app = optional_name(raw, "app", where) or pid
-        role = _role(raw, where)
+        role = start_parts.role(raw, where)
         tone = raw.get("tone", "sine")
         if tone not in TONES:
             raise where.error(f"'tone' must be one of {', '.join(TONES)}, got {tone!r}", "tone")
         frequency = raw.get("frequency", 440.0)
         if not number(frequency) or not 20 <= frequency <= 20000:
             raise where.error(f"'frequency' must be in 20..20000 Hz, got {frequency!r}", "frequency")
-        amplitude = _amplitude(raw, where)
+        amplitude = start_parts.amplitude(raw, where)
         duration = raw.get("duration")
         if duration is not None and (not number(duration) or duration <= 0):
             raise where.error(f"'duration' must be > 0 seconds, got {duration!r}", "duration")
         return cls(id=pid, app=app, role=role, tone=tone, frequency=float(frequency), amplitude=amplitude,
-                   duration=None if duration is None else float(duration), device=_device(raw, where),
-                   focus=_attributes(raw, where, role), **common)
+                   duration=None if duration is None else float(duration), device=start_parts.device(raw, where),
+                   focus=start_parts.attributes(raw, where, role), **common)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,83 +321,3 @@ def _require(condition: bool, message: str) -> None:
     """An action built in code is checked as one read from a file is (without a line to name)."""
     if not condition:
         raise ValueError(message)
-
-
-# --- the parts of a start --------------------------------------------------------------------------------
-
-
-def _role(table: Table, where: Where) -> Role:
-    if "role" in table and "usage" in table:
-        raise where.error("give 'role' or 'usage', not both", "usage")
-    if "usage" in table:
-        from ..focus.policy_types import HarmonyOSPolicy  # noqa: PLC0415
-
-        harmony = load_policy("harmonyos")
-        assert isinstance(harmony, HarmonyOSPolicy)
-        usage = table["usage"]
-        by_usage = {u: r for r, u in harmony.role_to_usage.items()}
-        if usage not in by_usage:
-            raise where.error(f"unknown usage {usage!r}; known: {', '.join(sorted(by_usage))}", "usage")
-        return by_usage[usage]
-    value = table.get("role", "music")
-    try:
-        return Role(value)
-    except ValueError:
-        raise where.error(f"unknown role {value!r}; known: {', '.join(r.value for r in Role)}", "role") from None
-
-
-def _amplitude(raw: Table, where: Where) -> float:
-    if "amplitude" in raw and "level_db" in raw:
-        raise where.error("give 'amplitude' or 'level_db', not both", "level_db")
-    if "level_db" in raw:
-        db = raw["level_db"]
-        if not number(db) or db > 0:
-            raise where.error(f"'level_db' must be a level <= 0 dBFS, got {db!r}", "level_db")
-        amplitude: Any = 10 ** (db / 20)
-    else:
-        amplitude = raw.get("amplitude", 0.5)
-    if not number(amplitude) or not 0 < amplitude <= 1:
-        raise where.error(f"'amplitude' must be a linear peak in (0, 1], got {amplitude!r}", "amplitude")
-    return float(amplitude)
-
-
-def _device(raw: Table, where: Where) -> str | None:
-    device = optional_name(raw, "device", where)
-    from ..backends.sim.devices import default_devices  # noqa: PLC0415 - keep the format module light
-
-    render = [d.id for d in default_devices() if d.flow is Flow.RENDER]
-    if device is not None and device not in render:
-        raise where.error(f"'device' must be a render device of the simulated service ({', '.join(render)}), "
-                          f"got {device!r}", "device")
-    return device
-
-
-_ATTRIBUTE_KEYS = {"gain": "gain", "flags": "flags", "target_sdk": "target_sdk", "category": "category",
-                   "options": "options", "mode": "mode", "notify_others": "notify_others_on_deactivation",
-                   "media_role": "media_role"}
-
-
-def _attributes(raw: Table, where: Where, role: Role) -> FocusAttributes | None:
-    """How the player asks for focus in Android's terms (gain, flags, target_sdk) or iOS's (category,
-    options, mode, notify_others); None when the role's defaults apply."""
-    given = {attribute: raw[key] for key, attribute in _ATTRIBUTE_KEYS.items() if key in raw}
-    if not given:
-        return None
-    for key in ("flags", "options"):
-        if key in given and not (isinstance(given[key], list) and all(isinstance(v, str) for v in given[key])):
-            raise where.error(f"'{key}' must be a list of names", key)
-    try:
-        attributes = FocusAttributes(**given)
-    except ValueError as exc:
-        bad = next((k for k in _ATTRIBUTE_KEYS if k in raw and k in str(exc)), None)
-        raise where.error(str(exc), bad) from None
-    if "category" in raw or "options" in raw:
-        from ..focus.ios import IOSPolicy  # noqa: PLC0415
-
-        ios = load_policy("ios")
-        assert isinstance(ios, IOSPolicy)
-        try:  # an option its category does not allow, checked now rather than when iOS runs the start
-            ios.config(FocusRequest("check", "check", role, attributes=attributes))
-        except PolicyError as exc:
-            raise where.error(str(exc), "options" if "options" in raw else "category") from None
-    return attributes
