@@ -439,6 +439,12 @@ class PulseBackend(Backend):
         if conn is None or len(self._prefetched) >= _MAX_PREFETCHED:
             return
         key = (flow, index)
+        if key in self._prefetched:
+            # PipeWire reuses an index at once: a second "new" before the pump read the first means the first
+            # stream is gone; report it now, or the new reading would take its place unseen.
+            self._gone_before_read("stream", flow, index)
+            if key in self._streams:  # its early reading was stored: it is gone too (its "remove" came before)
+                self._mirror.apply(StreamRead(flow, index, None), time.monotonic())
         task = asyncio.ensure_future(conn.query(info_q, index))
         self._prefetched[key] = task
         task.add_done_callback(_retrieve)
