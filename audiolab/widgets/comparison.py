@@ -71,6 +71,15 @@ class ScenarioComparison(ipywidgets.VBox):  # type: ignore[misc]
             self._button.disabled = False
             self._done.set()
 
+    def _ipython_display_(self) -> None:
+        # The live widget, with the comparison's picture below it for exports (see pictures.py).
+        from .pictures import display_with_picture
+
+        display_with_picture(self, self._picture)
+
+    def _picture(self) -> bytes:
+        return bytes(self._image.value or b"")
+
     async def ready(self) -> Comparison | None:
         """Wait until the comparison being made is drawn; returns it."""
         await self._done.wait()

@@ -294,14 +294,21 @@ class SessionDashboard(anywidget.AnyWidget):
                     self._own.keep_only(self._board.rows.keys())
                     self._full_sync()
                     continue
+                if self._lab.closed:
+                    # The sessions the Lab's own closing ends are not part of the story: the view (and its
+                    # picture, in an exported lesson) keeps the last state the Lab had while open.
+                    self._say("The Lab is closed: the rows are as it left them.", False)
+                    return
                 changed = self._apply(event)
-                while True:  # coalesce a burst of events into one update
-                    try:
-                        changed |= self._apply(self._subscription.receive_nowait())
-                    except anyio.WouldBlock:
-                        break
-                if changed:
-                    self._publish()
+                try:
+                    while not self._lab.closed:  # coalesce a burst of events into one update
+                        try:
+                            changed |= self._apply(self._subscription.receive_nowait())
+                        except anyio.WouldBlock:
+                            break
+                finally:  # also when the Lab closed mid-burst: rows and order must agree (the picture reads both)
+                    if changed:
+                        self._publish()
         except (ClosedResourceError, AudiolabError):
             pass  # the Lab closed
 

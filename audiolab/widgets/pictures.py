@@ -62,16 +62,18 @@ def _placeholder() -> Any:
 
 
 def picture_bundle(placeholder: Any, png: bytes, alt: str) -> dict[str, Any]:
-    """The picture output: the invisible placeholder's view reference, the PNG, and ``alt`` as text."""
+    """The picture output: the invisible placeholder's view reference, the PNG, and ``alt`` as text. An empty
+    ``png`` (nothing drawn yet: a comparison still running) leaves the PNG out until a later refresh."""
     data = _own_bundle(placeholder)
-    data["image/png"] = base64.b64encode(png).decode("ascii")
+    if png:
+        data["image/png"] = base64.b64encode(png).decode("ascii")
     data["text/plain"] = alt
     return data
 
 
 def display_with_picture(widget: Any, picture: Callable[[], bytes]) -> None:
-    """Display ``widget``, then ``picture()`` (PNG bytes) for where it cannot be drawn, refreshed when a cell
-    ends."""
+    """Display ``widget``, then ``picture()`` (PNG bytes, or empty while there is nothing to draw) for where it
+    cannot be drawn, refreshed when a cell ends."""
     from IPython.display import display
 
     shown = _live.get(widget)

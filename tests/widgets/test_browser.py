@@ -1,8 +1,8 @@
 """The tour notebook in a real JupyterLab, driven by Debian's headless Chromium through Playwright.
 
-Run All Cells from the menu; then: the dashboard shows the sessions, its meters move (two screenshots of the
-music meter differ), and dragging the music slider changes the volume in the kernel (the last cell, run again,
-prints the kernel's value). Screenshots go to artifacts/browser/ (gitignored).
+Run All Cells from the menu; then: the pinned dashboard is in view while a later cell runs, it shows the
+sessions, its meters move (two screenshots of the music meter differ), and dragging the music slider changes the
+volume in the kernel (the last cell, run again, prints the kernel's value). Screenshots go to artifacts/browser/ (gitignored).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from .jupyter import ARTIFACTS, CHROMIUM_ARGS, LabServer, jupyter_lab, require_chromium
+from .test_classroom_browser import PINNED, in_viewport
 
 pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "browser"
@@ -106,6 +107,16 @@ def test_tour_in_jupyterlab(server, page):
     dash.scroll_into_view_if_needed()
     time.sleep(0.4)  # the meters draw only while visible: give them a few frames for the picture (not checked)
     dash.screenshot(path=str(SHOTS / "dashboard-ducked.png"))
+
+    # The tour pins its dashboard: while the call's cell runs, with the notebook scrolled down to that cell,
+    # the dashboard is in the viewport, and its own cell says where it went.
+    wait_for_output(page, r"music: paused by Phone")
+    running = page.locator(".jp-CodeCell", has=page.locator(".jp-OutputArea-output", has_text="music: paused by Phone"))
+    running.evaluate("cell => cell.scrollIntoView({block: 'end'})")
+    assert running.locator(".jp-InputPrompt").text_content().strip() == "[*]:"  # still running (the call goes on)
+    assert in_viewport(page, PINNED)
+    assert page.locator(".al-pinned-here").count() == 1
+    page.screenshot(path=str(SHOTS / "tour-pinned-while-running.png"))
 
     wait_for_output(page, r"rows=\d+ music volume=\d\.\d\d", timeout=90)
     assert kernel_line(page, r"rows=4 music volume=0\.80")

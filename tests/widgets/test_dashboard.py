@@ -361,3 +361,22 @@ async def test_pending_own_changes_are_forgotten_with_their_session(recording_co
             assert stream.session_id not in dash._own
         assert len(dash._own) == 0
         dash.close()
+
+
+async def test_a_closed_lab_leaves_the_rows_it_had(recording_comms):
+    import asyncio
+
+    async with audiolab.open(clock="virtual", policy="harmonyos") as lab:
+        dash = SessionDashboard(lab)
+        music = await lab.play(sine(330), role=Role.MUSIC, app="Music")
+        await settle(lab, 0.5)
+        shown = {sid: dash.row(sid) for sid in dash.order}
+        assert music.session_id in shown and dash.status == ""
+    # Closing the Lab ended its sessions; the dashboard (and its picture) keeps the last state it had while open.
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert dash.status == "The Lab is closed: the rows are as it left them."
+    assert list(dash.rows) == dash.order == list(shown)
+    assert {sid: dash.row(sid) for sid in dash.order} == shown
+    assert dash._picture().startswith(b"\x89PNG")
+    dash.close()

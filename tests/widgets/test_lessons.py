@@ -95,6 +95,10 @@ def test_harmonyos_lesson(run_lesson):
 
 def test_comparing_lesson(run_lesson):
     out = run_lesson("06-comparing-systems.ipynb")
+    # live: a call under harmonyos pauses the music; each switch of the policy re-evaluates it
+    assert re.search(r"^windows\s+music active\s+at 0\.20$", out, re.MULTILINE), out
+    assert re.search(r"^pulseaudio\s+music active\s+at 1\.00$", out, re.MULTILINE)
+    assert re.search(r"^android\s+music inactive at 0\.00$", out, re.MULTILINE)
     assert "Music under windows (full): Windows ducks only for streams on the communications device" in out
     assert answers(out) == ["3", "'pulseaudio'"]
 
