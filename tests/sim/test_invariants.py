@@ -10,8 +10,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from audiolab import Flow, SessionState, StreamNotFound
 from audiolab.backends.sim.client import SimClient
-from audiolab.backends.sim.engine import ALLOWED_TRANSITIONS
 from audiolab.backends.sim.persistence import VolumeStore
+from audiolab.backends.sim.sessions import ALLOWED_TRANSITIONS
 from audiolab.events import StateChanged
 from audiolab.model import Origin
 
@@ -96,7 +96,7 @@ class ServiceMachine(RuleBasedStateMachine):
 
     @invariant()
     def nothing_is_persisted_for_capture(self):
-        for session in self.engine._sessions.values():
+        for session in self.engine._table.records():
             if session.flow is Flow.CAPTURE:
                 assert session.persist_key is None
         render_devices = {d.id for d in self.engine.devices if d.flow is Flow.RENDER}

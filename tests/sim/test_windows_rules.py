@@ -359,7 +359,7 @@ def test_system_sounds_session_always_exists_on_the_render_device():
 def test_system_sounds_session_outlives_its_streams():
     engine, _, _ = make_engine()
     system = next(s for s in engine.snapshot() if s.is_system_sounds)
-    from audiolab.backends.sim.engine import SYSTEM_SOUNDS_GUID
+    from audiolab.backends.sim.sessions import SYSTEM_SOUNDS_GUID
 
     beep = app(engine, "Explorer").open_stream(session_guid=SYSTEM_SOUNDS_GUID, cross_process=True, start=True)
     assert beep.session_id == system.id

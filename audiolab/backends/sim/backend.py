@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from ..._exceptions import ClosedResourceError
 from ...audio.playback import Playback, PlayRequest
@@ -22,6 +22,15 @@ from .sinks import open_sink
 
 PUMP_SECONDS = 0.01
 """On real time, how often the pump brings the engine up to the clock (one 10 ms block)."""
+
+
+class _EngineOptions(TypedDict):
+    devices: tuple[Device, ...] | None
+    expire_after: float
+    policy: FocusPolicy
+    idle_timeout: float
+    sample_rate: int
+    block_frames: int
 
 
 def _as_async(function: Callable[[], object]) -> Callable[[], Awaitable[None]]:
@@ -72,14 +81,14 @@ class SimBackend(Backend):
             raise ValueError(f"sample_rate must be an int within 8000..192000, got {sample_rate!r}")
         block_frames = round(sample_rate * block_ms / 1000)
         policy = as_policy(policy)
-        self._options = {"devices": devices, "expire_after": expire_after, "policy": policy,
+        self._options: _EngineOptions = {"devices": devices, "expire_after": expire_after, "policy": policy,
                          "idle_timeout": idle_timeout, "sample_rate": sample_rate, "block_frames": block_frames}
         self._output = output
         self._output_device = output_device
         self._playbacks: list[SimPlayback] = []
         self._store = VolumeStore(store_path)
         self._engine: SimEngine | None = None
-        self._unstep = None
+        self._unstep: Callable[[], None] | None = None
         self._closed = False
         self._meter_sequence = 0
         check_options(devices, expire_after, idle_timeout)  # bad options fail at open, before anything starts
@@ -116,7 +125,7 @@ class SimBackend(Backend):
         if self._closed:
             return
         self._closed = True
-        steps = [playback.stop for playback in self._playbacks]
+        steps: list[Callable[[], Awaitable[None]]] = [playback.stop for playback in self._playbacks]
         if self._engine is not None:
             steps.append(_as_async(self._engine.shutdown))
             steps.extend(_as_async(sink.close) for sink in self._engine.audio.sinks())  # type: ignore[attr-defined]

@@ -11,44 +11,25 @@ It reproduces the Windows session model (see docs in shared/reference/windows):
 - render sessions keep volume and mute across restarts (see :mod:`.persistence`); capture ones do not;
 - the system sounds session always exists on the default render device.
 
-The engine is synchronous and single-threaded: every call happens on the event loop thread, and time only
-moves through :meth:`advance_to` (called by a virtual clock, or by a pump task on real time).
+:class:`SimEngine` is the service's one entry point, made of parts with one job each: the
+:class:`~.scheduler.Scheduler` (time: timers and audio blocks), the :class:`~.sessions.SessionTable` (sessions,
+streams and their state rules), :class:`~.control.SessionControl` (what a client may set on a session),
+:class:`~.focus.FocusRules` (what the focus policy decides) and :class:`~.audio.SimAudio` (the tones, mixed and
+metered). The engine is synchronous and single-threaded: every call happens on the event loop thread, and time
+only moves through :meth:`SimEngine.advance_to` (called by a virtual clock, or by a pump task on real time).
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..._exceptions import FocusDeniedError, SessionNotFound, StreamNotFound
-from ...events import (
-    ChannelVolumeChanged,
-    DisplayNameChanged,
-    Event,
-    GroupingParamChanged,
-    IconPathChanged,
-    SessionCreated,
-    SessionDisconnected,
-    SessionExpired,
-    SessionRemoved,
-    StateChanged,
-    StreamsChanged,
-    VolumeChanged,
-)
-from ...focus import (
-    Deny,
-    FocusAttributes,
-    FocusEngine,
-    FocusPolicy,
-    FocusRequest,
-)
+from ...events import Event
+from ...focus import FocusAttributes, FocusEngine, FocusPolicy, FocusRequest
 from ...focus.policy import as_policy
 from ...model import (
     NULL_GUID,
+    ConcurrencyMode,
     Device,
     DeviceRole,
     DisconnectReason,
@@ -61,30 +42,19 @@ from ...model import (
     SessionState,
     Stream,
     StreamState,
-    check_level,
     normalize_guid,
 )
 from .audio import SimAudio
+from .control import SessionControl
 from .devices import check_devices, default_device, default_devices
 from .focus import FocusRules
 from .persistence import VolumeStore
+from .records import SessionRecord, StreamRecord
+from .scheduler import Scheduler
+from .sessions import SessionTable
 
 if TYPE_CHECKING:
     from ...audio.synth import Tone
-
-SYSTEM_SOUNDS_GUID = "5d0e2a51-ad0e-4b5c-9a63-3e5e6d1b7c11"
-"""The fixed GUID of the simulated system sounds session (cross-process)."""
-
-ALLOWED_TRANSITIONS = frozenset(
-    {
-        (SessionState.INACTIVE, SessionState.ACTIVE),
-        (SessionState.ACTIVE, SessionState.INACTIVE),
-        (SessionState.INACTIVE, SessionState.EXPIRED),
-        (SessionState.EXPIRED, SessionState.ACTIVE),
-        (SessionState.EXPIRED, SessionState.INACTIVE),
-    }
-)
-
 
 def check_options(devices: tuple[Device, ...] | None, expire_after: float, idle_timeout: float) -> tuple[Device, ...]:
     """Validate the service's options (before anything starts); returns the device set to use."""
@@ -94,47 +64,7 @@ def check_options(devices: tuple[Device, ...] | None, expire_after: float, idle_
     return check_devices(devices if devices is not None else default_devices())
 
 
-@dataclass
-class _Stream:
-    id: str
-    session_id: str
-    flow: Flow
-    pid: int
-    loopback: bool
-    name: str
-    role: Role
-    app: str = ""
-    state: StreamState = StreamState.STOPPED
-    focus_held: bool = False  # paused or stopped by the focus policy, not by its app
-    focus: FocusAttributes | None = None  # how it asks for focus in Android's or iOS's terms
-
-    def frozen(self) -> Stream:
-        return Stream(self.id, self.flow, self.state, self.pid, self.loopback, self.name)
-
-
-@dataclass
-class _Session:
-    id: str
-    key: SessionKey
-    flow: Flow
-    app: str
-    pid: int | None
-    role: Role
-    persist_key: str | None
-    volume: float = 1.0
-    channel_volumes: list[float] = field(default_factory=lambda: [1.0, 1.0])
-    muted: bool = False
-    display_name: str = ""
-    icon_path: str = ""
-    grouping_param: str = NULL_GUID
-    is_system_sounds: bool = False
-    ducking_opt_out: bool = False
-    state: SessionState = SessionState.INACTIVE
-    stream_ids: list[str] = field(default_factory=list)
-    inactive_generation: int = 0
-
-
-class SimEngine(FocusRules):
+class SimEngine:
     """The simulated audio service. ``emit`` receives every event, on the caller's thread, in order."""
 
     def __init__(
@@ -151,78 +81,59 @@ class SimEngine(FocusRules):
         block_frames: int = 480,
     ) -> None:
         self.devices = check_options(devices, expire_after, idle_timeout)
-        self._emit_to = emit
+        self._emit = emit
         self._clock_now = now
-        self.expire_after = float(expire_after)
         self.store = store if store is not None else VolumeStore(None)
-        self._now = now()
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
-        self._session_numbers = itertools.count(1)
-        self._stream_numbers = itertools.count(1)
-        self._sessions: dict[str, _Session] = {}
-        self._by_identity: dict[tuple[SessionKey, Flow], str] = {}
-        self._streams: dict[str, _Stream] = {}
         self.audio = SimAudio(self.devices, sample_rate=sample_rate, block_frames=block_frames,
                               on_finished=self._tone_finished, on_probe=self._probed)
         self.probe_frames: list[MeterFrame] = []
         """With :meth:`start_probing`: a meter frame for each block probing rendered, in time order."""
-        self._block_index = math.floor(self._now / self.audio.block_seconds)
-        self.focus = FocusEngine(as_policy(policy))
-        self.idle_timeout = float(idle_timeout)
-        self._activated_apps: dict[str, int] = {}  # app -> its activation's number, for the idle timer
-        self._app_last_run: dict[str, float] = {}
-        self._advancing = False
+        self._scheduler = Scheduler(self.audio, now())
+        self._table = SessionTable(audio=self.audio, scheduler=self._scheduler, store=self.store, emit=emit,
+                                   expire_after=float(expire_after))
+        self._control = SessionControl(self._table, emit)
+        self._rules = FocusRules(table=self._table, scheduler=self._scheduler, audio=self.audio, emit=emit,
+                                 sync=self._sync_time, device=self.device, policy=as_policy(policy),
+                                 idle_timeout=float(idle_timeout))
         self.stream_listeners: list[Callable[[str], None]] = []
         """Called with a stream id when its tone ended by itself or the stream vanished with its service
         or device (so whoever plays through it knows it is over)."""
-        self._ensure_system_sounds()
+        self._table.ensure_system_sounds(self.default_device(Flow.RENDER))
+
+    @property
+    def focus(self) -> FocusEngine:
+        """The focus engine in force (its policy, and what each stream holds)."""
+        return self._rules.engine
+
+    @property
+    def expire_after(self) -> float:
+        """Seconds an Inactive session lasts before it expires."""
+        return self._table.expire_after
+
+    @property
+    def idle_timeout(self) -> float:
+        """Seconds before an idle activated HarmonyOS audio session is deactivated."""
+        return self._rules.idle_timeout
 
     # --- time ---------------------------------------------------------------------------------------------
 
     @property
     def now(self) -> float:
-        return self._now
+        """Where the service stands in time."""
+        return self._scheduler.now
 
     def advance_to(self, t: float) -> None:
         """Run every timer and render every audio block due up to ``t``, in time order, then stand at ``t``."""
-        if self._advancing:
-            return  # a block's own consequences (a tone ending) must not render further blocks
-        self._advancing = True
-        try:
-            self._advance(t)
-        finally:
-            self._advancing = False
+        self._scheduler.advance_to(t)
 
-    def _advance(self, t: float) -> None:
-        block = self.audio.block_seconds
-        while True:
-            if self.audio.has_work():
-                next_block = (self._block_index + 1) * block
-            else:
-                self._block_index = max(self._block_index, math.floor(self._now / block))
-                next_block = math.inf
-            next_timer = self._timers[0][0] if self._timers else math.inf
-            if min(next_block, next_timer) > t:
-                break
-            if next_timer <= next_block:
-                when, _, action = heapq.heappop(self._timers)
-                self._now = max(self._now, when)
-                action()
-            elif self.audio.must_render(self._block_index + 1):
-                self._now = max(self._now, next_block)
-                self._block_index += 1
-                self.audio.render_block(next_block)
-            else:  # nobody listens: move the tones on to the next block that matters, in one step
-                first = self._block_index + 1
-                count = self.audio.skippable(first, min(_last_block(t, block, True), _last_block(next_timer, block, False)))
-                if count == 0:
-                    continue  # the next block was just asked for (a tone's last one): it is rendered
-                self._block_index += count
-                end = self._block_index * block
-                self._now = max(self._now, end)
-                self.audio.skip_blocks(count, end)
-        self._now = max(self._now, t)
+    def next_deadline(self) -> float | None:
+        """The next moment something happens by itself: a timer, or the block in which a tone ends (so a
+        virtual clock wakes whoever waits on it at that time, not at the end of a long advance)."""
+        return self._scheduler.next_deadline()
+
+    def call_at(self, when: float, action: Callable[[], None]) -> None:
+        """Run ``action`` when the service's time reaches ``when``."""
+        self._scheduler.call_at(when, action)
 
     def start_probing(self, around_changes: bool = True) -> None:
         """Render only the blocks :meth:`want_probe` asks for (and, with ``around_changes``, the two after the
@@ -232,29 +143,14 @@ class SimEngine(FocusRules):
     def want_probe(self, t: float) -> None:
         """Keep a meter frame for the block ending at ``t`` (on the block grid, the nearest one at or before
         it) and for the one before: when time stands at ``t``, the newest block rendered is one of them."""
-        index = math.floor(t / self.audio.block_seconds + 1e-6)
-        self.audio.want_block(index - 1)
-        self.audio.want_block(index)
+        self._scheduler.want_probe(t)
 
     def _probed(self, t_end: float, peaks: dict[str, tuple[float, ...]], devices: dict[str, float]) -> None:
-        channel_peaks = {s.id: peaks.get(s.id, (0.0,) * len(s.channel_volumes)) for s in self._sessions.values()
+        channel_peaks = {s.id: peaks.get(s.id, (0.0,) * len(s.channel_volumes)) for s in self._table.records()
                          if s.flow is Flow.RENDER and s.state is not SessionState.EXPIRED}
         self.probe_frames.append(MeterFrame(
             timestamp=t_end, peaks={sid: max(v, default=0.0) for sid, v in channel_peaks.items()},
             channel_peaks=channel_peaks, device_peaks=devices, sequence=len(self.probe_frames) + 1))
-
-    def next_deadline(self) -> float | None:
-        """The next moment something happens by itself: a timer, or the block in which a tone ends (so a
-        virtual clock wakes whoever waits on it at that time, not at the end of a long advance)."""
-        candidates = [self._timers[0][0]] if self._timers else []
-        tone_end = self.audio.earliest_end()
-        if tone_end is not None:
-            block = self.audio.block_seconds
-            candidates.append(math.ceil(tone_end / block - 1e-9) * block)
-        return min(candidates, default=None)
-
-    def call_at(self, when: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self._timers, (when, next(self._seq), action))
 
     def _sync_time(self) -> None:
         # Control calls happen "now": on real time the clock moved since the last pump.
@@ -263,66 +159,43 @@ class SimEngine(FocusRules):
     # --- devices and lookups -------------------------------------------------------------------------------
 
     def device(self, device_id: str) -> Device:
+        """The device ``device_id``; ValueError naming the devices if there is none."""
         for d in self.devices:
             if d.id == device_id:
                 return d
         raise ValueError(f"no device {device_id!r}; devices are {', '.join(d.id for d in self.devices)}")
 
     def default_device(self, flow: Flow, role: DeviceRole = DeviceRole.CONSOLE) -> Device:
+        """The default device of ``flow`` for ``role``."""
         return default_device(self.devices, flow, role)
 
-    def _session(self, session_id: object) -> _Session:
-        if not isinstance(session_id, str):
-            raise TypeError(f"a session id is a str, not {type(session_id).__name__}")
-        session = self._sessions.get(session_id)
-        if session is None or session.state is SessionState.EXPIRED:
-            raise SessionNotFound(f"no session {session_id!r} (unknown, expired or ended)")
-        return session
-
-    def _stream(self, stream_id: str) -> _Stream:
-        stream = self._streams.get(stream_id)
-        if stream is None:
-            raise StreamNotFound(f"no stream {stream_id!r} (released, or the service restarted)")
-        return stream
-
     def snapshot(self) -> list[Session]:
-        return [self._frozen(s) for s in self._sessions.values() if s.state is not SessionState.EXPIRED]
+        """The sessions a client enumerates now (expired ones are left out)."""
+        return [self._table.frozen(s) for s in self._table.records() if s.state is not SessionState.EXPIRED]
 
     def all_sessions(self) -> list[Session]:
         """Every session that exists, expired ones included."""
-        return [self._frozen(s) for s in self._sessions.values()]
+        return [self._table.frozen(s) for s in self._table.records()]
 
     def session(self, session_id: str) -> Session:
-        return self._frozen(self._session(session_id))
+        """One enumerable session; SessionNotFound if unknown, expired or ended."""
+        return self._table.frozen(self._table.session(session_id))
 
     def stream_session_id(self, stream_id: str) -> str:
-        return self._stream(stream_id).session_id
+        """The id of the session a stream belongs to."""
+        return self._table.stream(stream_id).session_id
 
     def stream(self, stream_id: str) -> Stream:
-        return self._stream(stream_id).frozen()
+        """One stream; StreamNotFound once it is released."""
+        return self._table.stream(stream_id).frozen()
 
-    def running_streams(self) -> list[_Stream]:
-        return [s for s in self._streams.values() if s.state is StreamState.RUNNING]
+    def running_streams(self) -> list[StreamRecord]:
+        """The streams that run now."""
+        return self._table.running_streams()
 
-    def _frozen(self, s: _Session) -> Session:
-        return Session(
-            id=s.id,
-            key=s.key,
-            flow=s.flow,
-            state=s.state,
-            app=s.app,
-            pid=s.pid,
-            display_name=s.display_name,
-            icon_path=s.icon_path,
-            grouping_param=s.grouping_param,
-            volume=s.volume,
-            channel_volumes=tuple(s.channel_volumes),
-            muted=s.muted,
-            is_system_sounds=s.is_system_sounds,
-            role=s.role,
-            streams=tuple(self._streams[i].frozen() for i in s.stream_ids),
-            ducking_opt_out=s.ducking_opt_out,
-        )
+    def focus_request(self, stream_id: str) -> FocusRequest:
+        """What the stream asks the focus policy when it starts (its role, device, app): for explanations."""
+        return self._rules.request(self._table.stream(stream_id))
 
     # --- streams --------------------------------------------------------------------------------------------
 
@@ -372,115 +245,67 @@ class SimEngine(FocusRules):
 
             check_nyquist(tone, self.audio.sample_rate)  # before the session exists: a refused tone leaves none
         key = SessionKey(guid, bool(cross_process), None if cross_process else pid, device.id)
-        session_id = self._by_identity.get((key, flow))
-        created = session_id is None
-        if created:
-            session = self._new_session(key, flow, app, pid, role, device, loopback)
+        session = self._table.by_identity(key, flow)
+        created = session is None
+        if session is None:
+            session = self._table.new_session(key, flow, app, pid, role, device, loopback)
             if display_name:
                 session.display_name = display_name
             if icon_path:
                 session.icon_path = icon_path
-        else:
-            session = self._sessions[session_id]  # type: ignore[index]
-        stream = _Stream(
-            id=f"st{next(self._stream_numbers)}",
-            session_id=session.id,
-            flow=flow,
-            pid=pid,
-            loopback=loopback,
-            name=name,
-            role=role,
-            app=app,
-            focus=focus,
-        )
-        self._streams[stream.id] = stream
-        if tone is not None:
-            self.audio.add_stream(stream.id, session.id, device.id, tone)
-        session.stream_ids.append(stream.id)
+        stream = self._table.add_stream(session, flow=flow, pid=pid, loopback=loopback, name=name, role=role,
+                                        app=app, focus=focus, tone=tone)
         if created:
-            self._emit(SessionCreated(timestamp=self._now, session_id=session.id, session=self._frozen(session)))
+            self._table.announce(session)
         else:
-            self._emit_streams(session)
+            self._table.emit_streams(session)
             if session.state is SessionState.EXPIRED:
-                self._set_state(session, SessionState.INACTIVE)
+                self._table.set_state(session, SessionState.INACTIVE)
         return stream.id
 
     def start_stream(self, stream_id: str) -> None:
         """IAudioClient::Start. The focus policy is asked first; a denied start raises FocusDeniedError and
         leaves the stream stopped."""
         self._sync_time()
-        stream = self._stream(stream_id)
+        stream = self._table.stream(stream_id)
         if stream.state is StreamState.RUNNING:
             return
-        actions = self.focus.start(self._focus_request(stream), self._now)
-        denied = [a for a in actions if isinstance(a, Deny)]
-        if denied:
-            self._apply(actions)
-            raise FocusDeniedError(f"focus denied to {stream.session_id}: {denied[0].reason}", why=denied[0].reason)
-        stream.focus_held = False
-        self._set_running(stream, True)
-        self._apply(actions)
+        self._rules.start(stream)
 
     def stop_stream(self, stream_id: str) -> None:
         """IAudioClient::Stop (by the stream's app): focus is released."""
         self._sync_time()
-        stream = self._stream(stream_id)
-        was_held, stream.focus_held = stream.focus_held, False
-        if stream.state is StreamState.STOPPED and not was_held:
-            return
-        self._set_running(stream, False)
-        self._apply(self.focus.stop(self._focus_request(stream), self._now))
-        self._schedule_idle_check(stream.app)
+        self._rules.stop(self._table.stream(stream_id))
 
     def release_stream(self, stream_id: str) -> None:
         """Release a stream; releasing the last stream of a session ends the session."""
         self._sync_time()
-        stream = self._stream(stream_id)
+        stream = self._table.stream(stream_id)
         if stream.state is StreamState.RUNNING or stream.focus_held:
             self.stop_stream(stream_id)
-        self.audio.remove_stream(stream_id)
-        del self._streams[stream_id]
-        session = self._sessions[stream.session_id]
-        session.stream_ids.remove(stream_id)
-        if session.stream_ids or session.is_system_sounds:
-            self._emit_streams(session)
-            return
-        self._end_session(session)
+        self._table.remove_stream(stream)
 
     def set_tone_amplitude(self, stream_id: str, amplitude: float) -> None:
-        self._stream(stream_id)
+        """Change the amplitude of the tone a stream plays."""
+        self._table.stream(stream_id)
         if not self.audio.has_tone(stream_id):
             raise ValueError(f"stream {stream_id!r} plays no tone")
         self._sync_time()
         self.audio.set_amplitude(stream_id, amplitude)
 
-    def _set_running(self, stream: _Stream, running: bool) -> None:
-        new = StreamState.RUNNING if running else StreamState.STOPPED
-        if stream.state is new:
-            return
-        stream.state = new
-        self.audio.set_running(stream.id, running, self._now)
-        self._app_last_run[stream.app] = self._now
-        session = self._sessions[stream.session_id]
-        self._emit_streams(session)
-        any_running = any(self._streams[i].state is StreamState.RUNNING for i in session.stream_ids)
-        if running and session.state is not SessionState.ACTIVE:
-            self._set_state(session, SessionState.ACTIVE)
-        elif not running and not any_running:
-            self._set_state(session, SessionState.INACTIVE)
-
     def _tone_finished(self, stream_id: str, t: float) -> None:
-        stream = self._streams.get(stream_id)
+        stream = self._table.find_stream(stream_id)
         if stream is None:
             return
-        self._now = max(self._now, t)
+        self._scheduler.catch_up(t)
         stream.state = StreamState.RUNNING  # the tone ended; the app's stream stops
         self.stop_stream(stream_id)
-        self._tell_listeners(stream_id)
+        self._tell_listeners([stream_id])
 
-    def _tell_listeners(self, stream_id: str) -> None:
-        for listener in list(self.stream_listeners):
-            listener(stream_id)
+    def _tell_listeners(self, stream_ids: list[str]) -> None:
+        for stream_id in stream_ids:
+            for listener in list(self.stream_listeners):
+                listener(stream_id)
 
     # --- meters --------------------------------------------------------------------------------------------
 
@@ -490,7 +315,7 @@ class SimEngine(FocusRules):
         self._sync_time()
         held, devices = self.audio.take_peaks()
         peaks = {}
-        for session in self._sessions.values():
+        for session in self._table.records():
             if session.flow is Flow.RENDER and session.state is not SessionState.EXPIRED:
                 peaks[session.id] = held.get(session.id, (0.0,) * len(session.channel_volumes))
         return peaks, devices
@@ -498,67 +323,59 @@ class SimEngine(FocusRules):
     # --- session control -----------------------------------------------------------------------------------
 
     def set_volume(self, session_id: str, volume: float, origin: Origin) -> None:
+        """The session's master volume, 0..1."""
         self._sync_time()
-        session = self._session(session_id)
-        level = check_level(volume)
-        session.volume = level
-        self._update_gain(session)
-        self._emit(VolumeChanged(timestamp=self._now, session_id=session.id, volume=level, muted=session.muted,
-                                 origin=origin))
+        self._control.set_volume(session_id, volume, origin)
 
     def set_mute(self, session_id: str, muted: bool, origin: Origin) -> None:
+        """Mute or unmute the session."""
         self._sync_time()
-        session = self._session(session_id)
-        if not isinstance(muted, bool):
-            raise TypeError(f"muted must be a bool, not {type(muted).__name__}")
-        session.muted = muted
-        self._update_gain(session)
-        self._emit(VolumeChanged(timestamp=self._now, session_id=session.id, volume=session.volume, muted=muted,
-                                 origin=origin))
+        self._control.set_mute(session_id, muted, origin)
 
     def set_channel_volume(self, session_id: str, channel: int, volume: float, origin: Origin) -> None:
+        """One channel's volume, 0..1."""
         self._sync_time()
-        session = self._session(session_id)
-        if isinstance(channel, bool) or not isinstance(channel, int):
-            raise TypeError(f"channel must be an int, not {type(channel).__name__}")
-        if not 0 <= channel < len(session.channel_volumes):
-            raise ValueError(f"channel must be in 0..{len(session.channel_volumes) - 1}, got {channel}")
-        level = check_level(volume, "channel volume")
-        session.channel_volumes[channel] = level
-        self._update_gain(session)
-        self._emit(ChannelVolumeChanged(timestamp=self._now, session_id=session.id,
-                                        channel_volumes=tuple(session.channel_volumes), channel=channel,
-                                        origin=origin))
+        self._control.set_channel_volume(session_id, channel, volume, origin)
 
     def set_display_name(self, session_id: str, name: str, origin: Origin) -> None:
+        """The name a volume mixer shows."""
         self._sync_time()
-        session = self._session(session_id)
-        if not isinstance(name, str):
-            raise TypeError("a display name is a str")
-        session.display_name = name
-        self._emit(DisplayNameChanged(timestamp=self._now, session_id=session.id, display_name=name, origin=origin))
+        self._control.set_display_name(session_id, name, origin)
 
     def set_icon_path(self, session_id: str, path: str, origin: Origin) -> None:
+        """The icon a volume mixer shows."""
         self._sync_time()
-        session = self._session(session_id)
-        if not isinstance(path, str):
-            raise TypeError("an icon path is a str")
-        session.icon_path = path
-        self._emit(IconPathChanged(timestamp=self._now, session_id=session.id, icon_path=path, origin=origin))
+        self._control.set_icon_path(session_id, path, origin)
 
     def set_grouping_param(self, session_id: str, grouping_param: str, origin: Origin) -> None:
+        """The GUID that groups sessions under one volume control."""
         self._sync_time()
-        session = self._session(session_id)
-        value = normalize_guid(grouping_param)
-        session.grouping_param = value
-        self._emit(GroupingParamChanged(timestamp=self._now, session_id=session.id, grouping_param=value,
-                                        origin=origin))
+        self._control.set_grouping_param(session_id, grouping_param, origin)
 
     def set_ducking_opt_out(self, session_id: str, opt_out: bool) -> None:
-        session = self._session(session_id)
-        if not isinstance(opt_out, bool):
-            raise TypeError("opt_out must be a bool")
-        session.ducking_opt_out = opt_out
+        """SetDuckingPreference: an opted-out session is notified of a duck but not ducked."""
+        self._control.set_ducking_opt_out(session_id, opt_out)
+
+    # --- focus ---------------------------------------------------------------------------------------------
+
+    def set_policy(self, policy: FocusPolicy | str, **settings: object) -> None:
+        """Switch the focus policy and re-evaluate what plays now (see :meth:`FocusEngine.set_policy
+        <audiolab.focus.FocusEngine.set_policy>`): ``PolicyChanged`` first, then the focus events of the
+        re-evaluation, each with the new policy's reason."""
+        self._rules.set_policy(policy, **settings)
+
+    def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
+        """HarmonyOS AudioSessionManager.activateAudioSession for ``app``."""
+        self._rules.activate_session(app, mode)
+
+    def deactivate_session(self, app: str) -> None:
+        """HarmonyOS deactivateAudioSession, by the app itself (no deactivation event). With no activated
+        session, SessionNotFound with ``code`` 6800301, as HarmonyOS answers."""
+        self._rules.deactivate_session(app)
+
+    def is_session_activated(self, app: str) -> bool:
+        """Whether ``app`` has an activated HarmonyOS audio session."""
+        return self._rules.is_session_activated(app)
 
     # --- the whole service ---------------------------------------------------------------------------------
 
@@ -567,15 +384,14 @@ class SimEngine(FocusRules):
         persisted; then the store is read again and only the system sounds session exists."""
         self.shutdown()
         self.store.reload()
-        self._ensure_system_sounds()
+        self._table.ensure_system_sounds(self.default_device(Flow.RENDER))
 
     def shutdown(self) -> None:
         """The service stops: every session is disconnected (server shutdown) and ends."""
         self._sync_time()
-        self._drop_sessions(list(self._sessions.values()), DisconnectReason.SERVER_SHUTDOWN)
-        self._timers.clear()
-        self.focus = FocusEngine(self.focus.policy)
-        self._activated_apps.clear()
+        self._drop(self._table.records(), DisconnectReason.SERVER_SHUTDOWN)
+        self._scheduler.clear()
+        self._rules.reset()
 
     def disconnect_device(self, device_id: str) -> None:
         """The device goes away: its sessions are disconnected (device removal) and end; what their streams
@@ -584,13 +400,14 @@ class SimEngine(FocusRules):
             raise TypeError(f"a device id is a str, not {type(device_id).__name__}")
         device = self.device(device_id)
         self._sync_time()
-        sessions = [s for s in self._sessions.values() if s.key.device_id == device.id]
-        requests = self._focus_requests(sessions)
+        sessions = [s for s in self._table.records() if s.key.device_id == device.id]
+        requests = self._rules.requests_of(sessions)
         self.devices = tuple(d for d in self.devices if d.id != device.id)
-        self._disconnect(sessions, DisconnectReason.DEVICE_REMOVAL, requests)
+        self._drop(sessions, DisconnectReason.DEVICE_REMOVAL)
+        self._rules.release(requests)
         self.audio.remove_device(device.id)
         if any(d.flow is Flow.RENDER for d in self.devices):
-            self._ensure_system_sounds()
+            self._table.ensure_system_sounds(self.default_device(Flow.RENDER))
 
     def disconnect_session(self, session_id: str, reason: DisconnectReason) -> None:
         """One session is disconnected for ``reason`` (a format change, a logoff, a remote desktop
@@ -603,150 +420,15 @@ class SimEngine(FocusRules):
             raise ValueError(f"{reason.value} disconnects every session of a device or of the service: use "
                              "remove_device() or restart()")
         self._sync_time()
-        session = self._session(session_id)
+        session = self._table.session(session_id)
         if session.is_system_sounds:
             raise ValueError("the system sounds session always exists; it cannot be disconnected")
-        self._disconnect([session], reason, self._focus_requests([session]))
+        requests = self._rules.requests_of([session])
+        self._drop([session], reason)
+        self._rules.release(requests)
 
-    def _focus_requests(self, sessions: list[_Session]) -> list[FocusRequest]:
-        return [self._focus_request(self._streams[i]) for s in sessions for i in s.stream_ids]
-
-    def _disconnect(self, sessions: list[_Session], reason: DisconnectReason, requests: list[FocusRequest]) -> None:
-        """End ``sessions`` as disconnected, then release the focus their streams held (``requests``)."""
-        self._drop_sessions(sessions, reason)
-        for request in requests:
-            self._apply(self.focus.stop(request, self._now))
-
-    def _drop_sessions(self, sessions: list[_Session], reason: DisconnectReason) -> None:
-        """Disconnect and end ``sessions`` with all their streams; persist what they keep in one write."""
-        gone: list[str] = []
-        with self.store.batch():
-            for session in sessions:
-                if session.state is not SessionState.EXPIRED:
-                    self._emit(SessionDisconnected(timestamp=self._now, session_id=session.id, reason=reason))
-                for stream_id in session.stream_ids:
-                    self.audio.remove_stream(stream_id)
-                    del self._streams[stream_id]
-                    gone.append(stream_id)
-                session.stream_ids.clear()
-                self._end_session(session)
-        for stream_id in gone:
-            self._tell_listeners(stream_id)
-
-    # --- internals -----------------------------------------------------------------------------------------
-
-    def _emit(self, event: Event) -> None:
-        self._emit_to(event)
-
-    def _emit_streams(self, session: _Session) -> None:
-        streams = tuple(self._streams[i].frozen() for i in session.stream_ids)
-        self._emit(StreamsChanged(timestamp=self._now, session_id=session.id, streams=streams))
-
-    def _new_session(
-        self,
-        key: SessionKey,
-        flow: Flow,
-        app: str,
-        pid: int | None,
-        role: Role,
-        device: Device,
-        loopback: bool,
-        is_system_sounds: bool = False,
-    ) -> _Session:
-        label = (app or "shared").replace(" ", "_")
-        session_id = f"{label}@{device.id}#{next(self._session_numbers)}"
-        persist_key = None
-        if flow is Flow.RENDER and not loopback:
-            owner = "*" if key.cross_process else f"app:{app}"
-            persist_key = f"{device.id}|{key.guid}|{owner}"
-        session = _Session(
-            id=session_id,
-            key=key,
-            flow=flow,
-            app=app,
-            pid=pid,  # a cross-process session reports the process that created it (GetProcessId)
-            role=role,
-            persist_key=persist_key,
-            channel_volumes=[1.0] * device.channels,
-            is_system_sounds=is_system_sounds,
-        )
-        stored = self.store.get(persist_key) if persist_key else None
-        if stored is not None:
-            session.volume, session.muted = stored.volume, stored.muted
-        self._sessions[session_id] = session
-        self._by_identity[(key, flow)] = session_id
-        self._update_gain(session)
-        self._schedule_expiry(session)
-        return session
-
-    def _ensure_system_sounds(self) -> None:
-        if any(s.is_system_sounds for s in self._sessions.values()):
-            return
-        device = self.default_device(Flow.RENDER)
-        key = SessionKey(SYSTEM_SOUNDS_GUID, True, None, device.id)
-        session = self._new_session(key, Flow.RENDER, "System Sounds", None, Role.SYSTEM, device, False, True)
-        session.display_name = "System Sounds"
-        self._emit(SessionCreated(timestamp=self._now, session_id=session.id, session=self._frozen(session)))
-
-    def _set_state(self, session: _Session, new: SessionState) -> None:
-        old = session.state
-        if old is new:
-            return
-        assert (old, new) in ALLOWED_TRANSITIONS, (old, new)
-        session.state = new
-        self._emit(StateChanged(timestamp=self._now, session_id=session.id, old=old, new=new))
-        if new is SessionState.INACTIVE:
-            self._schedule_expiry(session)
-        elif new is SessionState.EXPIRED:
-            self._emit(SessionExpired(timestamp=self._now, session_id=session.id))
-
-    def _update_gain(self, session: _Session) -> None:
-        level = 0.0 if session.muted else session.volume
-        self.audio.set_session_gain(session.id, tuple(level * c for c in session.channel_volumes), self._now)
-
-    def _schedule_expiry(self, session: _Session) -> None:
-        if session.is_system_sounds:
-            return
-        session.inactive_generation += 1
-        generation = session.inactive_generation
-
-        def expire() -> None:
-            if (
-                self._sessions.get(session.id) is session
-                and session.state is SessionState.INACTIVE
-                and session.inactive_generation == generation
-            ):
-                self._set_state(session, SessionState.EXPIRED)
-
-        self.call_at(self._now + self.expire_after, expire)
-
-    def _end_session(self, session: _Session) -> None:
-        if session.state is SessionState.ACTIVE:
-            self._set_state(session, SessionState.INACTIVE)
-        if session.state is SessionState.INACTIVE:
-            session.inactive_generation += 1
-            session.state = SessionState.EXPIRED
-            self._emit(StateChanged(timestamp=self._now, session_id=session.id, old=SessionState.INACTIVE,
-                                    new=SessionState.EXPIRED))
-        del self._sessions[session.id]
-        self._by_identity.pop((session.key, session.flow), None)
-        self.audio.forget_session(session.id)
-        self._emit(SessionRemoved(timestamp=self._now, session_id=session.id))
-        if session.persist_key is not None:  # last: a failed write must not leave the session half-ended
-            self.store.put(session.persist_key, session.volume, session.muted)
-
-
-def _last_block(t: float, block: float, inclusive: bool) -> int:
-    """The last block index whose end is at or before ``t`` (``inclusive``) or strictly before it, computed
-    with the same products (index x block) the block loop compares."""
-    if math.isinf(t):
-        return 1 << 62
-    i = math.floor(t / block)
-    while (i + 1) * block < t or (inclusive and (i + 1) * block == t):
-        i += 1
-    while i * block > t or (not inclusive and i * block == t):
-        i -= 1
-    return i
+    def _drop(self, sessions: list[SessionRecord], reason: DisconnectReason) -> None:
+        self._tell_listeners(self._table.drop(sessions, reason))
 
 
 def _is_tone(value: object) -> bool:
