@@ -216,7 +216,8 @@ def _finish(process: subprocess.Popen[str]) -> str:
 @pytest.mark.pulse
 def test_a_recorded_real_duck_keeps_the_policy_and_draws_the_measured_gain(tmp_path):
     from audiolab.trace import read_trace
-    from audiolab.widgets.timeline import FocusTimeline, measured_gains
+    from audiolab.widgets.timeline import FocusTimeline
+    from audiolab.widgets.timeline_model import measured_gains
 
     path, png = tmp_path / "duck.jsonl", tmp_path / "duck.png"
     with pulseaudio_server(modules=[DUCKING]) as server:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..scenarios.actions import StartAction, StopAction
 from ..scenarios.fates import phases
-from .timeline import FLOOR_DB, KIND_STYLE, to_db
+from .timeline_plot import FLOOR_DB, KIND_STYLE, to_db
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

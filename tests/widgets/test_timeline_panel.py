@@ -169,7 +169,8 @@ async def _recorded_scenario():
 
 
 async def test_a_paused_session_is_silent_and_every_session_that_played_has_its_peaks():
-    from audiolab.widgets.timeline import FLOOR_DB, _gain_at
+    from audiolab.widgets.timeline_model import gain_at
+    from audiolab.widgets.timeline_plot import FLOOR_DB
 
     music, recorded, frames = await _recorded_scenario()
     timeline = FocusTimeline.from_events(recorded)
@@ -177,8 +178,8 @@ async def test_a_paused_session_is_silent_and_every_session_that_played_has_its_
         timeline.add_meter_frame(frame)
     pause, resume = [t.t for t in timeline.transitions if t.session_id == music and t.kind in ("pause", "resume")]
     track = timeline._rec.tracks[music]
-    assert _gain_at(track.gains, (pause + resume) / 2) == 0.0  # silent while paused by the call
-    assert _gain_at(track.gains, resume + 0.5) == 1.0
+    assert gain_at(track.gains, (pause + resume) / 2) == 0.0  # silent while paused by the call
+    assert gain_at(track.gains, resume + 0.5) == 1.0
     played = {sid for sid, tr in timeline._rec.tracks.items() if tr.was_active}
     assert {sid.split("@")[0] for sid in played} == {"Music", "Maps", "Phone"}
     assert all(timeline._rec.tracks[sid].peaks for sid in played)  # Phone's too, though it ended before

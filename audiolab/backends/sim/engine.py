@@ -228,22 +228,9 @@ class SimEngine:
         if not isinstance(role, Role):
             raise TypeError(f"role must be an audiolab.Role, not {type(role).__name__}")
         guid = normalize_guid(session_guid)
-        if device_id is None:
-            wanted = Flow.RENDER if loopback else flow
-            device_id = self.default_device(wanted, role.windows_device_role).id
-        device = self.device(device_id)
-        if loopback:
-            if device.flow is not Flow.RENDER:
-                raise ValueError("a loopback stream records a render device")
-            flow = Flow.CAPTURE  # a loopback session is treated as a capture session
-        elif device.flow is not flow:
-            raise ValueError(f"a {flow.value} stream cannot open on the {device.flow.value} device {device.id!r}")
-        if tone is not None and (flow is not Flow.RENDER or not _is_tone(tone)):
-            raise ValueError("a tone plays on a render stream and must be an audiolab Tone")
+        device, flow = self._stream_device(device_id, flow, loopback, role)
         if tone is not None:
-            from ...audio.sources import check_nyquist  # NumPy loads with the first tone
-
-            check_nyquist(tone, self.audio.sample_rate)  # before the session exists: a refused tone leaves none
+            self._check_tone(tone, flow)
         key = SessionKey(guid, bool(cross_process), None if cross_process else pid, device.id)
         session = self._table.by_identity(key, flow)
         created = session is None
@@ -262,6 +249,28 @@ class SimEngine:
             if session.state is SessionState.EXPIRED:
                 self._table.set_state(session, SessionState.INACTIVE)
         return stream.id
+
+    def _stream_device(self, device_id: str | None, flow: Flow, loopback: bool, role: Role) -> tuple[Device, Flow]:
+        """The device a stream opens on (the role's default when None) and its session's flow."""
+        if device_id is None:
+            wanted = Flow.RENDER if loopback else flow
+            device_id = self.default_device(wanted, role.windows_device_role).id
+        device = self.device(device_id)
+        if loopback:
+            if device.flow is not Flow.RENDER:
+                raise ValueError("a loopback stream records a render device")
+            return device, Flow.CAPTURE  # a loopback session is treated as a capture session
+        if device.flow is not flow:
+            raise ValueError(f"a {flow.value} stream cannot open on the {device.flow.value} device {device.id!r}")
+        return device, flow
+
+    def _check_tone(self, tone: Tone, flow: Flow) -> None:
+        """Refuse a tone before its session exists, so a refused tone leaves none."""
+        if flow is not Flow.RENDER or not _is_tone(tone):
+            raise ValueError("a tone plays on a render stream and must be an audiolab Tone")
+        from ...audio.sources import check_nyquist  # NumPy loads with the first tone
+
+        check_nyquist(tone, self.audio.sample_rate)
 
     def start_stream(self, stream_id: str) -> None:
         """IAudioClient::Start. The focus policy is asked first; a denied start raises FocusDeniedError and
