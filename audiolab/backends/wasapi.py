@@ -15,9 +15,9 @@ How it is built (each part in ``audiolab/backends/_wasapi/``):
   callback pending on the loop (``audiolab._threads.LoopPoster``): control notifications wait in a bounded,
   lossless FIFO (overflow fails the backend with ``BackendDisconnected``), meter polls merge into one slot;
 - ``playback`` — tones: each plays from a process of its own (``audiolab.audio._player_child_sd``, sounddevice
-  on PortAudio's WASAPI host API), so each is a Windows session of its own; the backend finds that session by
-  the child's pid, names and tags it, and reaps the process on stop, cancellation, close and parent death
-  (``job`` — a kill-on-close job object on Windows). The Windows side of this has never run on Windows.
+  on PortAudio's WASAPI host API), so each is a Windows session of its own; ``tones.TonePlayers`` finds that
+  session by the child's pid, names and tags it, and reaps the process on stop, cancellation, close and parent
+  death (``job`` — a kill-on-close job object on Windows). The Windows side of this has never run on Windows.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._exceptions import (
-    AudiolabError,
     BackendDisconnected,
     BackendUnavailable,
     ClosedResourceError,
@@ -44,9 +43,7 @@ from .._threads import LoopPoster
 from ..clock import Clock
 from ..model import (
     Device,
-    DeviceRole,
     DisconnectReason,
-    Flow,
     MeterFrame,
     Role,
     Session,
@@ -57,20 +54,13 @@ from ._base import Backend, Capability, EventSink
 from ._wasapi.com import ComApi, EndpointInfo
 from ._wasapi.mapping import ProcessTag
 from ._wasapi.outbox import LoopOutbox, OutboxStatistics
-from ._wasapi.playback import (
-    Launcher,
-    SoundDeviceLauncher,
-    ToneLaunch,
-    TonePlayer,
-    WasapiPlayback,
-)
+from ._wasapi.playback import Launcher, SoundDeviceLauncher, WasapiPlayback
 from ._wasapi.table import ComTable
 from ._wasapi.thread import ComThread
+from ._wasapi.tones import TonePlayers
 from ._wasapi.tracker import SessionTracker
 
 if TYPE_CHECKING:
-    from anyio.abc import TaskGroup
-
     from ..audio.playback import Playback, PlayRequest
 
 __all__ = ("WasapiBackend",)
@@ -82,10 +72,6 @@ DEFAULT_METER_INTERVAL = 1 / 60
 highest peak between two frames)."""
 DEFAULT_CLOSE_TIMEOUT = 5.0
 """How long :meth:`WasapiBackend.aclose` waits for the COM thread to release everything and end."""
-SESSION_TIMEOUT = 5.0
-"""How long :meth:`WasapiBackend.play` waits for a new tone process's session to show up."""
-REFRESH_EVERY = 0.5
-"""While waiting for it, enumerate again this often (in case an OnSessionCreated never comes)."""
 
 
 class WasapiBackend(Backend):
@@ -140,10 +126,7 @@ class WasapiBackend(Backend):
         self._endpoints: tuple[EndpointInfo, ...] = ()
         self._failed: anyio.Event | None = None
         self._failure: BackendDisconnected | None = None
-        self._launcher: Launcher = player if player is not None else SoundDeviceLauncher()
-        self._playbacks: set[WasapiPlayback] = set()
-        self._unwatched: list[WasapiPlayback] = []
-        self._watchers: TaskGroup | None = None
+        self._tones = TonePlayers(self, player if player is not None else SoundDeviceLauncher())
         self._started = False
         self._closed = False
 
@@ -181,16 +164,7 @@ class WasapiBackend(Backend):
         """Wait for a failure; meanwhile watch every tone process (in a task group of its own, so cancelling
         ``run`` — the Lab closing — reaps them)."""
         assert self._failed is not None
-        try:
-            async with anyio.create_task_group() as watchers:
-                self._watchers = watchers
-                unwatched, self._unwatched = self._unwatched, []
-                for playback in unwatched:
-                    watchers.start_soon(playback.watch)
-                await self._failed.wait()
-                watchers.cancel_scope.cancel()
-        finally:
-            self._watchers = None
+        await self._tones.watch_until(self._failed)
         assert self._failure is not None
         raise self._failure
 
@@ -205,7 +179,7 @@ class WasapiBackend(Backend):
         thread, table = self._thread, self._table
         try:
             with anyio.CancelScope(shield=True):
-                await self._stop_playbacks()
+                await self._tones.stop_all()
         except Exception:
             log.exception("audiolab: stopping tones at close failed")
         try:
@@ -225,15 +199,6 @@ class WasapiBackend(Backend):
                 self._tracker.close()
             if self._poster is not None:
                 self._poster.close()
-
-    async def _stop_playbacks(self) -> None:
-        """Stop every tone, in parallel; each stop reaps its process (politely, then by killing it)."""
-        playbacks = list(self._playbacks) + [p for p in self._unwatched if p not in self._playbacks]
-        self._unwatched = []
-        if playbacks:
-            async with anyio.create_task_group() as group:
-                for playback in playbacks:
-                    group.start_soon(playback.stop)
 
     def _abandon(self, thread: ComThread) -> None:
         message = (
@@ -303,6 +268,12 @@ class WasapiBackend(Backend):
             raise TypeError(f"role must be an audiolab.Role, not {type(role).__name__}")
         self.tracker.tag(pid, ProcessTag(app, role))
 
+    def untag_process(self, pid: int) -> None:
+        """Forget what :meth:`tag_process` said of ``pid`` (its process ended; a later one may reuse the pid).
+        Its sessions keep their names. Does nothing once the backend is closed."""
+        if self._tracker is not None:
+            self._tracker.untag(pid)
+
     # --- control ---------------------------------------------------------------------------------------------
 
     async def set_volume(self, session_id: str, volume: float) -> None:
@@ -356,7 +327,7 @@ class WasapiBackend(Backend):
         session = self._known(session_id)
         if not isinstance(opt_out, bool):
             raise TypeError("opt_out must be a bool")
-        if session.pid != os.getpid() and session.pid not in self._tone_pids():
+        if session.pid != os.getpid() and session.pid not in self._tones.pids():
             raise NotSupported(
                 f"session {session_id!r} belongs to pid {session.pid}, neither this process ({os.getpid()}) nor "
                 "one of its tone processes: Windows lets a process set the ducking preference of its own "
@@ -375,114 +346,12 @@ class WasapiBackend(Backend):
         if not isinstance(request, PlayRequest):
             raise TypeError(f"play() takes a PlayRequest, not {type(request).__name__}")
         self._running()
-        if request.cross_process or request.session_guid is not None:
-            raise NotSupported(
-                "the wasapi backend plays each tone in a session of its own: PortAudio opens its streams with no "
-                "session GUID, so tones cannot share a session (session_guid / cross_process) here"
-            )
-        endpoint = self._render_endpoint(request.device)
-        tone = request.timed_tone
-        default = request.device is None
-        tagged: set[int] = set()
-
-        def tag(pid: int) -> None:
-            # The spawned pid is the audio process's, except behind a launcher (a Windows venv's python.exe):
-            # then the pid the child reports is tagged too, once it is known.
-            tagged.add(pid)
-            self.tag_process(pid, app=request.app_name, role=request.role)
-
-        launch = ToneLaunch(tone, request.app_name, None if default else endpoint.id,
-                            None if default else endpoint.name, min(2, max(1, endpoint.channels)), tag)
-        try:
-            player = await self._launcher(launch)
-        except BaseException:
-            self._untag(tagged)
-            raise
-        try:
-            if not isinstance(player, TonePlayer):
-                raise TypeError(f"the tone launcher returned {type(player).__name__}, not a tone player")
-            pid = int(player.ready_value)
-            if pid not in tagged:
-                tag(pid)
-            session_id = await self._session_of_pid(pid, None if default else endpoint.id)
-            await self.set_display_name(session_id, request.display_name or request.app_name)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await player.close()
-            self._untag(tagged)
-            raise
-        playback = WasapiPlayback(request, session_id, player, pid, self._playback_ended)
-        playback.tagged = frozenset(tagged)
-        self._playbacks.add(playback)
-        if self._watchers is not None:
-            self._watchers.start_soon(playback.watch)
-        else:  # run() has not started yet: it starts the watcher
-            self._unwatched.append(playback)
-        return playback
+        return await self._tones.play(request)
 
     @property
     def playbacks(self) -> frozenset[WasapiPlayback]:
         """The tones playing now (started by :meth:`play`, not yet stopped or ended)."""
-        return frozenset(self._playbacks)
-
-    def _tone_pids(self) -> set[int]:
-        return {p.pid for p in self._playbacks if not p.released}
-
-    def _untag(self, pids: set[int] | frozenset[int]) -> None:
-        """Forget the tags of ended tone processes (a later process may reuse a pid)."""
-        if self._tracker is None:
-            return
-        live = {pid for p in self._playbacks for pid in p.tagged}
-        for pid in pids - live:
-            self._tracker.untag(pid)
-
-    def _playback_ended(self, playback: WasapiPlayback) -> None:
-        self._playbacks.discard(playback)
-        if playback in self._unwatched:
-            self._unwatched.remove(playback)
-        self._untag(playback.tagged)
-
-    def _render_endpoint(self, device: str | None) -> EndpointInfo:
-        renders = [e for e in self._endpoints if e.flow is Flow.RENDER]
-        if device is None:
-            for endpoint in renders:
-                if DeviceRole.CONSOLE in endpoint.default_for:
-                    return endpoint
-            if renders:
-                return renders[0]
-            raise NotSupported("there is no active render device to play on")
-        for endpoint in self._endpoints:
-            if endpoint.id == device:
-                if endpoint.flow is not Flow.RENDER:
-                    raise ValueError(f"device {device!r} ({endpoint.name}) is a capture device: tones play on "
-                                     "render devices")
-                return endpoint
-        known = ", ".join(f"{e.id} ({e.name})" for e in renders) or "none"
-        raise ValueError(f"no active render device {device!r}; render devices: {known}")
-
-    async def _session_of_pid(self, pid: int, endpoint_id: str | None) -> str:
-        """The session of process ``pid`` (on ``endpoint_id`` if given), as it arrives through OnSessionCreated;
-        enumerating again now and then, in case that notification never comes."""
-        thread, table = self._running()
-        deadline = anyio.current_time() + SESSION_TIMEOUT
-        next_refresh = anyio.current_time() + REFRESH_EVERY
-        while True:
-            for session in self.tracker.snapshot():
-                if (session.pid == pid and not session.key.cross_process
-                        and (endpoint_id is None or session.device_id == endpoint_id)):
-                    return session.id
-            now = anyio.current_time()
-            if now > deadline:
-                raise AudiolabError(
-                    f"the tone process (pid {pid}) plays, but no audio session of it showed up within "
-                    f"{SESSION_TIMEOUT:g} s"
-                )
-            if now >= next_refresh:
-                next_refresh = now + REFRESH_EVERY
-                for raw in await thread.call(table.refresh):
-                    self.tracker.seen(raw)
-            else:
-                await anyio.sleep(0.01)
+        return self._tones.playbacks
 
     # --- meters ----------------------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from audiolab import (
     SessionState,
 )
 from audiolab.audio.player import ToneProcess, live_pids
-from audiolab.backends import wasapi as wasapi_module
+from audiolab.backends._wasapi import tones as wasapi_tones
 from audiolab.backends._wasapi.playback import (
     SoundDeviceLauncher,
     ToneLaunch,
@@ -430,8 +430,8 @@ async def test_a_child_that_cannot_play_raises_and_leaves_nothing() -> None:
 
 
 async def test_a_session_that_never_shows_up_is_an_error_and_the_process_is_reaped(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(wasapi_module, "SESSION_TIMEOUT", 0.6)
-    monkeypatch.setattr(wasapi_module, "REFRESH_EVERY", 0.2)
+    monkeypatch.setattr(wasapi_tones, "SESSION_TIMEOUT", 0.6)
+    monkeypatch.setattr(wasapi_tones, "REFRESH_EVERY", 0.2)
     async with running(announce=False) as run:
         with pytest.raises(AudiolabError, match="no audio session"):
             await run.lab.play(sine(440), app="Ghost")
