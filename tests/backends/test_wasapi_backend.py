@@ -638,3 +638,24 @@ def test_close_timeout_is_validated():
     for bad in (0, -1, float("inf"), float("nan"), True, "5"):
         with pytest.raises(ValueError, match="close_timeout"):
             WasapiBackend(com=FakeCom(), close_timeout=bad)  # type: ignore[arg-type]
+
+
+# --- process tags ---------------------------------------------------------------------------------------------------
+
+
+async def test_a_tag_names_a_process_sessions_until_it_is_untagged():
+    fake = FakeCom()
+    async with running(fake) as run:
+        helper = fake.process("helper.exe")
+        run.backend.tag_process(helper.pid, app="Music", role=Role.MUSIC)
+        helper.open_stream(start=True)
+        await run.settle()
+        assert [(s.app, s.role) for s in run.lab.snapshot() if s.pid == helper.pid] == [("Music", Role.MUSIC)]
+        run.backend.untag_process(helper.pid)
+        helper.open_stream(session_guid=str(uuid.uuid4()), start=True)
+        await run.settle()
+        seen = sorted((s.app, s.role.value) for s in run.lab.snapshot() if s.pid == helper.pid)
+        # the first session keeps its name; the one that came after the untag is the process's own
+        assert seen == [("Music", Role.MUSIC.value), ("helper.exe", Role.UNKNOWN.value)]
+        backend = run.backend
+    backend.untag_process(helper.pid)  # closed: nothing left to forget, and no error
