@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint docs wheel-check bench lab system-deps clean
+.PHONY: demo test lint typecheck docs wheel-check bench lab system-deps clean
 
 # The virtualenv with the project and every extra the tests need; redone when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -18,13 +18,17 @@ system-deps:
 demo: $(BIN)/.installed
 	$(BIN)/audiolab demo
 
-# The linter, the API reference and the installed wheel first (about a minute together), then the test suite,
-# whose summary stays the last line.
-test: system-deps $(BIN)/.installed lint docs wheel-check
+# The linter, the type checker, the API reference and the installed wheel first (about two minutes together),
+# then the test suite, whose summary stays the last line.
+test: system-deps $(BIN)/.installed lint typecheck docs wheel-check
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+
+# mypy --strict over audiolab/ ([tool.mypy] in pyproject.toml).
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
 
 # The API reference from the docstrings, into artifacts/site; any warning fails it (mkdocs.yml: strict).
 docs: $(BIN)/.installed

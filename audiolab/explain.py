@@ -211,8 +211,8 @@ def effects_of(
             imposed = [a for a in history if a.session_id == s.id and a.cause_session_id == cause_sid
                        and type(a).__name__ in ("Duck", "Pause") and a.reason is not None]
             if imposed:
-                action = "pause" if focus.paused else "duck"
-                out.append(Prediction(s.id, cause_sid, action, None if focus.paused else focus.gain,
+                kind = "pause" if focus.paused else "duck"
+                out.append(Prediction(s.id, cause_sid, kind, None if focus.paused else focus.gain,
                                       imposed[-1].reason))  # type: ignore[arg-type]
     return out
 

@@ -654,7 +654,7 @@ class PulseBackend(Backend):
         channels = len(self.session(session_id).channel_volumes)
         if not 0 <= channel < channels:
             raise ValueError(f"channel must be in 0..{channels - 1}, got {channel}")
-        changes = []
+        changes: list[tuple[RawStream, list[float] | None, bool | None]] = []
         for s in streams:
             if channel < len(s.volumes):
                 values = list(s.volumes)

@@ -158,9 +158,10 @@ class Board:
                 _keep_why(row, "deactivated", event.why)
                 self.dirty.add(sid)
             return False
-        row = self.rows.get(event.session_id)
-        if row is None or row.ended:
+        found = self.rows.get(event.session_id)
+        if found is None or found.ended:
             return False
+        row = found
         if isinstance(event, StateChanged):
             if event.new is SessionState.ACTIVE:
                 row.denied_by = row.stopped_by = row.deactivated = None

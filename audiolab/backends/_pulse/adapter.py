@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
+from typing import Any
 
 import pulsectl
 import pulsectl_asyncio
@@ -63,6 +64,8 @@ class PulseAdapter(pulsectl_asyncio.PulseAsync):
 
     on_event: EventCallback | None = None
     on_lost: Callable[[], None] | None = None
+    waiting_futures: set[asyncio.Future[Any]]
+    """pulsectl-asyncio's own: the futures waiting for the server's answers (checked by check_upstream)."""
 
     def connection_refused_after_answering(self) -> bool:
         """After a failed connect: whether the server answered and then ended the connection (what PulseAudio
@@ -75,7 +78,8 @@ class PulseAdapter(pulsectl_asyncio.PulseAsync):
     @property
     def raw_context(self) -> object | None:
         """libpulse's pa_context, None once closed."""
-        return self._ctx
+        ctx: object | None = self._ctx
+        return ctx
 
     async def set_event_mask(self, *facilities: str) -> None:
         """Subscribe to the server events of these facilities ("sink", "sink_input", ...)."""
@@ -89,7 +93,8 @@ class PulseAdapter(pulsectl_asyncio.PulseAsync):
         # pulsectl-asyncio fails every waiting future right away on disconnect, even one whose answer is
         # already scheduled with call_soon (that set_result then raises InvalidStateError in the loop). Fail
         # them here instead, after whatever is already scheduled, and only those still undecided.
-        waiting, self.waiting_futures = self.waiting_futures, set()
+        waiting: set[asyncio.Future[Any]] = self.waiting_futures
+        self.waiting_futures = set()
         super()._pulse_state_cb(ctx, userdata)
         if waiting and self._disconnected.is_set():
             loop = asyncio.get_event_loop()

@@ -25,7 +25,7 @@ from ..._exceptions import (
 )
 
 try:
-    import pulsectl
+    import pulsectl as pulsectl  # re-exported: the backend catches its errors
     from pulsectl import _pulsectl as c
 
     from .adapter import EventCallback, PulseAdapter
@@ -115,7 +115,7 @@ class Connection:
             raise BackendUnavailable(f"no PulseAudio-protocol server answered at {where}: {exc or 'timeout'}") from exc
 
     def own_client_index(self) -> int | None:
-        index = _libpulse.pa_context_get_index(ctypes.cast(self.context, ctypes.c_void_p))
+        index = _libpulse.pa_context_get_index(ctypes.cast(self.context, ctypes.c_void_p))  # type: ignore[arg-type]
         return None if index == c.PA_INVALID else int(index)
 
     async def subscribe(self, on_event: EventCallback, on_lost: Callable[[], None]) -> None:

@@ -74,8 +74,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from pulsectl import _pulsectl as c
+
 from ..._exceptions import AudiolabError, BackendDisconnected
-from .connection import Connection, c
+from .connection import Connection
 from .peak_stream import (
     HOLD_SECONDS,
     STREAM_FAILED,
@@ -361,8 +363,8 @@ class PeakMeters:
             if target in self._deferred:
                 watch.expected_since = now  # waiting for its turn to be created: not stalled
                 continue
-            pool = self._pool_of.get(target)
-            if pool is not None and (pool.connection is None or pool.task is not None):
+            opening = self._pool_of.get(target)
+            if opening is not None and (opening.connection is None or opening.task is not None):
                 watch.expected_since = now  # its connection is being opened: not stalled yet
                 continue
             stream = self._streams.get(target)

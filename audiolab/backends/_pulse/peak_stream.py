@@ -15,7 +15,9 @@ import math
 import time
 from dataclasses import dataclass
 
-from .connection import Connection, _libpulse, c
+from pulsectl import _pulsectl as c
+
+from .connection import Connection, _libpulse
 from .mapping import METER_PROPERTY
 
 HOLD_SECONDS = 0.5
