@@ -21,6 +21,8 @@ from ._exceptions import (
     StreamNotFound,
 )
 from ._holding import start_lab, stop_lab
+from ._hub import EventSubscription
+from ._meters import MeterSubscription
 from .clock import RealClock, VirtualClock
 from .lab import Lab, open
 from .model import (
@@ -57,12 +59,14 @@ __all__ = (
     "DeviceRole",
     "DisconnectReason",
     "EventOverflow",
+    "EventSubscription",
     "Flow",
     "FocusDeniedError",
     "ForceType",
     "InterruptHint",
     "Lab",
     "MeterFrame",
+    "MeterSubscription",
     "NULL_GUID",
     "NotSupported",
     "Origin",
