@@ -9,7 +9,6 @@ is entered and left by that task, as in any ``async with`` block) until :func:`s
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import sniffio
 
@@ -17,7 +16,7 @@ from .lab import Lab
 from .lab import open as open_lab
 
 
-async def start_lab(backend: str = "sim", **options: Any) -> Lab:
+async def start_lab(backend: str = "sim", **options: object) -> Lab:
     """Open a Lab that stays open across notebook cells: ``lab = await start_lab(policy="harmonyos")``.
 
     The arguments are those of :func:`audiolab.open`. Close it with ``await stop_lab(lab)`` or

@@ -49,7 +49,7 @@ class LabStatistics:
     meter_subscribers: tuple[MeterStatistics, ...]
 
 
-def open(backend: str | Backend = "sim", **options: Any) -> Lab:  # noqa: A001 - mirrors io.open / anyio.open_file
+def open(backend: str | Backend = "sim", **options: object) -> Lab:  # noqa: A001 - mirrors io.open / anyio.open_file
     """Open a Lab on a backend: ``async with audiolab.open(backend="sim") as lab: ...``.
 
     ``backend`` is "sim" (the built-in simulated service), "pulse", "pipewire", "wasapi", "replay", or "auto"
@@ -81,7 +81,7 @@ _USED_INSTANCES: weakref.WeakSet[Backend] = weakref.WeakSet()
 class Lab:
     """One open connection to an audio system. Use it as an async context manager."""
 
-    def __init__(self, backend: str | Backend, options: dict[str, Any]) -> None:
+    def __init__(self, backend: str | Backend, options: dict[str, object]) -> None:
         self._requested = backend
         self._options = options
         self._backend: Backend | None = None
@@ -418,7 +418,7 @@ class Lab:
         self.sim  # noqa: B018 - raises NotSupported on other backends
         return AudioSessionManager(self, app)
 
-    async def set_policy(self, policy: str | FocusPolicy, **settings: Any) -> None:
+    async def set_policy(self, policy: str | FocusPolicy, **settings: object) -> None:
         """Switch the simulated service's focus policy: "harmonyos", "windows", "pulseaudio",
         "wireplumber", "wireplumber-0.4", "android", "android-automotive", "ios", "none", a policy file, or a
         policy object; ``settings`` go to the policy

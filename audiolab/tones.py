@@ -4,7 +4,9 @@ Builders return a :class:`Tone` description; ``lab.play(tone, ...)`` plays it th
 """
 
 from .audio.synth import (
+    PeriodicOptions,
     Tone,
+    ToneOptions,
     beeps,
     dbfs,
     dtmf,
@@ -20,7 +22,9 @@ from .audio.synth import (
 )
 
 __all__ = (
+    "PeriodicOptions",
     "Tone",
+    "ToneOptions",
     "beeps",
     "dbfs",
     "dtmf",

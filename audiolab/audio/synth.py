@@ -27,17 +27,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .patterns import DTMF_FREQUENCIES, PERIODIC_WAVEFORMS, RING_CADENCES, WAVEFORMS, validate_cadence
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .sources import ToneSource
 
 __all__ = (
     "PERIODIC_WAVEFORMS",
     "WAVEFORMS",
+    "PeriodicOptions",
     "Tone",
+    "ToneOptions",
     "beeps",
     "dbfs",
     "dtmf",
@@ -52,6 +56,22 @@ __all__ = (
     "white_noise",
 )
 
+
+
+class ToneOptions(TypedDict, total=False):
+    """The `Tone` fields every builder also takes by keyword."""
+
+    pan: float
+    fade_in: float
+    fade_out: float
+    duration: float | None
+    cadence: tuple[float, ...]
+
+
+class PeriodicOptions(ToneOptions, total=False):
+    """A periodic builder's keywords: those of every tone and, for a sine, a second partial."""
+
+    frequency2: float | None
 
 
 def dbfs(db: float) -> float:
@@ -206,36 +226,43 @@ def _level(amplitude: float, amplitude_db: float | None) -> float:
     return dbfs(amplitude_db) if amplitude_db is not None else amplitude
 
 
-def _periodic(waveform: str, frequency: float, amplitude: float, amplitude_db: float | None, **options: Any) -> Tone:
+def _periodic(waveform: str, frequency: float, amplitude: float, amplitude_db: float | None,
+              **options: Unpack[PeriodicOptions]) -> Tone:
     return Tone(waveform=waveform, frequency=frequency, amplitude=_level(amplitude, amplitude_db), **options)
 
 
-def sine(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None, **options: Any) -> Tone:
-    """A sine tone. ``options`` are other `Tone` fields (pan, fade_in, fade_out, duration, frequency2)."""
+def sine(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None,
+         **options: Unpack[PeriodicOptions]) -> Tone:
+    """A sine tone. ``options`` are other `Tone` fields (pan, fade_in, fade_out, duration, cadence, frequency2)."""
     return _periodic("sine", frequency, amplitude, amplitude_db, **options)
 
 
-def square(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None, **options: Any) -> Tone:
+def square(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None,
+           **options: Unpack[PeriodicOptions]) -> Tone:
     """A square wave (naive, +-amplitude, 50 % duty)."""
     return _periodic("square", frequency, amplitude, amplitude_db, **options)
 
 
-def sawtooth(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None, **options: Any) -> Tone:
+def sawtooth(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None,
+             **options: Unpack[PeriodicOptions]) -> Tone:
     """A rising sawtooth (naive), starting at 0."""
     return _periodic("sawtooth", frequency, amplitude, amplitude_db, **options)
 
 
-def triangle(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None, **options: Any) -> Tone:
+def triangle(frequency: float = 440.0, amplitude: float = 0.5, *, amplitude_db: float | None = None,
+             **options: Unpack[PeriodicOptions]) -> Tone:
     """A triangle wave, starting at 0 and rising."""
     return _periodic("triangle", frequency, amplitude, amplitude_db, **options)
 
 
-def white_noise(amplitude: float = 0.5, *, amplitude_db: float | None = None, seed: int | None = None, **options: Any) -> Tone:
+def white_noise(amplitude: float = 0.5, *, amplitude_db: float | None = None, seed: int | None = None,
+                **options: Unpack[ToneOptions]) -> Tone:
     """Uniform white noise in [-amplitude, amplitude]; reproducible with ``seed``."""
     return Tone(waveform="white", frequency=0.0, amplitude=_level(amplitude, amplitude_db), seed=seed, **options)
 
 
-def pink_noise(amplitude: float = 0.5, *, amplitude_db: float | None = None, seed: int | None = None, **options: Any) -> Tone:
+def pink_noise(amplitude: float = 0.5, *, amplitude_db: float | None = None, seed: int | None = None,
+               **options: Unpack[ToneOptions]) -> Tone:
     """Pink (1/f, -3 dB/octave) noise bounded by ``amplitude``; reproducible with ``seed``."""
     return Tone(waveform="pink", frequency=0.0, amplitude=_level(amplitude, amplitude_db), seed=seed, **options)
 
@@ -248,7 +275,7 @@ def sweep(
     *,
     amplitude_db: float | None = None,
     repeat: bool = False,
-    **options: Any,
+    **options: Unpack[ToneOptions],
 ) -> Tone:
     """A logarithmic (exponential) sine sweep from ``f0`` to ``f1`` Hz over ``seconds``.
 
@@ -273,7 +300,7 @@ def dtmf(
     amplitude_db: float | None = None,
     on: float = 0.1,
     off: float = 0.1,
-    **options: Any,
+    **options: Unpack[ToneOptions],
 ) -> Tone:
     """DTMF key tones: each key's two frequencies (each at amplitude/2) for ``on`` s, then ``off`` s silence."""
     if isinstance(digits, str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .._exceptions import NotSupported
 from ..clock import Clock, RealClock
@@ -62,7 +62,7 @@ class Backend(abc.ABC):
     asyncio_only: ClassVar[bool] = False
     """True for a backend that needs the asyncio loop itself; under trio it runs on one in a thread of its own."""
 
-    def __init__(self, *, clock: Clock | None = None, **options: Any) -> None:
+    def __init__(self, *, clock: Clock | None = None, **options: object) -> None:
         self.clock: Clock = clock if clock is not None else RealClock()
         if options:
             raise TypeError(f"backend {self.name!r} got unknown options: {', '.join(sorted(options))}")

@@ -56,7 +56,7 @@ def datasets_dir() -> Path:
 # --- loading -------------------------------------------------------------------------------------------
 
 
-def load_policy(name_or_path: str | os.PathLike[str], **settings: Any) -> FocusPolicy:
+def load_policy(name_or_path: str | os.PathLike[str], **settings: object) -> FocusPolicy:
     """Load a bundled policy by name (one of :data:`BUILTIN`: ``"harmonyos"``, ``"windows"``, ``"pulseaudio"``,
     ``"wireplumber"``, ``"wireplumber-0.4"``, ``"android"``, ``"android-automotive"``, ``"ios"``, ``"none"``) or a
     policy file by path, with settings overridden by keyword.

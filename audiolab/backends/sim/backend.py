@@ -201,7 +201,7 @@ class SimBackend(Backend):
     def policy_in_force(self) -> PolicyInForce:
         return simulated(self.engine.focus.policy)
 
-    def set_policy(self, policy: str | FocusPolicy, **settings: Any) -> None:
+    def set_policy(self, policy: str | FocusPolicy, **settings: object) -> None:
         """Switch the focus policy ("harmonyos", "windows", "pulseaudio", "wireplumber", "none" or a policy).
         What plays now is re-evaluated under it: the streams ask it for focus again in their start order
         (:meth:`audiolab.focus.FocusEngine.set_policy`)."""
