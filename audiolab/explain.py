@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -71,7 +71,7 @@ class Explanation:
     held: dict[str, ServerGain] = field(default_factory=dict)
     """Sessions the server turns down outside their own volume (a WirePlumber 0.4 role endpoint's monitor)."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "backend": self.backend,
             "when": self.when,

@@ -138,7 +138,7 @@ def _build_windows(name: str, settings: dict[str, Any], data: dict[str, Any]) ->
     )
 
 
-def pulse_volume_to_gain(value: Any) -> float:
+def pulse_volume_to_gain(value: object) -> float:
     """A PulseAudio module volume ("-20dB", "30%", raw integer) -> linear amplitude; a float in 0..1 is
     taken as linear amplitude already."""
     if isinstance(value, float):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from .._exceptions import PolicyError
 from ..model import ForceType, Role
@@ -15,8 +14,8 @@ class FocusPolicy:
     """Base of every policy: a name, the effective settings and the provenance of the data."""
 
     name: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    settings: Mapping[str, object] = field(default_factory=dict)
+    source: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     kind = "base"
 

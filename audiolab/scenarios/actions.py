@@ -62,7 +62,7 @@ class Action:
         return None
 
     @property
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, object]:
         """The fields of its kind as a dict, for code written when actions were one class with a ``params``
         dict (read the fields instead)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _PLACE}
@@ -273,7 +273,7 @@ class SetPolicyAction(Action):
     do: ClassVar[str] = "set_policy"
     keys: ClassVar[frozenset[str]] = frozenset({"use", "settings"})
     use: str | None = None
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..focus import load_policy
 from ..focus.explain import why_nothing
@@ -47,7 +46,7 @@ class Comparison:
                     out[player][policy] = why
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "scenario": self.scenario.name,
             "description": self.scenario.description,

@@ -23,7 +23,7 @@ class Check:
     """One checked key of an expectation: ``what`` (e.g. "gain_max") and the expected value."""
 
     what: str
-    expected: Any
+    expected: object
     line: int | None = None
 
 

@@ -48,7 +48,7 @@ class Scenario:
     duration: float
     actions: tuple[Action, ...]
     expectations: tuple[Expectation, ...]
-    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    settings: dict[str, dict[str, object]] = field(default_factory=dict)
     policies: tuple[str, ...] = _DEFAULT_POLICIES
     path: str | None = None
 

@@ -95,7 +95,7 @@ class Cell:
             return f"{whom} ducked to {self.level:.2f}"
         return f"{whom} {'paused' if self.outcome == 'pause' else 'stopped'}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"existing": self.existing.value, "incoming": self.incoming.value, "outcome": self.outcome,
                 "target": self.target, "level": round(self.level, 4), "label": self.label, "told": list(self.told),
                 "why": None if self.why is None else self.why.to_dict()}
@@ -119,7 +119,7 @@ class RoleMatrix:
             out[cell.outcome] += 1
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"policy": self.policy, "roles": [r.value for r in self.roles], "counts": self.counts(),
                 "cells": [self.cells[(e, i)].to_dict() for e in self.roles for i in self.roles]}
 

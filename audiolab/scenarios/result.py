@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..focus.request import FocusRequest
 from ..reason import Reason
 from .format import Scenario
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Transition:
     why: Reason | None = None
     """The policy and rule behind a focus transition (None for actions and state changes)."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"t": round(self.t, 4), "kind": self.kind, "subject": self.subject, "cause": self.cause,
                 "text": self.text, "why": None if self.why is None else self.why.to_dict()}
 
@@ -35,8 +38,8 @@ class CheckResult:
     at: float
     subject: str
     what: str
-    expected: Any
-    observed: Any
+    expected: object
+    observed: object
     passed: bool
     line: int | None = None
     note: str = ""
@@ -48,7 +51,7 @@ class CheckResult:
         where = f" (line {self.line})" if self.line else ""
         return f"{mark} t={self.at:g}s {self.subject}: {self.what} {expected} -> observed {observed}{where}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"at": self.at, "subject": self.subject, "check": self.what, "expected": self.expected,
                 "observed": None if self.observed is None else rounded(self.observed), "passed": self.passed,
                 "line": self.line, "note": self.note}
@@ -70,7 +73,7 @@ class PlayerSummary:
     final_gain: float | None = None
     duck_notifications: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {k: rounded(v) for k, v in vars(self).items()}
 
 
@@ -88,7 +91,7 @@ class ScenarioResult:
     at every probed block: the gain is constant or moves linearly between two of them)."""
     virtual_seconds: float
     wall_seconds: float
-    audio: Any = None
+    audio: np.ndarray | None = None
     """With ``record_audio=True``: the mix of the default render device (frames x channels, float32)."""
     sample_rate: int = 48000
     requests: dict[str, FocusRequest] = field(default_factory=dict)
@@ -111,7 +114,7 @@ class ScenarioResult:
     def speedup(self) -> float:
         return self.virtual_seconds / self.wall_seconds if self.wall_seconds > 0 else float("inf")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "scenario": self.scenario.name,
             "description": self.scenario.description,

@@ -180,7 +180,7 @@ class SessionDashboard(anywidget.AnyWidget):
         """Put the dashboard back in its cell's output."""
         return self.pin(False)
 
-    def row(self, session_id: str) -> dict[str, Any]:
+    def row(self, session_id: str) -> dict[str, object]:
         """What the dashboard shows now for one session (kernel-side truth, including its own changes)."""
         return self._board.row_dict(session_id)
 
