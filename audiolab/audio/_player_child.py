@@ -106,9 +106,7 @@ class Player:
     def __init__(self, spec: dict) -> None:  # type: ignore[type-arg]
         from audiolab.audio.synth import Tone
 
-        tone_fields = dict(spec["tone"])
-        tone_fields["cadence"] = tuple(tone_fields.get("cadence", ()))
-        self.tone = Tone(**tone_fields)
+        self.tone = Tone.from_dict(spec["tone"])
         self.rate = int(spec["rate"])
         self.channels = int(spec["channels"])
         self.source = self.tone.with_amplitude(1.0).render(self.rate, self.channels)

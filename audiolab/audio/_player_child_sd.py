@@ -59,9 +59,7 @@ class _Render:
     def __init__(self, spec: dict, rate: int, channels: int) -> None:  # type: ignore[type-arg]
         from audiolab.audio.synth import Tone
 
-        fields = dict(spec["tone"])
-        fields["cadence"] = tuple(fields.get("cadence", ()))
-        tone = Tone(**fields)
+        tone = Tone.from_dict(spec["tone"])
         self.rate = rate
         self.source = tone.with_amplitude(1.0).render(rate, channels)
         self.amplitude = tone.amplitude

@@ -26,7 +26,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +125,7 @@ class ToneProcess:
 
         check_nyquist(tone, RATE)
         spec: dict[str, Any] = {
-            "tone": asdict(tone),
+            "tone": tone.to_dict(),
             "rate": RATE,
             "channels": channels,
             "latency_ms": latency_ms,

@@ -25,7 +25,8 @@ fundamental, with some aliasing of the upper harmonics, which is fine for test t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -122,50 +123,32 @@ class Tone:
     def __post_init__(self) -> None:
         if not isinstance(self.waveform, str) or self.waveform not in WAVEFORMS:
             raise ValueError(f"waveform must be one of {WAVEFORMS}, got {self.waveform!r}")
-        for name in ("frequency", "amplitude", "pan", "fade_in", "fade_out", "digit_on", "digit_off"):
-            object.__setattr__(self, name, _real(name, getattr(self, name)))
-        for name in ("duration", "frequency2", "sweep_end", "sweep_seconds"):
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, _real(name, getattr(self, name)))
-        if not 0.0 <= self.amplitude <= 1.0:
-            raise ValueError(f"amplitude must be within 0..1 (linear), got {self.amplitude}")
-        if not -1.0 <= self.pan <= 1.0:
-            raise ValueError(f"pan must be within -1..1, got {self.pan}")
-        if self.fade_in < 0 or self.fade_out < 0:
-            raise ValueError("fade_in and fade_out must be >= 0 seconds")
-        if self.duration is not None:
-            if self.duration <= 0:
-                raise ValueError(f"duration must be > 0 seconds (or None), got {self.duration}")
-            if self.fade_in + self.fade_out > self.duration:
-                raise ValueError("fade_in + fade_out must not exceed duration")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, Integral)):
-            raise TypeError(f"seed must be an int or None, got {type(self.seed).__name__}")
-        if self.waveform in (*PERIODIC_WAVEFORMS, "sweep") and self.frequency <= 0:
-            raise ValueError(f"frequency must be > 0 Hz, got {self.frequency}")
-        if self.frequency < 0:
-            raise ValueError(f"frequency must be >= 0 Hz, got {self.frequency}")
-        if self.frequency2 is not None:
-            if self.waveform != "sine":
-                raise ValueError("frequency2 (dual tone) is only supported for sine")
-            if self.frequency2 <= 0:
-                raise ValueError(f"frequency2 must be > 0 Hz, got {self.frequency2}")
-        if self.waveform == "sweep":
-            if self.sweep_end is None or self.sweep_end <= 0:
-                raise ValueError("a sweep needs sweep_end > 0 Hz")
-            if self.sweep_seconds is None or self.sweep_seconds <= 0:
-                raise ValueError("a sweep needs sweep_seconds > 0")
-        if self.waveform == "dtmf":
-            if not isinstance(self.digits, str) or not self.digits:
-                raise ValueError("dtmf needs at least one digit")
-            bad = sorted({d for d in self.digits.upper() if d not in DTMF_FREQUENCIES})
-            if bad:
-                raise ValueError(f"not DTMF keys: {''.join(bad)!r} (use 0-9, *, #, A-D)")
-            if self.digit_on <= 0 or self.digit_off < 0:
-                raise ValueError("digit_on must be > 0 and digit_off >= 0 seconds")
+        _check_common(self)
+        _WAVEFORM_CHECKS.get(self.waveform, _check_periodic)(self)
         if not isinstance(self.cadence, tuple):
             raise TypeError(f"cadence must be a tuple of seconds, got {type(self.cadence).__name__}")
         if self.cadence:
             object.__setattr__(self, "cadence", validate_cadence(self.cadence))
+
+    def to_dict(self) -> dict[str, object]:
+        """The tone as JSON-ready data (what traces, scenario runs and the tone child processes carry)."""
+        data = asdict(self)
+        data["cadence"] = list(self.cadence)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Tone:
+        """The tone :meth:`to_dict` gave (a cadence may come back as a JSON list); bad data raises
+        ``ValueError`` or ``TypeError``."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a tone's data is a mapping, not {type(data).__name__}")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"not fields of a Tone: {', '.join(map(str, unknown))}")
+        values = dict(data)
+        if isinstance(values.get("cadence"), list):
+            values["cadence"] = tuple(values["cadence"])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
 
     @property
     def max_frequency(self) -> float:
@@ -216,6 +199,74 @@ class Tone:
     def with_amplitude(self, amplitude: float) -> Tone:
         """A copy at another linear amplitude."""
         return replace(self, amplitude=amplitude)
+
+
+def _check_common(tone: Tone) -> None:
+    """The fields every waveform has: numbers that are finite, a level within 0..1, fades within the tone."""
+    for name in ("frequency", "amplitude", "pan", "fade_in", "fade_out", "digit_on", "digit_off"):
+        object.__setattr__(tone, name, _real(name, getattr(tone, name)))
+    for name in ("duration", "frequency2", "sweep_end", "sweep_seconds"):
+        if getattr(tone, name) is not None:
+            object.__setattr__(tone, name, _real(name, getattr(tone, name)))
+    if not 0.0 <= tone.amplitude <= 1.0:
+        raise ValueError(f"amplitude must be within 0..1 (linear), got {tone.amplitude}")
+    if not -1.0 <= tone.pan <= 1.0:
+        raise ValueError(f"pan must be within -1..1, got {tone.pan}")
+    if tone.fade_in < 0 or tone.fade_out < 0:
+        raise ValueError("fade_in and fade_out must be >= 0 seconds")
+    if tone.duration is not None:
+        if tone.duration <= 0:
+            raise ValueError(f"duration must be > 0 seconds (or None), got {tone.duration}")
+        if tone.fade_in + tone.fade_out > tone.duration:
+            raise ValueError("fade_in + fade_out must not exceed duration")
+    if tone.seed is not None and (isinstance(tone.seed, bool) or not isinstance(tone.seed, Integral)):
+        raise TypeError(f"seed must be an int or None, got {type(tone.seed).__name__}")
+
+
+def _check_frequency2(tone: Tone) -> None:
+    if tone.frequency2 is not None:
+        if tone.waveform != "sine":
+            raise ValueError("frequency2 (dual tone) is only supported for sine")
+        if tone.frequency2 <= 0:
+            raise ValueError(f"frequency2 must be > 0 Hz, got {tone.frequency2}")
+
+
+def _check_periodic(tone: Tone) -> None:
+    if tone.frequency <= 0:
+        raise ValueError(f"frequency must be > 0 Hz, got {tone.frequency}")
+    _check_frequency2(tone)
+
+
+def _check_sweep(tone: Tone) -> None:
+    _check_periodic(tone)  # a sweep's frequency2 is refused there, as for any waveform but sine
+    if tone.sweep_end is None or tone.sweep_end <= 0:
+        raise ValueError("a sweep needs sweep_end > 0 Hz")
+    if tone.sweep_seconds is None or tone.sweep_seconds <= 0:
+        raise ValueError("a sweep needs sweep_seconds > 0")
+
+
+def _check_dtmf(tone: Tone) -> None:
+    _check_unpitched(tone)
+    if not isinstance(tone.digits, str) or not tone.digits:
+        raise ValueError("dtmf needs at least one digit")
+    bad = sorted({d for d in tone.digits.upper() if d not in DTMF_FREQUENCIES})
+    if bad:
+        raise ValueError(f"not DTMF keys: {''.join(bad)!r} (use 0-9, *, #, A-D)")
+    if tone.digit_on <= 0 or tone.digit_off < 0:
+        raise ValueError("digit_on must be > 0 and digit_off >= 0 seconds")
+
+
+def _check_unpitched(tone: Tone) -> None:
+    """Noise and DTMF ignore ``frequency`` (0 by their builders), but a negative one is still refused."""
+    if tone.frequency < 0:
+        raise ValueError(f"frequency must be >= 0 Hz, got {tone.frequency}")
+    _check_frequency2(tone)
+
+
+_WAVEFORM_CHECKS: dict[str, Callable[[Tone], None]] = {
+    "sweep": _check_sweep, "dtmf": _check_dtmf, "white": _check_unpitched, "pink": _check_unpitched,
+}
+"""Each waveform's own checks; the periodic waveforms (sine, square, sawtooth, triangle) use the default."""
 
 
 def _hz(f: float) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
@@ -97,7 +97,7 @@ class SoundDeviceLauncher:
 
     def spec(self, launch: ToneLaunch) -> dict[str, object]:
         return {
-            "tone": asdict(launch.tone),
+            "tone": launch.tone.to_dict(),
             "channels": launch.channels,
             "rate": self.rate,
             "device": launch.device_name,
