@@ -32,10 +32,9 @@ is native PipeWire meters' libpipewire loop); a Lab under trio runs it on an asy
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .._exceptions import (
@@ -43,46 +42,24 @@ from .._exceptions import (
     BackendDisconnected,
     BackendUnavailable,
     ClosedResourceError,
-    NotSupported,
     SessionNotFound,
 )
 from .._server_gain import ServerGain
 from ..audio.playback import Playback, PlayRequest
-from ..audio.player import ToneProcess
-from ..audio.player import kill as kill_tone_process
 from ..clock import Clock
-from ..events import ChannelVolumeChanged, Ducked, Event, PolicyChanged, SessionCreated, Unducked, VolumeChanged
+from ..events import ChannelVolumeChanged, Event, PolicyChanged, VolumeChanged
 from ..focus.in_force import PolicyInForce
 from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
-from ..reason import Reason
 from ._base import Backend, Capability, EventSink
-from ._pipewire.meter import NativeMeters, NativeUnavailable
-from ._pipewire.remote import pipewire_remote
 from ._pulse.connection import (
-    FACILITY_CLIENT,
     FACILITY_MODULE,
     FACILITY_SINK,
-    FACILITY_SINK_INPUT,
-    FACILITY_SOURCE,
-    FACILITY_SOURCE_OUTPUT,
-    TYPE_NEW,
-    TYPE_REMOVE,
     Connection,
     describe_address,
     pulsectl,
     server_address,
 )
 from ._pulse.control import Origins
-from ._pulse.ducking import (
-    GRACE_SECONDS,
-    Causes,
-    GainTracker,
-    expected_peaks,
-    measurable,
-    measured_gain_db,
-    trigger_roles_from_modules,
-    why_measured,
-)
 from ._pulse.endpoints import endpoint_gain
 from ._pulse.mapping import (
     RawClient,
@@ -92,35 +69,17 @@ from ._pulse.mapping import (
     is_own,
     session_id_of,
 )
-from ._pulse.meter_view import compose_frame, plan_meters
-from ._pulse.meters import MeterTarget, PeakMeters
-from ._pulse.mirror import ClientRead, DeviceRead, Loaded, Mirror, Read, StreamRead, StreamUnread
-from ._pulse.playback import PulsePlayback
+from ._pulse.metering import Metering
+from ._pulse.mirror import Loaded, Mirror
 from ._pulse.policy import read_policy
+from ._pulse.reads import Reads
 from ._pulse.settling import Settling
+from ._pulse.tones import Tones, ToneWiring
 from ._pulse.volume import scaled_to
 
 __all__ = ("PulseBackend", "PulseStatistics")
 
-_LIST_THRESHOLD = 16
-"""More dirty objects of one kind than this are re-read with one list query instead of one query each."""
-_MAX_PREFETCHED = 256
-"""New streams read ahead of the pump at most at once (a burst beyond that is read by the pump only)."""
-NATIVE_METER_RATE = 48000
-"""The rate native meter streams ask for: PipeWire's default graph rate (at another rate the meter's own copy
-is resampled, which moves a peak by well under the 0.02 the meters are tested to)."""
 _RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0)
-
-# facility -> (info query, list query, flow)
-_STREAM_FACILITIES = {
-    FACILITY_SINK_INPUT: ("sink_input_info", "sink_input_list", Flow.RENDER),
-    FACILITY_SOURCE_OUTPUT: ("source_output_info", "source_output_list", Flow.CAPTURE),
-}
-_DEVICE_FACILITIES = {
-    FACILITY_SINK: ("sink_info", "sink_list", Flow.RENDER),
-    FACILITY_SOURCE: ("source_info", "source_list", Flow.CAPTURE),
-}
-
 
 @dataclass(frozen=True)
 class PulseStatistics:
@@ -138,33 +97,6 @@ class PulseStatistics:
     reconnects: int
     meter_path: str = ""
     """How meters are taken: "native PipeWire", or "pulse protocol" (with why, when native was tried)."""
-
-
-@dataclass
-class _Measured:
-    """A tone this backend plays, and the state of its gain measurement."""
-
-    playback: PulsePlayback
-    measure_from: float
-    measure_until: float | None
-    tracker: GainTracker = field(default_factory=GainTracker)
-    expected: tuple[float, ...] = ()
-    seen_change: float = 0.0
-    grace_until: float = 0.0
-    ducked_to: float = 1.0
-    """The gain of its last measured duck (for the rise an unduck measures)."""
-    duck_why: Reason | None = None
-    """Its last duck's reason: an unduck releases it (the trigger may be gone by then)."""
-
-
-def _change_db(gain: float) -> float:
-    return 20 * math.log10(gain) if gain > 0 else -math.inf
-
-
-def _retrieve(task: asyncio.Future[object]) -> None:
-    """A read-ahead's outcome is looked at later or never: mark its exception retrieved."""
-    if not task.cancelled():
-        task.exception()
 
 
 class PulseBackend(Backend):
@@ -209,32 +141,32 @@ class PulseBackend(Backend):
         self._own_client: int | None = None
         self._pipewire = False
         self._mirror = Mirror()
-        self._dirty: dict[int, set[int]] = {}
+        self._reads = Reads(self._mirror, lambda: self._conn, self._require)
         self._origins = Origins()
-        self._meters: PeakMeters | NativeMeters | None = None
-        self._native_failure: str | None = None if native_meters else "turned off (native_meters=False)"
-        """Why the native PipeWire meters could not be used (then the pulse-protocol meters are)."""
-        self._meters_left_out: Mapping[int, str] = {}
-        self._prefetched: dict[tuple[Flow, int], asyncio.Future[object]] = {}
-        """New streams' first readings (see _prefetch), taken by the pump's next re-read of them."""
+        self._metering = Metering(
+            self._mirror,
+            meter_rate=meter_rate,
+            client_name=client_name,
+            native=native_meters,
+            address=lambda: self._conn.address if self._conn else self._server,
+            first=lambda: self._tones.playing,
+        )
         self._settle_timer: asyncio.TimerHandle | None = None
         self._recheck = False
         """A settling deadline passed: the next flush rebuilds the sessions even with nothing to re-read."""
-        self._reconnecting_meters = False
-        """Meters were on when the server went away: they restart with the connection (reads see no sessions)."""
-        self._meter_sequence = 0
-        self._server_events = self._flushes = self._emitted = self._reconnects = 0
+        self._flushes = self._emitted = self._reconnects = 0
         self._old_queries = 0
-        self._playbacks: dict[int, _Measured] = {}
-        self._starting_pids: set[int] = set()
-        """Tone processes still starting (before ``ready``): aclose kills them."""
-        self._starting: set[ToneProcess] = set()
-        """Tone processes started whose session play() is still waiting for: aclose closes them."""
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._measure_task: asyncio.Task[None] | None = None
-        self._duck_meters: PeakMeters | NativeMeters | None = None
-        self._causes: Causes | None = None
         self._policy: PolicyInForce | None = None
+        wiring = ToneWiring(
+            require=self._require,
+            connected=lambda: None if self._lost else self._conn,
+            closed=lambda: self._closed,
+            user_meters=lambda: self._metering.active,
+            new_meters=self._metering.new,
+            send=self._send,
+            policy=lambda: self._policy,
+        )
+        self._tones = Tones(self._mirror, self.clock, meter_rate, wiring, self._session_of_stream)
 
     # The mirror's tables, read-only views for the control, meter and ducking code here.
     @property
@@ -292,7 +224,7 @@ class PulseBackend(Backend):
             self._own_client = self._mirror.own_client = conn.own_client_index()
             info = await conn.query("server_info")
             self._pipewire = "pipewire" in (getattr(info, "server_name", "") or "").lower()
-            self._settling.pipewire = self._pipewire
+            self._settling.pipewire = self._metering.pipewire = self._pipewire
             # Subscribe before the first enumeration, so nothing that happens in between is missed.
             await conn.subscribe(self._on_server_event, self._on_lost)
             self._conn = conn
@@ -317,10 +249,9 @@ class PulseBackend(Backend):
         # The lists are answered one after another: a client can name itself between the client list and the
         # stream list (a new pacat is "Native client (UNIX socket client)" until then). Whatever changed while
         # they were read is re-read now, so the first sessions reported are consistent.
-        dirty, self._dirty = self._dirty, {}
+        dirty = self._reads.take()
         if dirty:
-            await self._refresh(dirty)
-            await self._fill_missing()
+            await self._reads.refresh(dirty)
         self._mirror.settle()
 
     async def run(self) -> None:
@@ -352,32 +283,14 @@ class PulseBackend(Backend):
         timer, self._settle_timer = self._settle_timer, None
         if timer is not None:
             timer.cancel()
-        await self._stop_playbacks()
+        await self._tones.stop()
         self._drop_connection()
         self._mirror.sessions = {}
 
-    async def _stop_playbacks(self) -> None:
-        """Stop every tone (their processes are reaped), those still starting too, and end the tasks that watched
-        them. play() calls still starting then raise ClosedResourceError."""
-        for pid in list(self._starting_pids):
-            kill_tone_process(pid)
-        await asyncio.gather(*(p.close() for p in list(self._starting)), return_exceptions=True)
-        await asyncio.gather(*(m.playback.stop() for m in list(self._playbacks.values())), return_exceptions=True)
-        tasks = [*self._tasks, *([self._measure_task] if self._measure_task else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._measure_task = None
-
     def _drop_connection(self) -> None:
-        if self._meters is not None:
-            self._meters.close()
-        duck, self._duck_meters = self._duck_meters, None
-        if duck is not None:
-            duck.close()
-        for early in self._prefetched.values():
-            early.cancel()
-        self._prefetched.clear()
+        self._metering.connection_dropped()
+        self._tones.close_duck_meters()
+        self._reads.drop()
         conn, self._conn = self._conn, None
         if conn is not None:
             self._old_queries += conn.queries
@@ -386,13 +299,10 @@ class PulseBackend(Backend):
     async def _reconnect_loop(self) -> None:
         now = self.clock.now()
         gone = self._mirror.clear(now)
-        self._dirty.clear()
+        self._reads.take()
         self._origins.clear()
         self._send(gone)
-        meters, self._meters = self._meters, None
-        self._reconnecting_meters = meters is not None
-        if isinstance(meters, NativeMeters):
-            meters.close()  # its thread and PipeWire connection are its own: they do not end with the server's
+        self._metering.suspend()
         attempt = 0
         while not self._closed:
             await asyncio.sleep(_RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)])
@@ -404,9 +314,7 @@ class PulseBackend(Backend):
             self._reconnects += 1
             fresh = diff_sessions({}, self._sessions, self.clock.now(), lambda sid: Origin.UNKNOWN)
             self._send(fresh)
-            if self._reconnecting_meters:
-                await self.start_meters()
-            self._reconnecting_meters = False
+            self._metering.resume(self._require())
             return
 
     def _address(self) -> str:
@@ -423,58 +331,8 @@ class PulseBackend(Backend):
     # --- server events -> typed events ----------------------------------------------------------------------
 
     def _on_server_event(self, facility: int, kind: int, index: int) -> None:
-        self._server_events += 1
-        if kind == TYPE_REMOVE:
-            self._forget(facility, index)
-        elif kind == TYPE_NEW and facility in _STREAM_FACILITIES:
-            self._prefetch(facility, index)
-        self._dirty.setdefault(facility, set()).add(index)
+        self._reads.on_server_event(facility, kind, index)
         self._wake.set()
-
-    def _prefetch(self, facility: int, index: int) -> None:
-        """Read a new stream at once, before the pump's re-read: a stream that lives a few ms (a 30 ms sound) is
-        often gone by then, and is still reported from this reading (see :mod:`._pulse.settling`)."""
-        conn = self._conn
-        info_q, _, flow = _STREAM_FACILITIES[facility]
-        if conn is None or len(self._prefetched) >= _MAX_PREFETCHED:
-            return
-        key = (flow, index)
-        if key in self._prefetched:
-            # PipeWire reuses an index at once: a second "new" before the pump read the first means the first
-            # stream is gone; report it now, or the new reading would take its place unseen.
-            self._gone_before_read("stream", flow, index)
-            if key in self._streams:  # its early reading was stored: it is gone too (its "remove" came before)
-                self._mirror.apply(StreamRead(flow, index, None), time.monotonic())
-        task = asyncio.ensure_future(conn.query(info_q, index))
-        self._prefetched[key] = task
-        task.add_done_callback(_retrieve)
-
-    def _drop_prefetched(self, flow: Flow | None, index: int) -> None:
-        early = self._prefetched.pop((flow, index), None) if flow is not None else None
-        if early is not None:
-            early.cancel()
-
-    def _gone_before_read(self, what: str, flow: Flow | None, index: int) -> None:
-        """A stream the server announced was gone when the pump read it: it is still reported, from its reading
-        ahead when that got it, else as an unread stream (see :mod:`._pulse.settling`)."""
-        if what != "stream" or flow is None:
-            return
-        early = self._prefetched.pop((flow, index), None)
-        if early is None or (flow, index) in self._streams:
-            return
-        if early.done() and not early.cancelled() and early.exception() is None:
-            self._store(what, flow, index, early.result())  # the next store (None) reports it, then gone
-        else:
-            early.cancel()
-            self._mirror.apply(StreamUnread(flow, index), time.monotonic())
-
-    def _forget(self, facility: int, index: int) -> None:
-        if facility in _STREAM_FACILITIES:
-            self._mirror.apply(StreamRead(_STREAM_FACILITIES[facility][2], index, None), time.monotonic())
-        elif facility in _DEVICE_FACILITIES:
-            self._mirror.apply(DeviceRead(_DEVICE_FACILITIES[facility][2], index, None), time.monotonic())
-        elif facility == FACILITY_CLIENT:
-            self._mirror.apply(ClientRead(index, None), time.monotonic())
 
     def _on_lost(self) -> None:
         if not self._closed:
@@ -483,14 +341,13 @@ class PulseBackend(Backend):
 
     async def _flush(self) -> list[Event]:
         """Re-read every dirty object once, rebuild the sessions, emit the differences."""
-        if (not self._dirty and not self._recheck) or self._conn is None:
+        if (not self._reads.dirty and not self._recheck) or self._conn is None:
             return []
-        dirty, self._dirty = self._dirty, {}
+        dirty = self._reads.take()
         self._recheck = False
         if dirty:
             self._flushes += 1
-            await self._refresh(dirty)
-            await self._fill_missing()
+            await self._reads.refresh(dirty)
         events = self._rebuild()
         if FACILITY_MODULE in dirty or (self._pipewire and FACILITY_SINK in dirty):
             await self._refresh_policy()
@@ -509,11 +366,7 @@ class PulseBackend(Backend):
     def measures_itself(self, session_id: str) -> bool:
         """True for the session of a tone this backend plays: it measures that tone's gain itself, knowing
         its amplitude (a Lab's duck detector leaves it alone)."""
-        for index in list(self._playbacks):  # a copy: the trio bridge calls this from its own thread
-            stream = self._streams.get((Flow.RENDER, index))
-            if stream is not None and session_id_of(stream) == session_id:
-                return True
-        return False
+        return self._tones.measures_itself(session_id)
 
     def endpoint_gain(self, session_id: str) -> ServerGain | None:
         """The gain of the WirePlumber 0.4 role endpoint the session plays on (its monitor volume, where that
@@ -521,73 +374,12 @@ class PulseBackend(Backend):
         session = self._sessions.get(session_id)
         return endpoint_gain(session, self._streams, self._devices) if session is not None else None
 
-    async def _refresh(self, dirty: dict[int, set[int]]) -> None:
-        conn = self._require()
-        jobs = []
-        for facility, indices in dirty.items():
-            if facility in _STREAM_FACILITIES:
-                info_q, list_q, flow = _STREAM_FACILITIES[facility]
-                jobs.append(self._refresh_kind(conn, indices, info_q, list_q, flow, "stream"))
-            elif facility in _DEVICE_FACILITIES:
-                info_q, list_q, flow = _DEVICE_FACILITIES[facility]
-                jobs.append(self._refresh_kind(conn, indices, info_q, list_q, flow, "device"))
-            elif facility == FACILITY_CLIENT:
-                jobs.append(self._refresh_kind(conn, indices, "client_info", "client_list", None, "client"))
-        await asyncio.gather(*jobs)
-
-    async def _refresh_kind(
-        self, conn: Connection, indices: set[int], info_q: str, list_q: str, flow: Flow | None, what: str
-    ) -> None:
-        if len(indices) > _LIST_THRESHOLD:
-            infos = list(await conn.query(list_q))  # type: ignore[call-overload]
-            seen = {info.index for info in infos}
-            for index in indices - seen:
-                self._gone_before_read(what, flow, index)
-                self._store(what, flow, index, None)
-            for info in infos:
-                self._drop_prefetched(flow, info.index)
-                self._store(what, flow, info.index, info)
-            return
-
-        async def one(index: int) -> None:
-            try:
-                info = await conn.query(info_q, index)
-            except SessionNotFound:
-                info = None
-                self._gone_before_read(what, flow, index)
-            else:
-                self._drop_prefetched(flow, index)
-            self._store(what, flow, index, info)
-
-        await asyncio.gather(*(one(i) for i in indices))
-
-    def _store(self, what: str, flow: Flow | None, index: int, info: Any) -> None:
-        """Hand one answer of the server to the mirror's reducer."""
-        if what == "client":
-            read: Read = ClientRead(index, info)
-        else:
-            assert flow is not None
-            read = DeviceRead(flow, index, info) if what == "device" else StreamRead(flow, index, info)
-        self._mirror.apply(read, time.monotonic())
-
-    async def _fill_missing(self) -> None:
-        """Streams can name a client or device this backend has not read yet: read those now."""
-        dirty: dict[int, set[int]] = {}
-        clients, devices = self._mirror.missing()
-        if clients:
-            dirty[FACILITY_CLIENT] = clients
-        for flow, index in devices:
-            dirty.setdefault(FACILITY_SINK if flow is Flow.RENDER else FACILITY_SOURCE, set()).add(index)
-        if dirty:
-            await self._refresh(dirty)
-
     def _rebuild(self) -> list[Event]:
         mono = time.monotonic()
         events = self._mirror.rebuild(self.clock.now(), mono, self._origin_of)
         self._send(events)
         self._arm_settling(mono)
-        if self._meters is not None:
-            self._sync_meters()
+        self._metering.sync()
         return events
 
     def _arm_settling(self, mono: float) -> None:
@@ -607,8 +399,7 @@ class PulseBackend(Backend):
         if self._emit is None:
             return
         for event in events:
-            if self._causes is not None:
-                self._causes.observe(event, self._sessions)
+            self._tones.observe(event)
             self._origins.note_sent(event)
             self._emitted += 1
             self._emit(event)
@@ -692,8 +483,7 @@ class PulseBackend(Backend):
         try:
             async with self._lock:
                 for stream, _, _ in changes:
-                    facility = FACILITY_SINK_INPUT if stream.flow is Flow.RENDER else FACILITY_SOURCE_OUTPUT
-                    self._dirty.setdefault(facility, set()).add(stream.index)
+                    self._reads.mark_stream(stream.flow, stream.index)
                 await self._flush()
         finally:
             for stream, _, _ in changes:
@@ -723,142 +513,20 @@ class PulseBackend(Backend):
     # --- meters ---------------------------------------------------------------------------------------------
 
     async def start_meters(self) -> None:
-        conn = self._require()
-        if self._meters is None:
-            self._meters = self._new_meters(conn)
-            self._sync_meters()
-
-    def _new_meters(self, conn: Connection) -> PeakMeters | NativeMeters:
-        """On PipeWire native meters (:mod:`._pipewire.meter`) when libpipewire can be loaded and the daemon
-        behind pipewire-pulse answers; else (and on PulseAudio) pulse-protocol meters."""
-        if self._pipewire and self._native_failure is None:
-            try:
-                return NativeMeters(NATIVE_METER_RATE, pipewire_remote(conn.address),
-                                    expects_data=self._meter_expects_data)
-            except NativeUnavailable as exc:
-                self._native_failure = str(exc)
-        return PeakMeters(conn, self._meter_rate, lambda exc: None, self._meter_expects_data,
-                          connect=self._meter_connection if self._pipewire else None)
-
-    async def _meter_connection(self) -> Connection:
-        """A connection for one meter stream (PipeWire: see :mod:`._pulse.meters`)."""
-        conn = Connection(self._conn.address if self._conn else self._server, f"{self._client_name} meter")
-        try:
-            await conn.connect()
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _meter_expects_data(self, target: MeterTarget) -> bool:
-        """Whether a meter's target should be producing samples now (for the meters' watchdog): an uncorked
-        sink-input. Device meters are only reopened when their stream fails (an idle sink sends nothing)."""
-        if target.sink_input is None:
-            return False
-        stream = self._streams.get((Flow.RENDER, target.sink_input))
-        return stream is not None and not stream.corked
-
-    def _sync_meters(self) -> None:
-        assert self._meters is not None
-        plan = plan_meters(self._streams.values(), self._devices, self._own_client, pipewire=self._pipewire,
-                           first=self._playbacks, native=isinstance(self._meters, NativeMeters))
-        self._meters_left_out = plan.left_out
-        self._meters.sync(plan.targets)
+        self._metering.start(self._require())
 
     async def stop_meters(self) -> None:
-        self._reconnecting_meters = False
-        meters, self._meters = self._meters, None
-        if meters is not None:
-            meters.close()
-
-    def _meter_path(self) -> str:
-        if isinstance(self._meters, NativeMeters):
-            return "native PipeWire"
-        if self._native_failure is not None:
-            return f"pulse protocol (native PipeWire meters unavailable: {self._native_failure})"
-        return "pulse protocol"
+        self._metering.stop()
 
     def read_meters(self) -> MeterFrame:
-        if self._meters is None:
-            if self._reconnecting_meters:
-                return MeterFrame(self.clock.now(), {}, {}, {})  # no sessions while the server is away
-            raise AudiolabError("meters are not started (call start_meters first)")
-        per_input, per_source = self._meters.take(time.monotonic())
-        self._meter_sequence += 1
-        return compose_frame(self.clock.now(), self._meter_sequence, self._sessions.values(), per_input, per_source,
-                             self._streams, self._devices, self._meters_left_out)
+        return self._metering.read(self.clock.now())
 
-    # --- tones --------------------------------------------------------------------------------------------
+    # --- tones (see :mod:`._pulse.tones`) -------------------------------------------------------------------
 
     async def play(self, request: PlayRequest) -> Playback:
         """Play a tone from a process of its own: its own client, sink-input and session. Returns once the
         stream plays and its session is known (``playback.session_id``; its SessionCreated already sent)."""
-        conn = self._require()
-        if request.cross_process or request.session_guid is not None:
-            raise NotSupported("PulseAudio sessions are per client: tones cannot share a session here")
-        tone = request.timed_tone
-        if self._causes is None:
-            modules = await conn.query("module_list")
-            roles = trigger_roles_from_modules((m.name, m.argument or "") for m in modules)  # type: ignore[attr-defined]
-            self._causes = Causes(roles)
-            self._causes_seed()
-        pids: list[int] = []
-
-        def spawned(pid: int) -> None:
-            pids.append(pid)
-            self._starting_pids.add(pid)
-
-        try:
-            player = await ToneProcess.start(
-                tone,
-                app=request.app_name,
-                media_name=request.display_name or request.app_name,
-                role=request.role.pulse_media_role,
-                server=conn.address,
-                device=request.device,
-                on_spawn=spawned,
-            )
-        except AudiolabError as exc:
-            self._raise_if_closed(exc)  # aclose killed the starting child: say so, not "exited early"
-            raise
-        finally:
-            self._starting_pids.difference_update(pids)
-        self._starting.add(player)
-        try:
-            self._require()  # closed (or lost) while the child started
-            session_id = await self._session_of_stream(player.sink_input)
-            self._require()
-        except BaseException as exc:
-            await player.close()
-            if isinstance(exc, Exception):
-                self._raise_if_closed(exc)
-            raise
-        finally:
-            self._starting.discard(player)
-        playback = PulsePlayback(request, session_id, player, self._playback_ended)
-        now = time.monotonic()
-        ends = None if tone.duration is None else now + tone.duration - tone.fade_out - GRACE_SECONDS
-        if measurable(tone):
-            self._playbacks[player.sink_input] = _Measured(playback, now + tone.fade_in + GRACE_SECONDS, ends)
-        else:
-            self._playbacks[player.sink_input] = _Measured(playback, float("inf"), None)
-        task = asyncio.get_running_loop().create_task(playback.watch())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        if self._measure_task is None or self._measure_task.done():
-            self._measure_task = asyncio.get_running_loop().create_task(self._measure_loop())
-        return playback
-
-    def _raise_if_closed(self, exc: BaseException) -> None:
-        if self._closed and not isinstance(exc, ClosedResourceError):
-            raise ClosedResourceError("the pulse backend was closed while the tone started") from exc
-
-    def _causes_seed(self) -> None:
-        """Sessions already playing count as started now (for naming causes)."""
-        assert self._causes is not None
-        now = self.clock.now()
-        for session in self._sessions.values():
-            self._causes.observe(SessionCreated(timestamp=now, session_id=session.id, session=session), self._sessions)
+        return await self._tones.play(request)
 
     async def _session_of_stream(self, index: int, timeout: float = 5.0, playing_within: float = 1.0) -> str:
         """The session of our new sink-input, once it plays. pipewire-pulse shows a new stream corked for a
@@ -869,7 +537,7 @@ class PulseBackend(Backend):
         while True:
             self._require()  # closed or lost meanwhile: a _flush without a connection finds nothing, forever
             async with self._lock:
-                self._dirty.setdefault(FACILITY_SINK_INPUT, set()).add(index)
+                self._reads.mark_stream(Flow.RENDER, index)
                 await self._flush()
             for session in self._sessions.values():
                 if any(member.id == stream_id for member in session.streams):
@@ -881,95 +549,6 @@ class PulseBackend(Backend):
                 raise AudiolabError(f"the tone's stream {stream_id} did not show up on the server")
             await asyncio.sleep(0.02)
 
-    def _playback_ended(self, playback: PulsePlayback) -> None:
-        measured = self._playbacks.get(playback.sink_input)
-        if measured is not None and measured.playback is playback:
-            del self._playbacks[playback.sink_input]
-
-    async def _measure_loop(self) -> None:
-        """Measure every measurable tone's gain from its meter while tones play; emit (Un)Ducked. The meter is
-        the user's one when meters are on (:meth:`PeakMeters.take_fresh` does not disturb read_meters), else a
-        meter of its own per measurable tone."""
-        period = 1.0 / min(self._meter_rate, 50)
-        while self._playbacks and not self._closed:
-            await asyncio.sleep(period)
-            if self._conn is None or self._lost:
-                continue
-            if self._meters is not None:
-                # The user's meters run: they meter every tone already (one meter per tone, not two).
-                duck, self._duck_meters = self._duck_meters, None
-                if duck is not None:
-                    duck.close()
-                fresh = self._meters.take_fresh(time.monotonic())
-            else:
-                if self._duck_meters is None:
-                    self._duck_meters = self._new_meters(self._conn)
-                self._duck_meters.sync(self._duck_targets())
-                fresh = self._duck_meters.take_fresh(time.monotonic())
-            events: list[Event] = []
-            for index, measured in list(self._playbacks.items()):
-                event = self._measure(index, measured, fresh.get(index))
-                if event is not None:
-                    events.append(event)
-            self._send(events)
-        duck, self._duck_meters = self._duck_meters, None
-        if duck is not None:
-            duck.close()
-
-    def _duck_targets(self) -> list[MeterTarget]:
-        targets = []
-        for index, measured in self._playbacks.items():
-            stream = self._streams.get((Flow.RENDER, index))
-            device = self._devices.get((Flow.RENDER, stream.device)) if stream else None
-            if stream is not None and device is not None and device.monitor_source and measured.measure_from < float("inf"):
-                targets.append(MeterTarget(device.monitor_source, len(stream.volumes) or 2, index))
-        return targets
-
-    def _measure(self, index: int, measured: _Measured, peaks: tuple[float, ...] | None) -> Event | None:
-        stream = self._streams.get((Flow.RENDER, index))
-        playback = measured.playback
-        if stream is None or measured.measure_from == float("inf"):
-            return None
-        mono = time.monotonic()
-        silent = stream.corked or playback.corked
-        expected = tuple(
-            round(e, 7)
-            for e in expected_peaks(playback.amplitude, playback.request.tone.pan, stream.volumes, stream.muted or silent)
-        )
-        if expected != measured.expected or playback.changed_at != measured.seen_change:
-            measured.expected, measured.seen_change = expected, playback.changed_at
-            measured.grace_until = mono + GRACE_SECONDS
-            measured.tracker.reset()
-            return None
-        if peaks is None or mono < max(measured.grace_until, measured.measure_from):
-            return None
-        if measured.measure_until is not None and mono > measured.measure_until:
-            return None
-        gain_db = measured_gain_db(peaks, expected)
-        if gain_db is None:
-            return None
-        now = self.clock.now()
-        transition = measured.tracker.feed(now, gain_db)
-        if transition is None:
-            return None
-        sid = session_id_of(stream)
-        assert self._causes is not None
-        if transition.ducked:
-            cause = self._causes.of_duck(sid, transition.started)
-            why = why_measured(self._policy, self._sessions, sid, cause, True, transition.gain)
-            measured.ducked_to, measured.duck_why = transition.gain, why
-            return Ducked(timestamp=now, session_id=sid, gain=transition.gain, cause_session_id=cause,
-                          fade_seconds=transition.fade_seconds, why=why, measured_db=_change_db(transition.gain))
-        cause = self._causes.of_unduck(sid, transition.started)
-        if measured.duck_why is not None:
-            why = measured.duck_why.release()
-        else:
-            why = why_measured(self._policy, self._sessions, sid, cause, False, transition.gain)
-        rise = transition.gain / measured.ducked_to if measured.ducked_to > 0 else math.inf
-        measured.ducked_to, measured.duck_why = 1.0, None
-        return Unducked(timestamp=now, session_id=sid, gain=transition.gain, cause_session_id=cause,
-                        fade_seconds=transition.fade_seconds, why=why, measured_db=_change_db(rise))
-
     # --- introspection --------------------------------------------------------------------------------------
 
     def statistics(self) -> PulseStatistics:
@@ -977,12 +556,12 @@ class PulseBackend(Backend):
         return PulseStatistics(
             connected=conn is not None and not self._lost,
             server=conn.address if conn else self._server,
-            server_events=self._server_events,
+            server_events=self._reads.server_events,
             queries=self._old_queries + (conn.queries if conn else 0),
             flushes=self._flushes,
             events_emitted=self._emitted,
-            meter_streams=self._meters.open_count if self._meters else 0,
+            meter_streams=self._metering.open_count,
             reconnects=self._reconnects,
-            meter_path=self._meter_path(),
+            meter_path=self._metering.path(),
         )
 

@@ -76,7 +76,7 @@ async def quiet(running: Running, seconds: float = 0.3, timeout: float = 10.0) -
         events = running.backend.statistics().server_events
         if events != last:
             last, since = events, now
-        elif now - since >= seconds and not running.backend._dirty:
+        elif now - since >= seconds and not running.backend._reads.dirty:
             return
         if now > deadline:
             raise AssertionError(f"the server did not go quiet for {seconds} s within {timeout} s")

@@ -166,7 +166,7 @@ async def test_with_meters_on_ducking_reads_the_main_meters() -> None:
             duck = await running.recorder.wait("Ducked", lambda e: e.session_id == music.session_id, timeout=8)
             assert duck.attenuation_db == pytest.approx(CUBIC_30_DB, abs=1.0)
             assert duck.cause_session_id == phone.session_id
-            assert running.backend._duck_meters is None
+            assert running.backend._tones.duck_meters is None
             outputs = [o for o in _parse_pactl_list(server.pactl("list", "source-outputs"))
                        if o.get(METER_PROPERTY) == "1"]
             watched = [o.get("stream.monitor-stream", o.get("monitor-stream")) for o in outputs]

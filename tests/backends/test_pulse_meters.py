@@ -123,7 +123,7 @@ async def _share_a_few_connections(server: AudioServer, running: Running) -> Non
             await asyncio.sleep(0.05)
         clients = meter_clients()
         assert len(clients) == 3 and len(set(clients)) == 2, clients
-        assert running.backend._meters is not None and running.backend._meters.connection_count == 2
+        assert running.backend._metering.active is not None and running.backend._metering.active.connection_count == 2
         # Both tones keep being metered, over a second (a starved client may underrun once under load).
         frames = []
         for _ in range(10):

@@ -77,7 +77,7 @@ async def test_forty_native_meters_on_pipewire_read_right_and_leave_the_servers_
         wrong = await _ten_reads(running, wanted)
         assert all(not w for w in wrong), wrong  # still every one after 30 s
         assert not running.backend.read_meters().unmeasured
-        stats = running.backend._meters
+        stats = running.backend._metering.active
         assert stats is not None and stats.connection_count == 1 and stats.open_count == 41
         assert stats.reopens == 0
     drift = abs(without.rss_mb - before.rss_mb)  # what the server's memory does on its own over 15 s

@@ -198,23 +198,23 @@ async def test_lab_closed_while_tone_starts_reaps_it(pa_server, phase: str) -> N
     backend = running.backend
     entered, release = asyncio.Event(), asyncio.Event()
     if phase == "finding-session":
-        original = backend._session_of_stream
+        original = backend._tones.find_session
 
         async def held(index: int, **kw: object) -> str:
             entered.set()
             await release.wait()
             return await original(index, **kw)
 
-        backend._session_of_stream = held
+        backend._tones.find_session = held
     try:
         task = asyncio.create_task(backend.play(PlayRequest(sine(440, 0.3), Role.MUSIC, "Closed Early")))
         if phase == "spawning":
-            while not backend._starting_pids and not task.done():
+            while not backend._tones.starting_pids and not task.done():
                 await asyncio.sleep(0)
-            (pid,) = backend._starting_pids  # the child exists and has not reported ready yet
+            (pid,) = backend._tones.starting_pids  # the child exists and has not reported ready yet
         else:
             await asyncio.wait_for(entered.wait(), 10)
-            (player,) = backend._starting
+            (player,) = backend._tones.starting
             pid = player.pid
         assert alive(pid)
         closed_at = time.monotonic()
