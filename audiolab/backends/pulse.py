@@ -7,12 +7,12 @@ is native PipeWire meters' libpipewire loop); a Lab under trio runs it on an asy
 
 - Sessions: one client's streams on one device (see :mod:`._pulse.mapping` for ids and multi-stream rules);
   volumes in audiolab's scale = pactl's % / 100 (see :mod:`._pulse.volume`).
-- Events: one server subscription. An event only marks its object dirty; the :meth:`run` pump re-queries
-  each dirty object once per loop iteration, so a burst of changes costs one query per object, then diffs
+- Events: one server subscription. An event only marks its object dirty (:mod:`._pulse.reads`); the
+  :meth:`run` pump re-queries each dirty object once per loop iteration, so a burst of changes costs one query per object, then diffs
   the sessions and emits typed events. Volume/mute changes made through this backend carry
-  ``Origin.THIS_CLIENT``; any other change ``Origin.OTHER_CLIENT`` (another client, or a server module such
+  ``Origin.THIS_CLIENT`` (:mod:`._pulse.controls`); any other change ``Origin.OTHER_CLIENT`` (another client, or a server module such
   as module-role-cork: the protocol does not say which).
-- Meters: one meter service per sink-input, recorded source and sink. On PipeWire (the server's name says
+- Meters (:mod:`._pulse.metering`): one meter service per sink-input, recorded source and sink. On PipeWire (the server's name says
   "PipeWire") native meters (:mod:`._pipewire.meter`): capture streams of audiolab's own through libpipewire,
   outside pipewire-pulse. On PulseAudio, with ``native_meters=False``, or when libpipewire cannot be loaded or
   its daemon not reached (``statistics().meter_path`` says which and why), server-side peak detection over the
@@ -22,7 +22,7 @@ is native PipeWire meters' libpipewire loop); a Lab under trio runs it on an asy
 - Tones: :meth:`play` starts each tone in a process of its own (a PulseAudio client of its own, so a session
   of its own with the role and name asked for; see :mod:`audiolab.audio.player`). While tones play, their
   gain is measured from their own meters and reported as ``Ducked`` / ``Unducked`` (see
-  :mod:`._pulse.ducking`): module-role-ducking's attenuation is invisible in the stream volume.
+  :mod:`._pulse.tones` and :mod:`._pulse.ducking`): module-role-ducking's attenuation is invisible in the stream volume.
 - Faults: when the server goes away, :meth:`run` raises :class:`BackendDisconnected` at once (the Lab ends
   every subscription with it) and nothing more is emitted. With ``reconnect=True`` the backend instead emits
   the end of every session, waits for the server to come back and emits ``SessionCreated`` for each session
@@ -47,39 +47,34 @@ from .._exceptions import (
 from .._server_gain import ServerGain
 from ..audio.playback import Playback, PlayRequest
 from ..clock import Clock
-from ..events import ChannelVolumeChanged, Event, PolicyChanged, VolumeChanged
+from ..events import Event, PolicyChanged
 from ..focus.in_force import PolicyInForce
-from ..model import Flow, MeterFrame, Origin, Session, SessionState, check_level
+from ..model import Flow, MeterFrame, Origin, Session, SessionState
 from ._base import Backend, Capability, EventSink
 from ._pulse.connection import (
     FACILITY_MODULE,
     FACILITY_SINK,
     Connection,
     describe_address,
-    pulsectl,
     server_address,
 )
 from ._pulse.control import Origins
+from ._pulse.controls import Controls, ControlWiring
 from ._pulse.endpoints import endpoint_gain
 from ._pulse.mapping import (
-    RawClient,
-    RawDevice,
     RawStream,
     diff_sessions,
-    is_own,
-    session_id_of,
 )
 from ._pulse.metering import Metering
 from ._pulse.mirror import Loaded, Mirror
 from ._pulse.policy import read_policy
 from ._pulse.reads import Reads
-from ._pulse.settling import Settling
 from ._pulse.tones import Tones, ToneWiring
-from ._pulse.volume import scaled_to
 
 __all__ = ("PulseBackend", "PulseStatistics")
 
 _RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0)
+
 
 @dataclass(frozen=True)
 class PulseStatistics:
@@ -130,7 +125,6 @@ class PulseBackend(Backend):
             raise TypeError("native_meters must be True or False")
         self._server = server
         self._reconnect = bool(reconnect)
-        self._meter_rate = meter_rate
         self._client_name = client_name
         self._conn: Connection | None = None
         self._emit: EventSink | None = None
@@ -138,7 +132,6 @@ class PulseBackend(Backend):
         self._lost = False
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._own_client: int | None = None
         self._pipewire = False
         self._mirror = Mirror()
         self._reads = Reads(self._mirror, lambda: self._conn, self._require)
@@ -157,6 +150,8 @@ class PulseBackend(Backend):
         self._flushes = self._emitted = self._reconnects = 0
         self._old_queries = 0
         self._policy: PolicyInForce | None = None
+        self._controls = Controls(self._mirror, self._origins, self.clock,
+                                  ControlWiring(self._require, self.session, self._reread, self._send))
         wiring = ToneWiring(
             require=self._require,
             connected=lambda: None if self._lost else self._conn,
@@ -168,15 +163,7 @@ class PulseBackend(Backend):
         )
         self._tones = Tones(self._mirror, self.clock, meter_rate, wiring, self._session_of_stream)
 
-    # The mirror's tables, read-only views for the control, meter and ducking code here.
-    @property
-    def _clients(self) -> dict[int, RawClient]:
-        return self._mirror.clients
-
-    @property
-    def _devices(self) -> dict[tuple[Flow, int], RawDevice]:
-        return self._mirror.devices
-
+    # The mirror's tables (read-only here: the mirror's reducer changes them).
     @property
     def _streams(self) -> dict[tuple[Flow, int], RawStream]:
         return self._mirror.streams
@@ -184,10 +171,6 @@ class PulseBackend(Backend):
     @property
     def _sessions(self) -> dict[str, Session]:
         return self._mirror.sessions
-
-    @property
-    def _settling(self) -> Settling:
-        return self._mirror.settling
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -221,10 +204,10 @@ class PulseBackend(Backend):
         conn = Connection(self._server, self._client_name)
         try:
             await conn.connect()  # it closes itself when the server does not answer; a cancel must too
-            self._own_client = self._mirror.own_client = conn.own_client_index()
+            self._mirror.own_client = conn.own_client_index()
             info = await conn.query("server_info")
             self._pipewire = "pipewire" in (getattr(info, "server_name", "") or "").lower()
-            self._settling.pipewire = self._metering.pipewire = self._pipewire
+            self._mirror.settling.pipewire = self._metering.pipewire = self._pipewire
             # Subscribe before the first enumeration, so nothing that happens in between is missed.
             await conn.subscribe(self._on_server_event, self._on_lost)
             self._conn = conn
@@ -372,7 +355,7 @@ class PulseBackend(Backend):
         """The gain of the WirePlumber 0.4 role endpoint the session plays on (its monitor volume, where that
         policy ducks), or None; the duck detector measures with it (see :mod:`._pulse.endpoints`)."""
         session = self._sessions.get(session_id)
-        return endpoint_gain(session, self._streams, self._devices) if session is not None else None
+        return endpoint_gain(session, self._streams, self._mirror.devices) if session is not None else None
 
     def _rebuild(self) -> list[Event]:
         mono = time.monotonic()
@@ -384,7 +367,7 @@ class PulseBackend(Backend):
 
     def _arm_settling(self, mono: float) -> None:
         """Wake the pump when the next settling deadline passes (see :mod:`._pulse.settling`)."""
-        deadline = self._settling.next_deadline()
+        deadline = self._mirror.settling.next_deadline()
         if deadline is None or self._settle_timer is not None or self._closed:
             return
 
@@ -422,93 +405,21 @@ class PulseBackend(Backend):
         except (KeyError, TypeError):
             raise SessionNotFound(f"no session {session_id!r}") from None
 
-    def _session_streams(self, session_id: str) -> list[RawStream]:
-        self._require()
-        self.session(session_id)
-        streams = [
-            s for s in self._streams.values() if not is_own(s, self._own_client) and session_id_of(s) == session_id
-        ]
-        if not streams:
-            raise SessionNotFound(f"no session {session_id!r}")
-        return sorted(streams, key=lambda s: s.index)
-
     async def set_volume(self, session_id: str, volume: float) -> None:
-        level = check_level(volume)
-        streams = self._session_streams(session_id)
-        await self._apply(session_id, [(s, scaled_to(s.volumes, level), None) for s in streams], None)
+        await self._controls.set_volume(session_id, volume)
 
     async def set_channel_volume(self, session_id: str, channel: int, volume: float) -> None:
-        if isinstance(channel, bool) or not isinstance(channel, int):
-            raise TypeError(f"channel must be an int, not {type(channel).__name__}")
-        level = check_level(volume, "channel volume")
-        streams = self._session_streams(session_id)
-        channels = len(self.session(session_id).channel_volumes)
-        if not 0 <= channel < channels:
-            raise ValueError(f"channel must be in 0..{channels - 1}, got {channel}")
-        changes: list[tuple[RawStream, list[float] | None, bool | None]] = []
-        for s in streams:
-            if channel < len(s.volumes):
-                values = list(s.volumes)
-                values[channel] = level
-                changes.append((s, values, None))
-        await self._apply(session_id, changes, channel)
+        await self._controls.set_channel_volume(session_id, channel, volume)
 
     async def set_mute(self, session_id: str, muted: bool) -> None:
-        if not isinstance(muted, bool):
-            raise TypeError(f"muted must be a bool, not {type(muted).__name__}")
-        streams = self._session_streams(session_id)
-        await self._apply(session_id, [(s, None, muted) for s in streams], None)
+        await self._controls.set_mute(session_id, muted)
 
-    async def _apply(
-        self, session_id: str, changes: list[tuple[RawStream, list[float] | None, bool | None]], channel: int | None
-    ) -> None:
-        """Send the changes, then re-read the streams, so the new state and its event (origin THIS_CLIENT) are
-        in place when the call returns. Like Windows, a change that leaves the value as it was still emits
-        its event (VolumeChanged, or ChannelVolumeChanged for ``channel``)."""
-        conn = self._require()
-        mono = time.monotonic()
-        wanted = ChannelVolumeChanged if channel is not None else VolumeChanged
-        sent_before = self._origins.sent(session_id, wanted)
-        calls = []
-        for stream, volumes, muted in changes:
-            self._origins.expect(stream, tuple(volumes) if volumes is not None else None, muted, mono)
-            render = stream.flow is Flow.RENDER
-            if volumes is not None:
-                method = "sink_input_volume_set" if render else "source_output_volume_set"
-                calls.append(conn.call(method, stream.index, pulsectl.PulseVolumeInfo(list(volumes))))
-            if muted is not None:
-                calls.append(conn.call("sink_input_mute" if render else "source_output_mute", stream.index, muted))
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        try:
-            async with self._lock:
-                for stream, _, _ in changes:
-                    self._reads.mark_stream(stream.flow, stream.index)
-                await self._flush()
-        finally:
-            for stream, _, _ in changes:
-                self._origins.settled(stream)
-        if failures:
-            if session_id not in self._sessions:
-                raise SessionNotFound(f"session {session_id!r} ended") from failures[0]
-            error = failures[0]
-            if isinstance(error, AudiolabError):
-                raise error
-            raise AudiolabError(f"the PulseAudio server refused the change: {error}") from error
-        session = self._sessions.get(session_id)
-        if session is None:
-            return
-        # Sent once (see _pulse/control.py): here only for a change that left the value as it was (no notice).
-        if self._origins.sent(session_id, wanted) == sent_before:
-            now = self.clock.now()
-            if channel is not None:
-                event: Event = ChannelVolumeChanged(timestamp=now, session_id=session_id,
-                                                    channel_volumes=session.channel_volumes, channel=channel,
-                                                    origin=Origin.THIS_CLIENT)
-            else:
-                event = VolumeChanged(timestamp=now, session_id=session_id, volume=session.volume,
-                                      muted=session.muted, origin=Origin.THIS_CLIENT)
-            self._send([event])
+    async def _reread(self, streams: list[RawStream]) -> None:
+        """Re-read the streams a control call changed and emit what changed, before the call returns."""
+        async with self._lock:
+            for stream in streams:
+                self._reads.mark_stream(stream.flow, stream.index)
+            await self._flush()
 
     # --- meters ---------------------------------------------------------------------------------------------
 
