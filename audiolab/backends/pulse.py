@@ -282,7 +282,7 @@ class PulseBackend(Backend):
     async def _reconnect_loop(self) -> None:
         now = self.clock.now()
         gone = self._mirror.clear(now)
-        self._reads.take()
+        self._reads.take()  # what was dirty went with the server
         self._origins.clear()
         self._send(gone)
         self._metering.suspend()
