@@ -282,9 +282,11 @@ def blink_events(
     clients: Mapping[int, RawClient],
     devices: Mapping[tuple[Flow, int], RawDevice],
     now: float,
+    session_id: str | None = None,
 ) -> list[Event]:
-    """A session made of one stream that ended before it was ever reported: created, then removed."""
-    session = make_session(session_id_of(stream), [stream], clients, devices)
+    """A session made of one stream that ended before it was ever reported: created, then removed (under
+    ``session_id`` when its own id is taken by a live session of another app)."""
+    session = make_session(session_id or session_id_of(stream), [stream], clients, devices)
     return [
         SessionCreated(timestamp=now, session_id=session.id, session=session),
         StateChanged(timestamp=now, session_id=session.id, old=session.state, new=SessionState.EXPIRED),

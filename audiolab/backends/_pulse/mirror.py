@@ -139,8 +139,19 @@ class Mirror:
         settling.mark_shown(new.values())
         for stream in settling.take_vanished():
             sid = session_id_of(stream)
-            if not is_own(stream, self.own_client) and sid not in new and sid not in old:
+            if is_own(stream, self.own_client):
+                continue
+            if sid not in new and sid not in old:
                 events.extend(blink_events(stream, self.clients, self.devices, now))
+                continue
+            # Its id is a live session's. The same app: a stream of that session came and went (no session
+            # event). Another app: PipeWire gave the ended client's index to a new client before audiolab read
+            # the stream; it is still reported, under an id of its own.
+            live = new.get(sid) or old[sid]
+            own_app = stream.props.get("application.name")
+            if own_app and own_app != live.app:
+                others = {index: c for index, c in self.clients.items() if index != stream.client}  # not the new one
+                events.extend(blink_events(stream, others, self.devices, now, f"{sid}#{stream.index}"))
         return events
 
     def clear(self, now: float) -> list[Event]:
