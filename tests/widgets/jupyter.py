@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -166,6 +167,21 @@ def stop_server(server: LabServer) -> None:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
+
+
+@contextmanager
+def chromium_page(width: int = 1500, height: int = 1000, timeout_ms: float = 60_000) -> Iterator[Any]:
+    """A page of Debian's Chromium, headless, at ``width`` x ``height``; the browser closes at the end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(timeout_ms)
+            yield page
+        finally:
+            browser.close()
 
 
 def require_chromium() -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .jupyter import ARTIFACTS, CHROMIUM_ARGS, LabServer, jupyter_lab, require_chromium
+from .jupyter import ARTIFACTS, LabServer, chromium_page, jupyter_lab, require_chromium
 from .test_classroom_browser import PINNED, in_viewport
 
 pytestmark = pytest.mark.browser
@@ -52,17 +52,9 @@ def server(tmp_path_factory) -> Iterator[LabServer]:
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.set_default_timeout(60_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(1500, 1000) as page:
+        yield page
 
 
 def kernel_line(page, pattern: str) -> re.Match[str] | None:

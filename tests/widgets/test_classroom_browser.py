@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import nbformat
 import pytest
 
-from .jupyter import ARTIFACTS, CHROMIUM_ARGS, LabServer, jupyter_lab, require_chromium
+from .jupyter import ARTIFACTS, LabServer, chromium_page, jupyter_lab, require_chromium
 
 pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "browser"
@@ -65,17 +65,9 @@ def server(tmp_path_factory) -> Iterator[LabServer]:
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(60_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(1280, 720) as page:
+        yield page
 
 
 def wait_for_output(page, pattern: str, timeout: float = 90.0) -> re.Match[str]:

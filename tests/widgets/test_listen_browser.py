@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import nbformat
 import pytest
 
-from .jupyter import ARTIFACTS, CHROMIUM_ARGS, LabServer, jupyter_lab, require_chromium
+from .jupyter import ARTIFACTS, LabServer, chromium_page, jupyter_lab, require_chromium
 
 pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "browser"
@@ -100,40 +100,32 @@ def db(x: float) -> float:
 
 @pytest.mark.parametrize("front_end", ["lab", "notebook"])
 def test_listen_hears_the_duck(server, front_end):
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.set_default_timeout(60_000)
-            if front_end == "lab":
-                page.goto(server.page(NOTEBOOK))
-            else:
-                page.goto(f"{server.url}/notebooks/{NOTEBOOK}?token={server.token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell")
-            page.wait_for_function(
-                "() => /Idle/.test(document.body.textContent) || document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')")
-            # Notebook 7 is its own application (notebook's page), not JupyterLab's
-            assert page.evaluate("() => document.body.dataset.notebook") == (
-                "notebooks" if front_end == "notebook" else None)
-            time.sleep(1.0)
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-            button = page.locator(".al-listen-button")
-            button.wait_for()
-            button.click()  # the user gesture
-            page.wait_for_function("() => document.querySelector('.al-listen').audiolabPlayer.ctx?.state === 'running'")
-            page.evaluate(ANALYSE_JS)
-            wait_for_text(page, "listening", 30)
-            outputs = wait_for_text(page, "listen done", 60)
-            page.evaluate("() => clearInterval(window.alTimer)")
-            page.locator(".al-dash").screenshot(path=str(SHOTS / f"listen-{front_end}.png"))
-            levels = page.evaluate("() => window.alLevels")
-            player = page.evaluate(PLAYER_JS)
-        finally:
-            browser.close()
+    with chromium_page(1500, 1000) as page:
+        if front_end == "lab":
+            page.goto(server.page(NOTEBOOK))
+        else:
+            page.goto(f"{server.url}/notebooks/{NOTEBOOK}?token={server.token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        page.wait_for_function(
+            "() => /Idle/.test(document.body.textContent) || document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')")
+        # Notebook 7 is its own application (notebook's page), not JupyterLab's
+        assert page.evaluate("() => document.body.dataset.notebook") == (
+            "notebooks" if front_end == "notebook" else None)
+        time.sleep(1.0)
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+        button = page.locator(".al-listen-button")
+        button.wait_for()
+        button.click()  # the user gesture
+        page.wait_for_function("() => document.querySelector('.al-listen').audiolabPlayer.ctx?.state === 'running'")
+        page.evaluate(ANALYSE_JS)
+        wait_for_text(page, "listening", 30)
+        outputs = wait_for_text(page, "listen done", 60)
+        page.evaluate("() => clearInterval(window.alTimer)")
+        page.locator(".al-dash").screenshot(path=str(SHOTS / f"listen-{front_end}.png"))
+        levels = page.evaluate("() => window.alLevels")
+        player = page.evaluate(PLAYER_JS)
 
     # Until the prompt: the music alone, at its level (0.5 = -6 dBFS).
     start = next(i for i, (_, peak, _) in enumerate(levels) if peak > 0.1)
