@@ -48,17 +48,23 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class SessionCreated(Event):
+    """A session appeared (IAudioSessionNotification::OnSessionCreated); ``session`` is its first state."""
+
     session: Session
 
 
 @dataclass(frozen=True, kw_only=True)
 class StateChanged(Event):
+    """The session's state changed (OnStateChanged): Active, Inactive or Expired."""
+
     old: SessionState
     new: SessionState
 
 
 @dataclass(frozen=True, kw_only=True)
 class VolumeChanged(Event):
+    """The session's master volume or mute changed (OnSimpleVolumeChanged); ``origin`` says who changed it."""
+
     volume: float
     muted: bool
     origin: Origin = Origin.UNKNOWN
@@ -66,6 +72,8 @@ class VolumeChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelVolumeChanged(Event):
+    """One or more of the session's channel volumes changed (OnChannelVolumeChanged)."""
+
     channel_volumes: tuple[float, ...]
     channel: int | None
     """The channel that changed, or None when several did."""
@@ -74,18 +82,24 @@ class ChannelVolumeChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class DisplayNameChanged(Event):
+    """The session's display name changed (OnDisplayNameChanged)."""
+
     display_name: str
     origin: Origin = Origin.UNKNOWN
 
 
 @dataclass(frozen=True, kw_only=True)
 class IconPathChanged(Event):
+    """The session's icon path changed (OnIconPathChanged)."""
+
     icon_path: str
     origin: Origin = Origin.UNKNOWN
 
 
 @dataclass(frozen=True, kw_only=True)
 class GroupingParamChanged(Event):
+    """The session's grouping parameter changed (OnGroupingParamChanged)."""
+
     grouping_param: str
     origin: Origin = Origin.UNKNOWN
 
@@ -99,6 +113,8 @@ class StreamsChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SessionDisconnected(Event):
+    """The session was disconnected (OnSessionDisconnected) for ``reason``; it ends."""
+
     reason: DisconnectReason
 
 
@@ -156,6 +172,8 @@ class Ducked(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Unducked(Event):
+    """The session's effective gain was restored after a duck (or measured restored on a real server)."""
+
     gain: float = 1.0
     cause_session_id: str | None = None
     fade_seconds: float = 0.0

@@ -43,6 +43,8 @@ MAX_METER_RATE = 240.0
 
 @dataclass(frozen=True)
 class LabStatistics:
+    """What :meth:`Lab.statistics` reports: events published, and each subscriber's buffer and losses."""
+
     backend: str
     events_published: int
     event_subscribers: tuple[SubscriptionStatistics, ...]

@@ -11,8 +11,11 @@ from __future__ import annotations
 import enum
 import math
 import numbers
-import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uuid
 
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
 """GUID_NULL: the default session of a process (or, cross-process, the shared default session)."""
@@ -141,8 +144,21 @@ _ROLES_BY_PULSE = {
 }
 
 
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def _is_canonical_guid(text: str) -> bool:
+    """``text`` is already in the form :func:`normalize_guid` returns (lower-case, 8-4-4-4-12)."""
+    return (len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-"
+            and _HEX_DIGITS.issuperset(text.replace("-", "")) and text.count("-") == 4)
+
+
 def normalize_guid(value: str | uuid.UUID) -> str:
     """Return the canonical lower-case form of a GUID, or raise ValueError for anything else."""
+    if isinstance(value, str) and _is_canonical_guid(value):
+        return value
+    import uuid  # here: loading uuid (and the platform module it loads) would cost every start of the CLI
+
     if isinstance(value, uuid.UUID):
         return str(value)
     if not isinstance(value, str):

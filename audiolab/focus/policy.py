@@ -25,7 +25,6 @@ from typing import Any
 from .._data import data_dir
 from .._exceptions import PolicyError as PolicyError  # re-exported: the systems' builders raise it
 from .._files import read_regular_file
-from .._toml import tomllib
 from .policy_builders import BUILDERS as _BUILDERS
 from .policy_builders import PA_VOLUME_NORM as PA_VOLUME_NORM
 from .policy_builders import _level, _roles
@@ -70,7 +69,7 @@ def load_policy(name_or_path: str | os.PathLike[str], **settings: object) -> Foc
     if data.get("format") != FORMAT:
         raise PolicyError(f"{where}: 'format' must be {FORMAT!r}, got {data.get('format')!r}")
     kind = data.get("kind")
-    if isinstance(kind, str):
+    if isinstance(kind, str) and kind not in _BUILDERS:  # a kind whose builder lives with its system
         load_system(kind)
     if not isinstance(kind, str) or kind not in _BUILDERS:
         raise PolicyError(f"{where}: 'kind' must be one of {sorted({*_BUILDERS, *SYSTEM_MODULES})}, got {kind!r}")
@@ -131,11 +130,13 @@ def _read(path: Path) -> Any:
         raise PolicyError(f"cannot read policy file {path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         if path.suffix == ".toml":
+            from .._toml import tomllib  # here: the bundled policies are JSON, and a cold start reads one
+
             return tomllib.loads(raw.decode("utf-8"))
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError, tomllib.TOMLDecodeError
         raise PolicyError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
     except RecursionError:
         raise PolicyError(f"{path}: nested too deeply") from None

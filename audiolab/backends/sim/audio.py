@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class _ToneStream:
+    """A stream's tone and how far it has played."""
+
     session_id: str
     device_id: str
     tone: Tone
@@ -47,6 +49,8 @@ class _ToneStream:
 
 @dataclass
 class _Fade:
+    """A gain moving linearly from ``start`` to ``target`` over a duck's or unduck's fade."""
+
     start: float
     target: float
     t0: float

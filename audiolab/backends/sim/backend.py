@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..._exceptions import ClosedResourceError
 from ...audio.playback import Playback, PlayRequest
 from ...clock import Clock, VirtualClock, make_clock
-from ...focus import FocusPolicy
-from ...focus.in_force import PolicyInForce, simulated
-from ...focus.policy import as_policy
+from ...focus.policy import FocusPolicy, as_policy
 from ...model import Device, DisconnectReason, Flow, MeterFrame, Origin, Session
 from .._base import Backend, Capability, EventSink
 from .client import SimClient
@@ -19,6 +17,9 @@ from .engine import SimEngine, check_options
 from .persistence import VolumeStore
 from .playback import SimPlayback
 from .sinks import open_sink
+
+if TYPE_CHECKING:
+    from ...focus.in_force import PolicyInForce
 
 PUMP_SECONDS = 0.01
 """On real time, how often the pump brings the engine up to the clock (one 10 ms block)."""
@@ -199,7 +200,9 @@ class SimBackend(Backend):
         return SimClient(self.engine, app, pid)
 
     def policy_in_force(self) -> PolicyInForce:
-        return simulated(self.engine.focus.policy)
+        from ...focus.in_force import simulated
+
+        return simulated(self.engine.policy)
 
     def set_policy(self, policy: str | FocusPolicy, **settings: object) -> None:
         """Switch the focus policy ("harmonyos", "windows", "pulseaudio", "wireplumber", "none" or a policy).
@@ -209,7 +212,7 @@ class SimBackend(Backend):
 
     @property
     def policy(self) -> FocusPolicy:
-        return self.engine.focus.policy
+        return self.engine.policy
 
     def restart(self) -> None:
         """Restart the service (sessions disconnect with SERVER_SHUTDOWN; persisted settings are re-read)."""

@@ -25,8 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ...events import Event
-from ...focus import FocusAttributes, FocusEngine, FocusPolicy, FocusRequest
-from ...focus.policy import as_policy
+from ...focus.policy import FocusPolicy, as_policy
 from ...model import (
     NULL_GUID,
     ConcurrencyMode,
@@ -47,7 +46,6 @@ from ...model import (
 from .audio import SimAudio
 from .control import SessionControl
 from .devices import check_devices, default_device, default_devices
-from .focus import FocusRules
 from .persistence import VolumeStore
 from .records import SessionRecord, StreamRecord
 from .scheduler import Scheduler
@@ -55,6 +53,9 @@ from .sessions import SessionTable
 
 if TYPE_CHECKING:
     from ...audio.synth import Tone
+    from ...focus.engine import FocusEngine
+    from ...focus.request import FocusAttributes, FocusRequest
+    from .focus import FocusRules
 
 def check_options(devices: tuple[Device, ...] | None, expire_after: float, idle_timeout: float) -> tuple[Device, ...]:
     """Validate the service's options (before anything starts); returns the device set to use."""
@@ -92,18 +93,35 @@ class SimEngine:
         self._table = SessionTable(audio=self.audio, scheduler=self._scheduler, store=self.store, emit=emit,
                                    expire_after=float(expire_after))
         self._control = SessionControl(self._table, emit)
-        self._rules = FocusRules(table=self._table, scheduler=self._scheduler, audio=self.audio, emit=emit,
-                                 sync=self._sync_time, device=self.device, policy=as_policy(policy),
-                                 idle_timeout=float(idle_timeout))
+        self._policy = as_policy(policy)
+        self._idle_timeout = float(idle_timeout)
+        self._focus_rules: FocusRules | None = None
         self.stream_listeners: list[Callable[[str], None]] = []
         """Called with a stream id when its tone ended by itself or the stream vanished with its service
         or device (so whoever plays through it knows it is over)."""
         self._table.ensure_system_sounds(self.default_device(Flow.RENDER))
 
     @property
+    def _rules(self) -> FocusRules:
+        # Made on first use: a service that only lists its sessions (`audiolab sessions`) never loads the focus
+        # engine, its actions and its systems, which would cost the CLI's cold start a quarter of its budget.
+        if self._focus_rules is None:
+            from .focus import FocusRules
+
+            self._focus_rules = FocusRules(
+                table=self._table, scheduler=self._scheduler, audio=self.audio, emit=self._emit,
+                sync=self._sync_time, device=self.device, policy=self._policy, idle_timeout=self._idle_timeout)
+        return self._focus_rules
+
+    @property
     def focus(self) -> FocusEngine:
         """The focus engine in force (its policy, and what each stream holds)."""
         return self._rules.engine
+
+    @property
+    def policy(self) -> FocusPolicy:
+        """The focus policy in force (read without making the focus engine)."""
+        return self._policy if self._focus_rules is None else self._focus_rules.engine.policy
 
     @property
     def expire_after(self) -> float:
@@ -113,7 +131,7 @@ class SimEngine:
     @property
     def idle_timeout(self) -> float:
         """Seconds before an idle activated HarmonyOS audio session is deactivated."""
-        return self._rules.idle_timeout
+        return self._idle_timeout if self._focus_rules is None else self._focus_rules.idle_timeout
 
     # --- time ---------------------------------------------------------------------------------------------
 
@@ -400,7 +418,8 @@ class SimEngine:
         self._sync_time()
         self._drop(self._table.records(), DisconnectReason.SERVER_SHUTDOWN)
         self._scheduler.clear()
-        self._rules.reset()
+        if self._focus_rules is not None:  # else nothing ever asked for focus
+            self._focus_rules.reset()
 
     def disconnect_device(self, device_id: str) -> None:
         """The device goes away: its sessions are disconnected (device removal) and end; what their streams

@@ -11,11 +11,9 @@ runs with defaults, in memory, and another app's settings in that file stay as t
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
 import stat
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -42,6 +40,8 @@ class PersistenceWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Stored:
+    """One session's saved volume and mute."""
+
     volume: float
     muted: bool
 
@@ -123,6 +123,8 @@ class VolumeStore:
             "version": FORMAT_VERSION,
             "sessions": {k: {"volume": v.volume, "muted": v.muted} for k, v in sorted(self._entries.items())},
         }
+        import tempfile  # here, as glob below: a service that saves nothing starts without them
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
@@ -140,6 +142,8 @@ class VolumeStore:
 
     def _sweep_abandoned(self) -> None:
         """Remove the temporary files of writes that were killed before their rename."""
+        import glob
+
         assert self.path is not None
         pattern = glob.escape(str(self.path.parent / self.path.name)) + ".*.tmp"
         for name in glob.glob(pattern):

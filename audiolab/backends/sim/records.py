@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...focus import FocusAttributes
+from ...focus.request import FocusAttributes
 from ...model import NULL_GUID, Flow, Role, SessionKey, SessionState, Stream, StreamState
 
 

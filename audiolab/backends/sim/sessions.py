@@ -23,7 +23,7 @@ from ...events import (
     StateChanged,
     StreamsChanged,
 )
-from ...focus import FocusAttributes
+from ...focus.request import FocusAttributes
 from ...model import Device, DisconnectReason, Flow, Role, Session, SessionKey, SessionState, StreamState
 from .audio import SimAudio
 from .persistence import VolumeStore
