@@ -16,11 +16,13 @@ import anyio
 from anyio.abc import ObjectReceiveStream
 from anyio.lowlevel import checkpoint
 
+from ._by_fields import by_fields
 from ._exceptions import ClosedResourceError, EventOverflow
 from .events import Event
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class SubscriptionStatistics:
     """One event subscription's counts: what it holds now, what it was given, what it lost."""
 

@@ -14,6 +14,7 @@ import anyio
 from anyio.abc import ObjectReceiveStream
 from anyio.lowlevel import checkpoint
 
+from ._by_fields import by_fields
 from ._exceptions import ClosedResourceError
 from .model import MeterFrame
 
@@ -41,7 +42,8 @@ def merge_frames(older: MeterFrame, newer: MeterFrame) -> MeterFrame:
     return MeterFrame(newer.timestamp, peaks, channel_peaks, device_peaks, newer.sequence, unmeasured)
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class MeterStatistics:
     """One meter subscription's counts."""
 

@@ -11,13 +11,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from ._by_fields import by_fields
 from .reason import Reason
 
 STEP_DB = 0.5
 """A change of the server's gain smaller than this (dB) is no change (servers round volumes)."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ServerGain:
     """A gain the server applies to a session outside the session's own volume, as the server shows it: a
     WirePlumber 0.4 role endpoint's monitor volume (see :mod:`audiolab.backends._pulse.endpoints`)."""

@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ._by_fields import by_fields
 from ._server_gain import ServerGain, measured_by, server_step
 from .events import (
     ChannelVolumeChanged,
@@ -60,7 +61,8 @@ Predictor = Callable[[list[Session], Session, bool], dict[str, "Predicted"]]
 acts on (``started`` False: the trigger stopped, and these are what it had imposed)."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Predicted:
     """What the policy says a trigger does to a session: ``duck`` (to ``gain``) or ``pause`` (a cork)."""
 
@@ -69,7 +71,8 @@ class Predicted:
     why: Reason
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class DetectorSettings:
     """Windows and thresholds of the detector (seconds, dB). The defaults are documented in the README."""
 

@@ -15,6 +15,7 @@ import types
 import typing
 from dataclasses import dataclass
 
+from ._by_fields import by_fields
 from .model import (
     DeactivationReason,
     DisconnectReason,
@@ -31,7 +32,8 @@ if typing.TYPE_CHECKING:
     from .focus.in_force import PolicyInForce
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Event:
     """Base of every event."""
 
@@ -46,14 +48,16 @@ class Event:
 # --- session lifecycle and properties (the IAudioSessionEvents family) ---------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SessionCreated(Event):
     """A session appeared (IAudioSessionNotification::OnSessionCreated); ``session`` is its first state."""
 
     session: Session
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class StateChanged(Event):
     """The session's state changed (OnStateChanged): Active, Inactive or Expired."""
 
@@ -61,7 +65,8 @@ class StateChanged(Event):
     new: SessionState
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class VolumeChanged(Event):
     """The session's master volume or mute changed (OnSimpleVolumeChanged); ``origin`` says who changed it."""
 
@@ -70,7 +75,8 @@ class VolumeChanged(Event):
     origin: Origin = Origin.UNKNOWN
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ChannelVolumeChanged(Event):
     """One or more of the session's channel volumes changed (OnChannelVolumeChanged)."""
 
@@ -80,7 +86,8 @@ class ChannelVolumeChanged(Event):
     origin: Origin = Origin.UNKNOWN
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class DisplayNameChanged(Event):
     """The session's display name changed (OnDisplayNameChanged)."""
 
@@ -88,7 +95,8 @@ class DisplayNameChanged(Event):
     origin: Origin = Origin.UNKNOWN
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class IconPathChanged(Event):
     """The session's icon path changed (OnIconPathChanged)."""
 
@@ -96,7 +104,8 @@ class IconPathChanged(Event):
     origin: Origin = Origin.UNKNOWN
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class GroupingParamChanged(Event):
     """The session's grouping parameter changed (OnGroupingParamChanged)."""
 
@@ -104,26 +113,30 @@ class GroupingParamChanged(Event):
     origin: Origin = Origin.UNKNOWN
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class StreamsChanged(Event):
     """A stream was added to, removed from or changed state, volume or mute inside a session."""
 
     streams: tuple[Stream, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SessionDisconnected(Event):
     """The session was disconnected (OnSessionDisconnected) for ``reason``; it ends."""
 
     reason: DisconnectReason
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SessionExpired(Event):
     """The session stayed inactive long enough to expire; it leaves the enumeration."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SessionRemoved(Event):
     """The session ended (its last stream was released, or its client went away)."""
 
@@ -131,7 +144,8 @@ class SessionRemoved(Event):
 # --- focus and ducking -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class InterruptEvent(Event):
     """A focus interruption delivered to a session: HarmonyOS's InterruptEvent (hints PAUSE, RESUME, STOP, DUCK,
     UNDUCK; SHARE leaves the decision to the app), and, under the other policies, a stream the system pauses and
@@ -146,7 +160,8 @@ class InterruptEvent(Event):
     ("AUDIOFOCUS_LOSS_TRANSIENT", "AUDIOFOCUS_GAIN", ...), iOS's interruption ("began", "ended shouldResume")."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class FocusDenied(Event):
     """The session asked for focus (a stream started) and the policy refused it."""
 
@@ -154,7 +169,8 @@ class FocusDenied(Event):
     why: Reason | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Ducked(Event):
     """The session's effective gain was lowered by the focus policy (or measured lowered on a real server)."""
 
@@ -170,7 +186,8 @@ class Ducked(Event):
         return 20.0 * math.log10(self.gain) if self.gain > 0 else -math.inf
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Unducked(Event):
     """The session's effective gain was restored after a duck (or measured restored on a real server)."""
 
@@ -182,7 +199,8 @@ class Unducked(Event):
     """The change its meter measured (dB), when the unduck was measured on a real server."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class DuckNotification(Event):
     """IAudioVolumeDuckNotification::OnVolumeDuckNotification, delivered to ``session_id``.
 
@@ -194,7 +212,8 @@ class DuckNotification(Event):
     why: Reason | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class UnduckNotification(Event):
     """IAudioVolumeDuckNotification::OnVolumeUnduckNotification, delivered to ``session_id``."""
 
@@ -202,7 +221,8 @@ class UnduckNotification(Event):
     why: Reason | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SessionDeactivated(Event):
     """A HarmonyOS-style audio session was deactivated by the system (not by its own app)."""
 
@@ -211,7 +231,8 @@ class SessionDeactivated(Event):
     why: Reason | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class PolicyChanged(Event):
     """The focus policy in force changed: a module that ducks or corks was loaded or unloaded, a stream-restore
     entry changed, or the simulated service's policy was switched. ``session_id`` is "" (no session)."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ._by_fields import by_fields
 from ._server_gain import ServerGain
 from .detect import Predicted
 from .focus.actions import FocusAction
@@ -38,7 +39,8 @@ MEASURE_LIMIT = 3.0
 """The longest :func:`explain` waits for the meters (a playing session may be silent)."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Prediction:
     """What the policy says happens to ``target`` because of ``cause``: a duck (with its gain), a pause, a stop
     or a denial. ``cause`` is a session id, or for a stream that does not exist yet its role and device."""

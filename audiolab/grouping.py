@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._by_fields import by_fields
 from .model import NULL_GUID, Flow, Session
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class VolumeControl:
     device_id: str
     grouping_param: str

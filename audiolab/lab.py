@@ -15,6 +15,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.lowlevel import checkpoint
 
+from ._by_fields import by_fields
 from ._calls import PlayCall, SessionIterator
 from ._exceptions import BackendDisconnected, BackendUnavailable, ClosedResourceError, NotSupported
 from ._hub import EventHub, EventSubscription, SubscriptionStatistics
@@ -41,7 +42,8 @@ log = logging.getLogger("audiolab")
 MAX_METER_RATE = 240.0
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class LabStatistics:
     """What :meth:`Lab.statistics` reports: events published, and each subscriber's buffer and losses."""
 

@@ -14,6 +14,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ._by_fields import by_fields
+
 if TYPE_CHECKING:
     import uuid
 
@@ -237,7 +239,8 @@ def _strict_bool(value: object, what: str) -> bool:
     return value
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Device:
     """An audio endpoint device."""
 
@@ -252,7 +255,8 @@ class Device:
         return DeviceRole.COMMUNICATIONS in self.default_for
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class SessionKey:
     """What makes a session unique on the machine (see the module docstring).
 
@@ -273,7 +277,8 @@ class SessionKey:
 
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Stream:
     """One audio stream inside a session. ``volume``/``muted`` are the stream's own where the backend has
     them per stream (PulseAudio, PipeWire), else None."""
@@ -310,7 +315,8 @@ class Stream:
         )
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Session:
     """A snapshot of one audio session, as a backend reports it at one moment."""
 
@@ -429,7 +435,8 @@ class DeactivationReason(enum.Enum):
     TIMEOUT = "timeout"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class MeterFrame:
     """One tick of peak meters: the peak of every session (after its gain, as Windows meters it), per-channel
     peaks, and each endpoint device's mixed peak. Levels are linear, 0..1 (1.0 = full scale). ``unmeasured``

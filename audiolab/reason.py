@@ -49,11 +49,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from ._by_fields import by_fields
+
 RuleValue = str | int | float | bool | None | tuple[str, ...]
 """What a rule's fields hold: JSON scalars, or a tuple of strings (lists of roles)."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Reason:
     """The policy and the rule behind one focus decision. Immutable; :meth:`to_dict` and :meth:`from_dict`
     round-trip it through JSON."""

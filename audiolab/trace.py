@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 import anyio
 
+from ._by_fields import by_fields
 from ._exceptions import NotSupported, ScenarioError
 from ._files import read_text_file
 from .events import ChannelVolumeChanged, Event, VolumeChanged, event_from_dict, event_to_dict
@@ -41,14 +42,16 @@ MAX_SECONDS = 7 * 24 * 3600.0
 """The longest trace read (a week): a later line time is refused, since a replay would wait that long."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class TraceEntry:
     t: float
     event: Event | None = None
     meters: MeterFrame | None = None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Trace:
     """A recorded trace: the backend, the sessions at the start, what happened, and when it was recorded."""
 

@@ -25,10 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._by_fields import by_fields
+
 __all__ = ("DeviceMixer", "MixResult")
 
 
-@dataclass(frozen=True, slots=True)
+@by_fields
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MixResult:
     """One mixed block and its meters.
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._by_fields import by_fields
 from .._exceptions import ClosedResourceError
 from ..model import Role, check_bool, check_level, normalize_guid
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from .synth import Tone
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class PlayRequest:
     """What to play and in which session. ``session_guid`` with ``cross_process=True`` shares a session
     across playbacks; otherwise every playback is its own process, so its own session."""

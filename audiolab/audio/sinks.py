@@ -15,10 +15,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .._by_fields import by_fields
+
 __all__ = ("NullSink", "Sink", "SinkStatistics", "SoundDeviceSink", "WavSink")
 
 
-@dataclass(frozen=True, slots=True)
+@by_fields
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SinkStatistics:
     """Counters of a sink. ``overflows``: writes that found the buffer full (the oldest audio was dropped,
     ``dropped_frames`` in total); ``underflows``: device callbacks that found too little audio (silence was

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._by_fields import by_fields
 from .patterns import DTMF_FREQUENCIES, PERIODIC_WAVEFORMS, RING_CADENCES, WAVEFORMS, validate_cadence
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ def _real(name: str, value: Any) -> float:
     return number
 
 
-@dataclass(frozen=True, slots=True)
+@by_fields
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Tone:
     """Description of a test tone; validated at construction, rendered with `render()`.
 

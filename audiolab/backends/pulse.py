@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .._by_fields import by_fields
 from .._exceptions import (
     AudiolabError,
     BackendDisconnected,
@@ -76,7 +77,8 @@ __all__ = ("PulseBackend", "PulseStatistics")
 _RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0)
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class PulseStatistics:
     """Counters of a pulse backend: its connection and the server events and queries it handled."""
 

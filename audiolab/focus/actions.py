@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .._by_fields import by_fields
 from ..events import (
     Ducked,
     DuckNotification,
@@ -26,7 +27,8 @@ from .request import FocusRequest
 # --- actions -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class FocusAction:
     """Something the service must apply (or deliver). ``stream_id`` is None for session-level actions;
     ``cause_*`` name the stream that caused it; ``reason`` explains the decision."""
@@ -48,7 +50,8 @@ class FocusAction:
         return None
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Deny(FocusAction):
     """The stream may not start."""
 
@@ -58,7 +61,8 @@ class Deny(FocusAction):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Duck(FocusAction):
     """Set the stream's focus gain (linear amplitude, multiplies its volume) over ``fade_seconds``."""
 
@@ -77,7 +81,8 @@ class Duck(FocusAction):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Unduck(FocusAction):
     """Restore the stream's focus gain to ``gain`` (1.0) over ``fade_seconds``."""
 
@@ -95,7 +100,8 @@ class Unduck(FocusAction):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Pause(FocusAction):
     """Silence the stream until a matching Resume. ``mechanism``: "pause" (HarmonyOS: the system pauses
     it), "cork" (PulseAudio role-cork: mute + ask the client to cork), "unlink" (WirePlumber: link cut)."""
@@ -104,7 +110,8 @@ class Pause(FocusAction):
     mechanism: str = "pause"
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Resume(FocusAction):
     """Undo a Pause. With force_type SHARE (HarmonyOS) the app is told it *may* resume."""
 
@@ -112,14 +119,16 @@ class Resume(FocusAction):
     mechanism: str = "pause"
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Stop(FocusAction):
     """Stop the stream for good; the engine has forgotten it (do not call ``stop`` for it)."""
 
     force_type: ForceType = ForceType.FORCE
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Interrupt(FocusAction):
     """A HarmonyOS InterruptEvent to deliver to the stream. It is a message only: the effect (if the
     system acts, FORCE) comes as its own Duck/Pause/Stop/... action; SHARE means the app decides."""
@@ -141,7 +150,8 @@ class Interrupt(FocusAction):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class DuckNotify(FocusAction):
     """Windows OnVolumeDuckNotification delivered to ``session_id`` (also to opted-out sessions)."""
 
@@ -158,7 +168,8 @@ class DuckNotify(FocusAction):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class UnduckNotify(FocusAction):
     """Windows OnVolumeUnduckNotification delivered to ``session_id``."""
 
@@ -173,7 +184,8 @@ class UnduckNotify(FocusAction):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class DeactivateSession(FocusAction):
     """The system deactivated the HarmonyOS audio session of app ``session_id``."""
 

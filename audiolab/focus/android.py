@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._by_fields import by_fields
 from ..model import Flow, ForceType, InterruptHint, Role
 from ..reason import Reason, RuleValue
 from .actions import Deny, FocusAction, Interrupt, Stop, head
@@ -50,7 +51,8 @@ def native(name: str) -> str:
     return f"AUDIOFOCUS_{name.upper()}"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class AndroidUsage:
     """How a role asks for focus on Android: its AudioAttributes usage and content type, its gain type."""
 
@@ -59,7 +61,8 @@ class AndroidUsage:
     gain: str
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class AndroidPolicy(FocusPolicy):
     """The loss table, the locked (telephony) roles, the role mapping and the framework's duck."""
 

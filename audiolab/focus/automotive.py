@@ -22,6 +22,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._by_fields import by_fields
 from ..model import Flow, ForceType, InterruptHint, Role
 from ..reason import Reason, RuleValue
 from .actions import Deny, FocusAction, Interrupt, Stop, head
@@ -38,7 +39,8 @@ CAR_FOCUS = "CarAudioFocus.java"
 INTERACTIONS = ("reject", "exclusive", "concurrent")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class CarUsage:
     """How a role asks for focus in a car: its usage, the car audio context of that usage, its gain type."""
 
@@ -47,7 +49,8 @@ class CarUsage:
     gain: str
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class AutomotivePolicy(FocusPolicy):
     """The interaction matrix, the usage -> context grouping and the role mapping."""
 

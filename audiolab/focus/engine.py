@@ -18,21 +18,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .._by_fields import by_fields
 from .._exceptions import PolicyError
 from ..model import ConcurrencyMode, DeactivationReason, ForceType, InterruptHint
 from . import explain
-from .actions import (
-    DeactivateSession,
-    Deny,
-    Duck,
-    FocusAction,
-    Interrupt,
-    Pause,
-    Resume,
-    Stop,
-    Unduck,
-    head,
-)
+from .actions import DeactivateSession, Deny, Duck, FocusAction, Interrupt, Pause, Resume, Stop, Unduck, head
 from .policy import FocusPolicy, NoPolicy
 from .request import FocusRequest, StreamKey
 from .system import RECONCILE, Effect, FocusSystem, Ledger, system_for
@@ -45,7 +35,8 @@ class _Shown:
     pause_effect: Effect | None = None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class StreamFocus:
     """What the engine currently imposes on a stream."""
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from .._by_fields import by_fields
 from .policy import BUILTIN, FocusPolicy, NoPolicy, load_policy
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class LoadedModule:
     """A server module that can change volumes, with its index and parsed arguments."""
 
@@ -42,7 +44,8 @@ class LoadedModule:
         return {"index": self.index, "name": self.name, "arguments": dict(self.arguments)}
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class RestoredVolume:
     """One entry of module-stream-restore: the volume it puts back on streams matching ``key``
     (``sink-input-by-media-role:music``, ``sink-input-by-application-name:Firefox``, ...)."""
@@ -56,7 +59,8 @@ class RestoredVolume:
         return {"key": self.key, "volume": self.volume, "muted": self.muted, "device": self.device}
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class PolicyInForce:
     """What can duck, cork or restore volumes on a server now."""
 

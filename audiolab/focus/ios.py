@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._by_fields import by_fields
 from ..model import Flow, ForceType, Role
 from ..reason import Reason, RuleValue
 from .actions import Deny, FocusAction, head
@@ -40,7 +41,8 @@ MIX_OPTIONS = ("mixWithOthers", "duckOthers", "interruptSpokenAudioAndMixWithOth
 BEGAN, ENDED = "began", "ended shouldResume"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Category:
     """One row of Apple's Table B-1, with the page that documents the category."""
 
@@ -53,7 +55,8 @@ class Category:
     page: str
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class IOSConfig:
     """An app's session configuration: category, effective options (implied ones included) and mode."""
 
@@ -63,7 +66,8 @@ class IOSConfig:
     notify: bool
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class IOSPolicy(FocusPolicy):
     """The categories, what each role sets, the call roles and the duck level (not Apple's figure)."""
 

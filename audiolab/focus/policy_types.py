@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .._by_fields import by_fields
 from .._exceptions import PolicyError
 from ..model import ForceType, Role
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class FocusPolicy:
     """Base of every policy: a name, the effective settings and the provenance of the data."""
 
@@ -32,14 +34,16 @@ class FocusPolicy:
         return None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class NoPolicy(FocusPolicy):
     """Everything mixes."""
 
     kind = "none"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class HarmonyRule:
     """One cell of the HarmonyOS table: what happens when ``incoming`` starts while ``existing`` plays.
 
@@ -59,7 +63,8 @@ class HarmonyRule:
 PLAY_RULE = HarmonyRule("PLAY", "incoming", ForceType.FORCE, "default")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class HarmonyOSPolicy(FocusPolicy):
     """The OpenHarmony default interrupt table plus the usage/role mapping and session types."""
 
@@ -88,7 +93,8 @@ class HarmonyOSPolicy(FocusPolicy):
         return ta is not None and ta == tb
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class WindowsPolicy(FocusPolicy):
     """Windows communications-activity ducking. ``gain`` is None for the "Do nothing" setting. A stream is a
     communications stream when it plays on the default communications device, whatever its role."""
@@ -100,7 +106,8 @@ class WindowsPolicy(FocusPolicy):
     kind = "windows"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class DuckGroup:
     """One slash-separated group of module-role-ducking (or, with gain None, of module-role-cork)."""
 
@@ -109,7 +116,8 @@ class DuckGroup:
     gain: float | None = None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class PulseAudioPolicy(FocusPolicy):
     """module-role-ducking (``duck_groups``) and module-role-cork (``cork_groups``)."""
 
@@ -121,7 +129,8 @@ class PulseAudioPolicy(FocusPolicy):
     kind = "pulseaudio"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class RoleSink:
     """A WirePlumber loopback role sink."""
 
@@ -132,7 +141,8 @@ class RoleSink:
     lower_priority: str
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class WirePlumberPolicy(FocusPolicy):
     """WirePlumber role-based linking: role sinks with priorities and mix/duck/cork actions."""
 

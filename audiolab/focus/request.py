@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._by_fields import by_fields
 from ..model import ConcurrencyMode, Flow, Role
 
 StreamKey = tuple[str, str]
@@ -19,7 +20,8 @@ IOS_OPTIONS = ("mixWithOthers", "duckOthers", "interruptSpokenAudioAndMixWithOth
 IOS_MODES = ("default", "spokenAudio", "voiceChat", "moviePlayback")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class FocusAttributes:
     """How a stream asks for focus beyond its role, in one system's own terms. Every field is optional: a
     field left None takes the default the system's data file gives the stream's role.
@@ -68,7 +70,8 @@ def _one_of(what: str, value: object, known: tuple[str, ...]) -> None:
 NO_ATTRIBUTES = FocusAttributes()
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class FocusRequest:
     """A stream asking for focus. ``app`` groups streams the HarmonyOS way (one AudioSession per app;
     defaults to ``session_id``); streams of one app share focus unless ``independent``. ``concurrency``

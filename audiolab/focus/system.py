@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._by_fields import by_fields
 from ..model import ConcurrencyMode, ForceType
 from ..reason import Reason
 from .explain import reason
@@ -28,7 +29,8 @@ RECONCILE = ("reconcile",)
 """The owner of the effects a state-based system recomputes after every change."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Effect:
     """A duck or pause imposed on ``target``, owned by whatever keeps it alive (a stream, a session, ...)."""
 

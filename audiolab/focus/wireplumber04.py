@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._by_fields import by_fields
 from ..model import Flow, Role
 from ..reason import Reason, RuleValue
 from .explain import reason
@@ -40,7 +41,8 @@ CLIENT_SCRIPT = "policy-endpoint-client.lua"
 ACTIONS = ("cork", "duck", "mix")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class EndpointRole:
     """One role of ``default_policy.policy.roles``."""
 
@@ -60,7 +62,8 @@ class EndpointRole:
         return "mix", "(none: mix)"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class WirePlumber04Policy(FocusPolicy):
     """The roles and the duck level of the endpoints policy, and the media.role each audiolab role sets."""
 

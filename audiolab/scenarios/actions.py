@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from .._by_fields import by_fields
 from ..focus.policy import PolicyError, load_policy
 from ..focus.request import FocusAttributes
 from ..model import ConcurrencyMode, Role
@@ -35,7 +36,8 @@ _COMMON = {"at", "do", "policy"}
 _PLACE = frozenset({"at", "policies", "line", "index"})
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Action:
     """One timeline entry: when (``at``), under which policies (all when empty), and where in the file
     (``line`` of its header, ``index`` among the file's [[action]] tables). Its kind is the subclass."""
@@ -73,7 +75,8 @@ class Action:
         raise NotImplementedError(f"{cls.__name__} is not an action kind of the file format")
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class PlayerAction(Action):
     """An action on one started player."""
 
@@ -93,7 +96,8 @@ class PlayerAction(Action):
         return cls(id=name(raw, "id", where), **common)
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class StartAction(PlayerAction):
     """``do = "start"``: a player starts a tone as an app, with a role and maybe focus attributes."""
 
@@ -147,28 +151,32 @@ class StartAction(PlayerAction):
                    focus=start_parts.attributes(raw, where, role), **common)
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class StopAction(PlayerAction):
     """``do = "stop"``: the player's app stops it."""
 
     do: ClassVar[str] = "stop"
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class PauseAction(PlayerAction):
     """``do = "pause"``: the player's app pauses it."""
 
     do: ClassVar[str] = "pause"
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ResumeAction(PlayerAction):
     """``do = "resume"``: the player's app resumes it."""
 
     do: ClassVar[str] = "resume"
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class VolumeAction(PlayerAction):
     """``do = "volume"``: the user sets the player's session volume and/or mute."""
 
@@ -198,7 +206,8 @@ class VolumeAction(PlayerAction):
         return cls(id=pid, volume=None if volume is None else float(volume), mute=mute, **common)
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class OptOutAction(PlayerAction):
     """``do = "opt_out"``: the player opts out of (or back into) ducking, from its next start."""
 
@@ -215,7 +224,8 @@ class OptOutAction(PlayerAction):
         return cls(id=pid, value=value, **common)
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class AppAction(Action):
     """An action of an app on its audio session (HarmonyOS's session manager)."""
 
@@ -235,7 +245,8 @@ class AppAction(Action):
         return cls(app=name(raw, "app", where), **common)
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class ActivateAction(AppAction):
     """``do = "activate"``: an app activates its audio session in a concurrency mode."""
 
@@ -259,14 +270,16 @@ class ActivateAction(AppAction):
         return cls(app=app, mode=concurrency, **common)
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class DeactivateAction(AppAction):
     """``do = "deactivate"``: an app deactivates its audio session."""
 
     do: ClassVar[str] = "deactivate"
 
 
-@dataclass(frozen=True, kw_only=True)
+@by_fields
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class SetPolicyAction(Action):
     """``do = "set_policy"``: switch the policy (``use``) and/or change settings of the one in force."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .._by_fields import by_fields
 from ._tables import Table, Where, level, name, no_unknown, number, scope, time_of
 from .actions import StartAction
 
@@ -18,7 +19,8 @@ _EXPECT_KEYS = {"at", "id", "app", "policy", "tolerance", "note"} | PLAYER_CHECK
 _HINTS = ("none", "duck", "unduck", "pause", "resume", "stop")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Check:
     """One checked key of an expectation: ``what`` (e.g. "gain_max") and the expected value."""
 
@@ -27,7 +29,8 @@ class Check:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Expectation:
     """One ``[[expect]]`` entry: what to check about a player or an app at a given time."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._by_fields import by_fields
 from .actions import SetPolicyAction
 from .format import Scenario
 from .runner import PlayerSummary, ScenarioResult
@@ -28,7 +29,8 @@ MUTED_BELOW = 0.005
 FULL_ABOVE = 0.995
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Phase:
     """A stretch of the run under one setting: from a ``set_policy`` action to the next (or the end)."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._by_fields import by_fields
 from .._exceptions import ScenarioError
 from .._files import read_text_file
 from .._toml import tomllib
@@ -38,7 +39,8 @@ _SCENARIO_KEYS = {"name", "description", "policy", "duration", "settings", "poli
 _DEFAULT_POLICIES = ("harmonyos", "windows", "pulseaudio", "wireplumber")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Scenario:
     """A parsed scenario file: its description, policies, actions and expectations."""
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .._by_fields import by_fields
 from .._exceptions import FocusDeniedError, StreamNotFound
 from ..events import DuckNotification, Event, FocusDenied, InterruptEvent, UnduckNotification
 from ..focus import FocusPolicy, load_policy
@@ -51,7 +52,8 @@ PAIR_SECONDS = START + SETTLE
 """The virtual time one pair runs."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Cell:
     """What ``policy`` did to the pair (``existing`` playing, ``incoming`` starting).
 
@@ -101,7 +103,8 @@ class Cell:
                 "why": None if self.why is None else self.why.to_dict()}
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class RoleMatrix:
     """Every cell of one policy, by (existing, incoming)."""
 

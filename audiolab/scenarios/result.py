@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._by_fields import by_fields
 from ..events import Event
 from ..focus.request import FocusRequest
 from ..reason import Reason
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Transition:
     """One row of the transitions table: at ``t``, ``subject`` changed (``kind``), because of ``cause``."""
 
@@ -31,7 +33,8 @@ class Transition:
                 "text": self.text, "why": None if self.why is None else self.why.to_dict()}
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class CheckResult:
     """One checked key of an expectation, with what was observed."""
 

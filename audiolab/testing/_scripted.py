@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .._by_fields import by_fields
 from ..model import NULL_GUID, Role
 
 if TYPE_CHECKING:
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
 Action = Literal["open", "start", "stop", "release"]
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ScriptStep:
     """One step of a script: at ``at`` seconds after the script starts, ``action`` on the stream ``stream``."""
 

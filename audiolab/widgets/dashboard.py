@@ -34,6 +34,7 @@ import anyio
 import anywidget
 import traitlets
 
+from .._by_fields import by_fields
 from .._exceptions import AudiolabError, ClosedResourceError, EventOverflow
 from ..events import (
     Event,
@@ -62,7 +63,8 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class DashboardStatistics:
     frames_sent: int
     """Meter frames sent (``peaks`` messages)."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from .._by_fields import by_fields
 from .._exceptions import AudiolabError
 from ._loop import KernelLoop, log
 
@@ -60,7 +61,8 @@ def listen_css() -> str:
     return _asset("listen.css")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ListenStatistics:
     """What listening cost and how it played, as the kernel knows it."""
 

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .._by_fields import by_fields
 from ..events import (
     Ducked,
     Event,
@@ -69,7 +70,8 @@ class Track:
             peaks.popleft()
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Transition:
     """A focus transition: ``kind`` happened to ``session_id`` at ``t``, caused by ``cause_id``."""
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from ..._by_fields import by_fields
 from ..._exceptions import AudiolabError, SessionNotFound
 from ...clock import Clock
 from ...events import ChannelVolumeChanged, Event, VolumeChanged
@@ -24,7 +25,8 @@ _Change = tuple[RawStream, list[float] | None, bool | None]
 """A stream, the volumes to set on it (or None) and the mute to set on it (or None)."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ControlWiring:
     """What the controls need of the backend that holds them."""
 

@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from ..._by_fields import by_fields
 from ...audio.sources import pan_gains
 from ...audio.synth import PERIODIC_WAVEFORMS, Tone
 from ...events import Event, SessionCreated, SessionRemoved, StateChanged, VolumeChanged
@@ -64,7 +65,8 @@ DROPOUT_SECONDS = 1.0
 DEFAULT_TRIGGER_ROLES = frozenset({"phone"})
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Transition:
     """A settled change of a tone's measured gain."""
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..._by_fields import by_fields
 from ...events import (
     ChannelVolumeChanged,
     Event,
@@ -39,14 +40,16 @@ METER_PROPERTY = "audiolab.meter"
 """Proplist key set on audiolab's own meter streams (they are also filtered by client index)."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class RawClient:
     index: int
     name: str
     props: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class RawDevice:
     index: int
     name: str
@@ -59,7 +62,8 @@ class RawDevice:
     muted: bool = False
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class RawStream:
     """What audiolab keeps of a sink-input (render) or source-output (capture)."""
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ..._by_fields import by_fields
 from ...model import Flow, MeterFrame, Session
 from .mapping import RawDevice, RawStream, is_own
 from .meters import MeterTarget
@@ -58,7 +59,8 @@ NO_MONITOR_METERS = ("not metered: WirePlumber 0.4's endpoints policy links ever
 ENDPOINT_SINK_PREFIX = "control.endpoint."
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class MeterPlan:
     """The meter targets to open, and the sink-inputs left without a meter of their own, each with why."""
 

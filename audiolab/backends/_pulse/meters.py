@@ -76,6 +76,7 @@ from dataclasses import dataclass, field
 
 from pulsectl import _pulsectl as c
 
+from ..._by_fields import by_fields
 from ..._exceptions import AudiolabError, BackendDisconnected
 from .connection import Connection
 from .peak_stream import (
@@ -117,7 +118,8 @@ does not show as silence. A playing stream that goes quiet still sends samples (
 corked one sends none, and the frame shows it as 0 from the mirror (see meter_view)."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class MeterTarget:
     """What should be metered: a sink-input on a sink (``sink_input`` set) or a whole source."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..._by_fields import by_fields
 from ...events import Event
 from ...model import Flow, Origin, Session
 from .mapping import (
@@ -31,7 +32,8 @@ from .mapping import (
 from .settling import Settling
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ClientRead:
     """A client as the server answered for it (``info`` None: gone)."""
 
@@ -39,7 +41,8 @@ class ClientRead:
     info: object | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class DeviceRead:
     """A sink (RENDER) or source (CAPTURE) as the server answered for it (``info`` None: gone)."""
 
@@ -48,7 +51,8 @@ class DeviceRead:
     info: object | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class StreamRead:
     """A sink-input (RENDER) or source-output (CAPTURE) as the server answered for it (``info`` None: gone)."""
 
@@ -57,7 +61,8 @@ class StreamRead:
     info: object | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class StreamUnread:
     """A stream the server announced and removed before it could be read: only its index is known."""
 
@@ -65,7 +70,8 @@ class StreamUnread:
     index: int
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Loaded:
     """Every list at once (connect, reconnect): replaces the tables."""
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from ..._by_fields import by_fields
 from ..._exceptions import AudiolabError, ClosedResourceError, NotSupported
 from ...audio.playback import Playback, PlayRequest
 from ...audio.player import ToneProcess
@@ -64,7 +65,8 @@ def _change_db(gain: float) -> float:
     return 20 * math.log10(gain) if gain > 0 else -math.inf
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ToneWiring:
     """What the tones need of the backend that holds them."""
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..._by_fields import by_fields
 from ...model import DeviceRole, Flow
 
 S_OK = 0
@@ -38,7 +39,8 @@ class ComCallFailed(Exception):
         self.hresult = hresult
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class EndpointInfo:
     """An active audio endpoint device (IMMDevice)."""
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..._by_fields import by_fields
 from ...model import (
     NULL_GUID,
     DisconnectReason,
@@ -35,7 +36,8 @@ DISCONNECT_REASONS = (
 _SESSION_GUID = re.compile(r"%b(\{[0-9A-Fa-f-]{36}\})")
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class RawSession:
     """What the COM getters said about one session, read on the COM thread."""
 
@@ -124,7 +126,8 @@ def _guid_or_null(value: str) -> str:
         return NULL_GUID
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ProcessTag:
     """What the Lab was told about a process (Windows has no app name or role on a session)."""
 

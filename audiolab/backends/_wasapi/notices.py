@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..._by_fields import by_fields
 
-@dataclass(frozen=True)
+
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class VolumeNotice:
     """OnSimpleVolumeChanged."""
 
@@ -17,7 +20,8 @@ class VolumeNotice:
     context: str | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ChannelVolumeNotice:
     """OnChannelVolumeChanged: every channel's level and the one that changed (None: all)."""
 
@@ -26,7 +30,8 @@ class ChannelVolumeNotice:
     context: str | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class DisplayNameNotice:
     """OnDisplayNameChanged."""
 
@@ -34,7 +39,8 @@ class DisplayNameNotice:
     context: str | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class IconPathNotice:
     """OnIconPathChanged."""
 
@@ -42,7 +48,8 @@ class IconPathNotice:
     context: str | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class GroupingParamNotice:
     """OnGroupingParamChanged (the GUID as Windows gives it; the tracker normalises it)."""
 
@@ -50,14 +57,16 @@ class GroupingParamNotice:
     context: str | None
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class StateNotice:
     """OnStateChanged: AudioSessionState (0 inactive, 1 active, 2 expired)."""
 
     state: int
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class DisconnectNotice:
     """OnSessionDisconnected: AudioSessionDisconnectReason."""
 

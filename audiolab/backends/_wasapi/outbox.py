@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..._by_fields import by_fields
 from ..._threads import LoopPoster
 from .mapping import RawSession
 from .notices import Notice
@@ -42,7 +43,8 @@ MAX_CONTROL_BACKLOG = 65_536
 Peaks = dict[str, tuple[float, tuple[float, ...]]]
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class OutboxStatistics:
     posts: int
     """Loop callbacks posted so far (at most one is ever pending)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 
+from ..._by_fields import by_fields
 from ...audio.playback import Playback, PlayRequest
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ CHILD_MODULE = "audiolab.audio._player_child_sd"
 WASAPI_HOSTAPI = "Windows WASAPI"
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class ToneLaunch:
     """What to start: the tone (duration already applied), the app name, the endpoint (its id and its
     friendly name, which is the PortAudio device name; None for the default render device), channels.

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..._by_fields import by_fields
 from ..._files import read_regular_file
 
 try:
@@ -38,7 +39,8 @@ class PersistenceWarning(UserWarning):
     """The persisted session settings could not be read (or saved); the service runs with defaults in memory."""
 
 
-@dataclass(frozen=True)
+@by_fields
+@dataclass(frozen=True, eq=False, repr=False)
 class Stored:
     """One session's saved volume and mute."""
 
