@@ -17,6 +17,10 @@ EXAMPLES = """examples:
 """
 
 
+COMMANDS = ("explain",)
+"""The subcommands :func:`add_parsers` registers (the CLI builds only the group of the command it runs)."""
+
+
 def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``explain``."""
     explain = commands.add_parser(

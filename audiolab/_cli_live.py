@@ -24,6 +24,10 @@ With --json the first line is the snapshot: {"time", "kind": "Snapshot", "backen
 """
 
 
+COMMANDS = ("sessions", "watch")
+"""The subcommands :func:`add_parsers` registers (the CLI builds only the group of the command it runs)."""
+
+
 def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``sessions`` and ``watch``."""
     sessions = commands.add_parser("sessions", help="list the audio sessions", epilog=SESSIONS_EXAMPLES,

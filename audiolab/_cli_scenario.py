@@ -45,6 +45,10 @@ def _policy_list(text: str) -> list[str]:
     return names
 
 
+COMMANDS = ("scenario", "demo")
+"""The subcommands :func:`add_parsers` registers (the CLI builds only the group of the command it runs)."""
+
+
 def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``scenario`` (with ``run``, ``compare``, ``list``) and ``demo``."""
     scenario = commands.add_parser(

@@ -16,6 +16,10 @@ examples:
 """
 
 
+COMMANDS = ("tone",)
+"""The subcommands :func:`add_parsers` registers (the CLI builds only the group of the command it runs)."""
+
+
 def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``tone``."""
     tone = commands.add_parser(

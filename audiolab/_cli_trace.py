@@ -22,6 +22,10 @@ examples:
 """
 
 
+COMMANDS = ("record", "replay")
+"""The subcommands :func:`add_parsers` registers (the CLI builds only the group of the command it runs)."""
+
+
 def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``record`` and ``replay``."""
     record = commands.add_parser(

@@ -38,3 +38,33 @@ def test_a_tone_on_the_simulated_service_still_loads_the_audio_path() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     report = json.loads(result.stdout)
     assert report["status"] == 0 and "numpy" in report["modules"]
+
+
+ARGVS = (
+    ["sessions", "--backend", "sim", "--json"],
+    ["watch", "--backend", "sim", "--json"],
+    ["tone", "440", "--seconds", "0.5", "--role", "navigation"],
+    ["replay", __file__, "--speed", "2"],  # an existing file: the parser checks only that
+    ["explain", "--backend", "sim"],
+    ["scenario", "run", "music-call", "--json"],
+    ["demo"],
+)
+
+
+def test_the_parser_of_one_command_group_reads_its_command_as_the_whole_parser_does() -> None:
+    from audiolab.cli import COMMAND_GROUPS, _parser
+
+    for argv in ARGVS:
+        whole, partial = vars(_parser().parse_args(argv)), vars(_parser(argv).parse_args(argv))
+        assert partial == whole, argv
+        built = {name for group in COMMAND_GROUPS for name in group.COMMANDS if name in _subcommands(_parser(argv))}
+        assert built == {name for group in COMMAND_GROUPS if argv[0] in group.COMMANDS for name in group.COMMANDS}
+    assert _subcommands(_parser(["nonsense"])) == _subcommands(_parser())  # an unknown word: the whole parser
+
+
+def _subcommands(parser: object) -> set[str]:
+    import argparse
+
+    assert isinstance(parser, argparse.ArgumentParser)
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(actions[0].choices)
