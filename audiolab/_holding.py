@@ -8,8 +8,6 @@ is entered and left by that task, as in any ``async with`` block) until :func:`s
 
 from __future__ import annotations
 
-import asyncio
-
 import sniffio
 
 from .lab import Lab
@@ -26,6 +24,8 @@ async def start_lab(backend: str = "sim", **options: object) -> Lab:
         raise RuntimeError("start_lab() holds the Lab in a background task of an asyncio loop (a notebook "
                            "kernel's); under trio, use `async with audiolab.open() as lab:`")
     lab = open_lab(backend, **options)  # bad arguments fail here, in the caller's task
+    import asyncio  # here: `import audiolab` under trio does not load asyncio
+
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[None] = loop.create_future()
     stop = asyncio.Event()

@@ -68,3 +68,11 @@ def _subcommands(parser: object) -> set[str]:
     assert isinstance(parser, argparse.ArgumentParser)
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return set(actions[0].choices)
+
+
+def test_import_audiolab_loads_no_event_loop_library() -> None:
+    """A trio user's `import audiolab` loads no asyncio (and an asyncio user's no trio): anyio picks one at run."""
+    probe = "import json, sys, audiolab; print(json.dumps(sorted(sys.modules)))"
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                                           timeout=60).stdout))
+    assert "audiolab.lab" in loaded and not {"asyncio", "trio"} & loaded
