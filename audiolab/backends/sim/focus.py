@@ -33,6 +33,7 @@ from ...model import ConcurrencyMode, DeactivationReason, Device, StreamState
 from .audio import SimAudio
 from .records import SessionRecord, StreamRecord
 from .scheduler import Scheduler
+from .session_gains import SessionGains
 from .sessions import SessionTable
 
 ERROR_SYSTEM = 6800301
@@ -71,6 +72,7 @@ class FocusRules:
         self.engine = FocusEngine(policy)
         """The focus engine that decides (its policy, and what each stream holds)."""
         self._activated_apps: dict[str, int] = {}  # app -> its activation's number, for the idle timer
+        self._gains = SessionGains()
 
     @property
     def _now(self) -> float:
@@ -105,6 +107,8 @@ class FocusRules:
         stream.focus_held = False
         self._table.set_running(stream, True)
         self.apply(actions)
+        # a session whose streams all stopped while ducked kept its gain until now, when one plays again
+        self._settle(stream.session_id, at_once=True)
 
     def stop(self, stream: StreamRecord) -> None:
         """The stream's app stops it (or a focus hold on it ends): its focus is released."""
@@ -113,15 +117,19 @@ class FocusRules:
             return
         self._table.set_running(stream, False)
         self.apply(self.engine.stop(self.request(stream), self._now))
+        self._forget(stream)
         self._schedule_idle_check(stream.app)
 
     def release(self, requests: list[FocusRequest]) -> None:
         """Release what streams that vanished held (their device or session went away)."""
         for request in requests:
             self.apply(self.engine.stop(request, self._now))
+            self._gains.forget_session(request.session_id)
 
     def apply(self, actions: list[FocusAction]) -> None:
-        """Carry out what the focus policy decided, and report it."""
+        """Carry out what the focus policy decided, and report it. Events are about sessions: a decision that
+        tells two streams of one session the same thing is one event, and their ducks one ``Ducked``."""
+        told: list[Event] = []
         for action in actions:
             stream = self._table.find_stream(action.stream_id) if action.stream_id else None
             if not isinstance(action, DeactivateSession) and (
@@ -129,10 +137,14 @@ class FocusRules:
             ):
                 continue  # about a stream that is already gone (its device or service went away)
             if isinstance(action, (Duck, Unduck)):
-                self._audio.set_focus_gain(action.session_id, action.gain, action.fade_seconds, self._now)
-            elif isinstance(action, (Pause, Stop)) and stream is not None:
+                self._gains.note(action)
+                self._settle(action.session_id, action)
+                continue
+            if isinstance(action, (Pause, Stop)) and stream is not None:
                 stream.focus_held = isinstance(action, Pause)
                 self._table.set_running(stream, False)
+                if isinstance(action, Stop):
+                    self._forget(stream)
                 self._schedule_idle_check(stream.app)
             elif isinstance(action, Resume) and stream is not None and stream.focus_held:
                 stream.focus_held = False
@@ -140,8 +152,24 @@ class FocusRules:
             elif isinstance(action, DeactivateSession):
                 self._activated_apps.pop(action.session_id, None)
             event = action.to_event()
-            if event is not None:
+            if event is not None and event not in told:
+                told.append(event)
                 self._emit(event)
+
+    def _settle(self, session_id: str, trigger: Duck | Unduck | None = None, *, at_once: bool = False) -> None:
+        """Bring the session's focus gain in line with its streams' ducks; a change is a Ducked/Unducked."""
+        change = self._gains.settle(session_id, self._now, trigger, at_once=at_once)
+        if change is not None:
+            self._audio.set_focus_gain(session_id, change.gain, change.fade_seconds, self._now)
+            self._emit(change.to_event())
+
+    def _forget(self, stream: StreamRecord) -> None:
+        """The engine forgot the stream: its ducks end with it. The session's gain follows at once while
+        another of its streams plays, else when one of them starts again."""
+        self._gains.forget((stream.session_id, stream.id))
+        session = self._table.owner(stream)
+        if any(s.state is StreamState.RUNNING for s in self._table.streams_of(session)):
+            self._settle(stream.session_id)
 
     def set_policy(self, policy: FocusPolicy | str, **settings: object) -> None:
         """Switch the focus policy and re-evaluate what plays now: ``PolicyChanged`` first, then the focus
@@ -156,6 +184,7 @@ class FocusRules:
         """The service stopped: nothing holds focus, no app's audio session is activated."""
         self.engine = FocusEngine(self.engine.policy)
         self._activated_apps.clear()
+        self._gains.clear()
 
     def activate_session(self, app: str, mode: ConcurrencyMode) -> None:
         """HarmonyOS AudioSessionManager.activateAudioSession for ``app``."""
