@@ -167,6 +167,7 @@ class FocusRules:
         """The engine forgot the stream: its ducks end with it. The session's gain follows at once while
         another of its streams plays, else when one of them starts again."""
         self._gains.forget((stream.session_id, stream.id))
+        self._gains.prune(self._table.exists)
         session = self._table.owner(stream)
         if any(s.state is StreamState.RUNNING for s in self._table.streams_of(session)):
             self._settle(stream.session_id)

@@ -8,6 +8,7 @@ shows a ducked session. :class:`SessionGains` keeps each stream's last duck and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from ...focus import Duck, Unduck
@@ -38,6 +39,11 @@ class SessionGains:
         self._shown.pop(session_id, None)
         for key in [k for k in self._ducks if k[0] == session_id]:
             del self._ducks[key]
+
+    def prune(self, exists: Callable[[str], bool]) -> None:
+        """Forget the sessions that ended (``exists`` says which are left)."""
+        for session_id in [sid for sid in self._shown if not exists(sid)]:
+            self.forget_session(session_id)
 
     def clear(self) -> None:
         self._ducks.clear()
