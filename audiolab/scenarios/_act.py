@@ -15,6 +15,7 @@ from .actions import (
     DeactivateAction,
     OptOutAction,
     PauseAction,
+    PlayerAction,
     ResumeAction,
     SetPolicyAction,
     StartAction,
@@ -31,13 +32,13 @@ async def apply(run: Run, action: Action, events: Any) -> None:
     match action:
         case StartAction():
             await _start(run, action, events)
-        case StopAction(id=pid):
-            player = run.players[pid]
+        case StopAction():
+            player = _player(run, action)
             if player.playback is not None and not player.playback.finished:
                 player.app_stopped_at = action.at
                 await player.playback.stop()
-        case PauseAction(id=pid) | ResumeAction(id=pid):
-            await _pause_or_resume(run, run.players[pid], action)
+        case PauseAction() | ResumeAction():
+            await _pause_or_resume(run, _player(run, action), action)
         case ActivateAction(app=app, mode=mode):
             await lab.session_manager(app).activate(mode)
         case DeactivateAction(app=app):
@@ -45,8 +46,8 @@ async def apply(run: Run, action: Action, events: Any) -> None:
                 await lab.session_manager(app).deactivate()
             except SessionNotFound as exc:  # not activated (or timed out already): HarmonyOS's 6800301
                 run.row(action.at, "error", app, None, str(exc))
-        case VolumeAction(id=pid, volume=volume, mute=mute):
-            player = run.players[pid]
+        case VolumeAction(volume=volume, mute=mute):
+            player = _player(run, action)
             if player.session_id is not None and not player.denied:
                 if volume is not None:
                     await lab.set_volume(player.session_id, volume)
@@ -54,12 +55,25 @@ async def apply(run: Run, action: Action, events: Any) -> None:
                     await lab.set_mute(player.session_id, mute)
         case SetPolicyAction():
             await _set_policy(run, action)
-        case OptOutAction(id=pid, value=value):
-            player = run.players[pid]
+        case OptOutAction(value=value):
+            player = _player(run, action)
             if player.session_id is not None and not player.denied:
                 run.engine.set_ducking_opt_out(player.session_id, value)
     await anyio.lowlevel.checkpoint()
     run.take(events)
+
+
+def _player(run: Run, action: PlayerAction) -> Player:
+    """The player ``action`` acts on; a ScenarioError naming its line when none of that id has started in
+    this run (a scenario built in Python, or run under a policy its file was not checked against)."""
+    player = run.players.get(action.id)
+    if player is None:
+        raise _error(run, action, action.not_started(run.policy, run.scenario.players().get(action.id)))
+    return player
+
+
+def _error(run: Run, action: Action, message: str) -> ScenarioError:
+    return ScenarioError(f"[[action]] #{action.index + 1}: {message}", path=run.scenario.path, line=action.line)
 
 
 async def _pause_or_resume(run: Run, player: Player, action: Action) -> None:
@@ -84,8 +98,7 @@ async def _set_policy(run: Run, action: SetPolicyAction) -> None:
     try:
         await run.lab.set_policy(name, **settings)
     except PolicyError as exc:  # under a policy the file was not checked against (run --policy)
-        raise ScenarioError(f"[[action]] #{action.index + 1}: under {run.policy}: {exc}",
-                            path=run.scenario.path, line=action.line) from None
+        raise _error(run, action, f"under {run.policy}: {exc}") from None
 
 
 def _tone(action: StartAction) -> Any:
@@ -101,6 +114,8 @@ def _tone(action: StartAction) -> Any:
 
 
 async def _start(run: Run, action: StartAction, events: Any) -> None:
+    if action.id in run.players:
+        raise _error(run, action, f"player id {action.id!r} is started twice; give each start its own id")
     player = Player(action)
     run.players[player.id] = player
     tone = _tone(action)

@@ -91,6 +91,16 @@ class PlayerAction(Action):
     def subject(self) -> str | None:
         return self.id
 
+    def not_started(self, policy: str, start: StartAction | None) -> str:
+        """Why no player of this id has started when this action runs under ``policy``; ``start`` is the
+        scenario's start of that id (None: it has none)."""
+        said = f"no player {self.id!r} has started by t={self.at:g}"
+        if start is None:
+            return said
+        if not start.applies_to(policy):
+            return f"under {policy}, {said} (its start is scoped to {', '.join(start.policies)})"
+        return f"{said} (it starts at t={start.at:g}, after this action)"
+
     @classmethod
     def _from_table(cls, raw: Table, where: Where, **common: Any) -> PlayerAction:
         return cls(id=name(raw, "id", where), **common)

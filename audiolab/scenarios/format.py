@@ -99,8 +99,8 @@ def parse_scenario(text: str, *, path: str = "<string>", default_name: str = "sc
     if not actions:
         raise ScenarioError("a scenario needs at least one [[action]]", path=path, line=lines.header("scenario"))
     actions = sorted(actions, key=lambda a: a.at)  # stable: file order within one instant
-    _check_references(actions, lines, path)
     for run in dict.fromkeys([policy, *policies]):
+        _check_references(actions, run, path, lines)
         _check_policy_switches(actions, run, path, lines)
     players = {a.id: a for a in actions if isinstance(a, StartAction)}
     apps = {a.app for a in actions if isinstance(a, (StartAction, AppAction))}
@@ -172,16 +172,20 @@ def _check_policy_switches(actions: list[Action], run: str, path: str, lines: Li
             raise where.error(f"under {run} (then {current}): {exc}", "settings") from None
 
 
-def _check_references(actions: list[Action], lines: Lines, path: str) -> None:
-    """Players are started once before anything else refers to them."""
+def _check_references(actions: list[Action], run: str, path: str, lines: Lines) -> None:
+    """Players are started once, and, in a run under ``run``, before anything else refers to them."""
+    starts: dict[str, StartAction] = {}
     started: set[str] = set()
     for action in actions:
         if not isinstance(action, PlayerAction):
             continue
         where = Where(path, lines, "action", action.index)
         if isinstance(action, StartAction):
-            if action.id in started:
+            if action.id in starts:
                 raise where.error(f"player id {action.id!r} is started twice; give each start its own id", "id")
-            started.add(action.id)
-        elif action.id not in started:
-            raise where.error(f"no player {action.id!r} has started by t={action.at:g}", "id")
+            starts[action.id] = action
+            if action.applies_to(run):
+                started.add(action.id)
+        elif action.applies_to(run) and action.id not in started:
+            later = next((a for a in actions if isinstance(a, StartAction) and a.id == action.id), None)
+            raise where.error(action.not_started(run, later), "id")
