@@ -4,9 +4,12 @@ frozen :class:`~audiolab.Session` and :class:`~audiolab.Stream` are made from th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ...focus.request import FocusAttributes
 from ...model import NULL_GUID, Flow, Role, SessionKey, SessionState, Stream, StreamState
+
+if TYPE_CHECKING:
+    from ...focus.request import FocusAttributes
 
 
 @dataclass

@@ -23,7 +23,6 @@ from ...events import (
     StateChanged,
     StreamsChanged,
 )
-from ...focus.request import FocusAttributes
 from ...model import Device, DisconnectReason, Flow, Role, Session, SessionKey, SessionState, StreamState
 from .audio import SimAudio
 from .persistence import VolumeStore
@@ -32,6 +31,7 @@ from .scheduler import Scheduler
 
 if TYPE_CHECKING:
     from ...audio.synth import Tone
+    from ...focus.request import FocusAttributes
 
 SYSTEM_SOUNDS_GUID = "5d0e2a51-ad0e-4b5c-9a63-3e5e6d1b7c11"
 """The fixed GUID of the simulated system sounds session (cross-process)."""
