@@ -35,7 +35,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from .._by_fields import by_fields
 from .._exceptions import (
@@ -116,7 +116,7 @@ class PulseBackend(Backend):
         meter_rate: int = 30,
         client_name: str = "audiolab",
         native_meters: bool = True,
-        **options: Any,
+        **options: object,
     ) -> None:
         super().__init__(clock=clock, **options)
         if server is not None and not isinstance(server, str):

@@ -11,7 +11,6 @@ import datetime
 import math
 import os
 from collections.abc import Callable
-from typing import Any
 
 from .._exceptions import NotSupported
 from .._meters import merge_frames
@@ -33,7 +32,7 @@ class ReplayBackend(Backend):
         trace: str | os.PathLike[str] | Trace,
         speed: float = 1.0,
         clock: str | Clock | None = None,
-        **options: Any,
+        **options: object,
     ) -> None:
         super().__init__(clock=make_clock(clock), **options)
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):

@@ -97,7 +97,7 @@ class WasapiBackend(Backend):
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         player: Launcher | None = None,
         clock: Clock | None = None,
-        **options: Any,
+        **options: object,
     ) -> None:
         super().__init__(clock=clock, **options)
         if com is not None and not isinstance(com, ComApi):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from ..._exceptions import ClosedResourceError
 from ...audio.playback import Playback, PlayRequest
@@ -73,7 +73,7 @@ class SimBackend(Backend):
         block_ms: float = 10.0,
         output: str | os.PathLike[str] | object | None = None,
         output_device: str | None = None,
-        **options: Any,
+        **options: object,
     ) -> None:
         super().__init__(clock=make_clock(clock), **options)
         if isinstance(block_ms, bool) or not isinstance(block_ms, (int, float)) or not 1 <= block_ms <= 100:
