@@ -6,6 +6,7 @@ seen and the newest timestamp): nothing loud is hidden and nothing old is delive
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -155,6 +156,17 @@ class MeterSubscription(ObjectReceiveStream[MeterFrame]):
         return MeterStatistics(self.rate, self._offered, self._delivered, self._merged)
 
 
+def plan_tick(last_tick: float, now: float, interval: float, *, on_grid: bool) -> float:
+    """When the ticker reads the meters next: one ``interval`` after ``last_tick``, or ``now`` if that has passed
+    (a late ticker skips the ticks it missed instead of bunching). ``on_grid`` (virtual time): the first multiple
+    of ``interval`` after ``last_tick``, or the first at or after ``now``; the last tick may lie on the grid of
+    another rate (subscribers came or went), so that the next one still comes within an interval."""
+    if not on_grid:
+        return max(last_tick + interval, now)
+    next_tick = (math.floor(last_tick / interval + 1e-9) + 1) * interval
+    return next_tick if next_tick >= now else math.ceil(now / interval - 1e-9) * interval
+
+
 class MeterFanOut:
     """A Lab's meter subscribers and the one ticker that reads the backend's meters for all of them.
 
@@ -166,6 +178,9 @@ class MeterFanOut:
         self._tasks = tasks
         self.subscriptions: list[MeterSubscription] = []
         self._ticker_running = False
+        self._ticker_rate = 0.0
+        self._replan: anyio.CancelScope | None = None
+        """Cancels the ticker's sleep, so that it plans its next tick again (a faster subscriber joined)."""
         self._closed = False
 
     def subscribe(self, rate: float) -> MeterSubscription:
@@ -187,6 +202,10 @@ class MeterFanOut:
         if not self._ticker_running:
             self._ticker_running = True
             self._tasks.start_soon(self._tick)
+        elif self._replan is not None and subscription.rate > self._ticker_rate:
+            # The ticker sleeps towards a tick planned for slower subscribers (or for ones that have left):
+            # on a virtual clock that tick may lie beyond every advance the new subscriber makes.
+            self._replan.cancel()
 
     def _drop(self, subscription: MeterSubscription) -> None:
         if subscription in self.subscriptions:
@@ -195,15 +214,19 @@ class MeterFanOut:
     async def _tick(self) -> None:
         backend = self._backend
         clock = backend.clock
-        next_tick = clock.now()
+        last_tick = clock.now()
         while self.subscriptions and not self._closed:
-            interval = 1.0 / max(s.rate for s in self.subscriptions)
-            # Ticks on a fixed grid (no drift); a late ticker skips the ticks it missed instead of bunching.
-            next_tick = max(next_tick + interval, clock.now())
-            next_tick = round(next_tick / interval) * interval if clock.virtual else next_tick
-            await clock.sleep_until(next_tick)
+            self._ticker_rate = max(s.rate for s in self.subscriptions)
+            next_tick = plan_tick(last_tick, clock.now(), 1.0 / self._ticker_rate, on_grid=clock.virtual)
+            with anyio.CancelScope() as replan:
+                self._replan = replan
+                await clock.sleep_until(next_tick)
+            self._replan = None
             if not self.subscriptions or self._closed:
                 break
+            if replan.cancelled_caught:
+                continue  # plan the next tick again, at the faster rate
+            last_tick = next_tick
             frame = backend.read_meters()
             for subscription in list(self.subscriptions):
                 subscription.offer(frame)
