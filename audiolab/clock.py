@@ -52,7 +52,7 @@ class RealClock(Clock):
 
 
 class VirtualClock(Clock):
-    """Time that moves only through :meth:`advance`.
+    """Time that moves only through :meth:`advance` (or :meth:`advance_until`).
 
     Sleepers wait until an advance reaches their deadline. An advance steps through every pending deadline in
     order, runs the registered *steppers* (the simulated engine) up to it, wakes the sleepers due and lets them
@@ -70,9 +70,19 @@ class VirtualClock(Clock):
         self._counter = itertools.count()
         self._steppers: list[Stepper] = []
         self._advancing = False
+        self._changed: anyio.Event | None = None  # made when first waited on: a clock may be made outside a loop
 
     def now(self) -> float:
         return self._now
+
+    def next_deadline(self) -> float | None:
+        """The next virtual time at which something is due (a sleeper's deadline, or a stepper's), if any."""
+        candidates = [self._sleepers[0][0]] if self._sleepers else []
+        for stepper in self._steppers:
+            wanted = stepper.next_deadline()
+            if wanted is not None and wanted > self._now:
+                candidates.append(wanted)
+        return min(candidates, default=None)
 
     def add_stepper(self, stepper: Stepper) -> Callable[[], None]:
         """Register a component that time drives (the simulated engine). Returns an unregister function."""
@@ -86,6 +96,7 @@ class VirtualClock(Clock):
         event = anyio.Event()
         entry = (deadline, next(self._counter), event)
         heapq.heappush(self._sleepers, entry)
+        self._notify()  # something is due now: a waiter in advance_until() may move time to it
         try:
             await event.wait()
         finally:
@@ -108,25 +119,59 @@ class VirtualClock(Clock):
         try:
             while True:
                 await _let_others_run()
-                next_stop = target
-                if self._steppers:  # they render synchronously: bound each step's work
-                    next_stop = min(target, self._now + self.MAX_STEP)
-                if self._sleepers and self._sleepers[0][0] < next_stop:
-                    next_stop = self._sleepers[0][0]
-                for stepper in list(self._steppers):
-                    wanted = stepper.next_deadline()
-                    if wanted is not None and self._now < wanted < next_stop:
-                        next_stop = wanted
-                for stepper in list(self._steppers):
-                    stepper.advance_to(next_stop)
-                self._now = max(self._now, next_stop)
-                while self._sleepers and self._sleepers[0][0] <= self._now:
-                    heapq.heappop(self._sleepers)[2].set()
+                self._step(target)
                 if self._now >= target:
                     await _let_others_run()
                     return
         finally:
             self._advancing = False
+            self._notify()
+
+    async def advance_until(self, done: anyio.Event) -> None:
+        """Wait until ``done`` is set, moving time on meanwhile as the only task that waits on it would want.
+
+        While no other task advances the clock, time jumps from one deadline to the next (a sleeper's or a
+        stepper's, in order, waking what is due at each and letting it run, as :meth:`advance_to` does) until
+        ``done`` is set. While another task advances it, time is left to that task. When nothing is due, time
+        stands still and this waits for ``done``, a new sleeper or another task's advance. Cancellable."""
+        while not done.is_set():
+            await _let_others_run()
+            if done.is_set():
+                return
+            deadline = None if self._advancing else self.next_deadline()
+            if deadline is None:
+                await _wait_for_either(done, self._change())
+            else:
+                self._step(deadline)  # synchronous: no other advance can start in the middle of it
+
+    def _step(self, target: float) -> None:
+        """One step towards ``target``: to the first deadline before it (at most :attr:`MAX_STEP` ahead while
+        steppers render), running the steppers there and waking the sleepers due."""
+        next_stop = target
+        if self._steppers:  # they render synchronously: bound each step's work
+            next_stop = min(target, self._now + self.MAX_STEP)
+        if self._sleepers and self._sleepers[0][0] < next_stop:
+            next_stop = self._sleepers[0][0]
+        for stepper in list(self._steppers):
+            wanted = stepper.next_deadline()
+            if wanted is not None and self._now < wanted < next_stop:
+                next_stop = wanted
+        for stepper in list(self._steppers):
+            stepper.advance_to(next_stop)
+        self._now = max(self._now, next_stop)
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            heapq.heappop(self._sleepers)[2].set()
+
+    def _change(self) -> anyio.Event:
+        """An event set when a sleeper arrives or an advance ends."""
+        if self._changed is None:
+            self._changed = anyio.Event()
+        return self._changed
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
 
 def _finite(value: float, what: str) -> float:
@@ -136,6 +181,16 @@ def _finite(value: float, what: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{what} must be finite, got {value!r}")
     return value
+
+
+async def _wait_for_either(first: anyio.Event, second: anyio.Event) -> None:
+    async def wait(event: anyio.Event, scope: anyio.CancelScope) -> None:
+        await event.wait()
+        scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(wait, first, group.cancel_scope)
+        group.start_soon(wait, second, group.cancel_scope)
 
 
 async def _let_others_run(rounds: int = 8) -> None:

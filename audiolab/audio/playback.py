@@ -97,9 +97,14 @@ class Playback(abc.ABC):
         return self._finished.is_set()
 
     async def wait(self) -> None:
-        """Wait until the tone finishes. Cancelling the waiting task stops the tone."""
+        """Wait until the tone finishes. Cancelling the waiting task stops the tone.
+
+        On a virtual clock (the simulated service), a tone with a duration moves time on to its end, as
+        ``lab.sleep()`` would: through every deadline on the way, in order, while no other task advances the
+        clock (then time is left to that task). A tone without one waits, without moving time, for whoever stops
+        it or advances the clock."""
         try:
-            await self._finished.wait()
+            await self._until_finished()
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self.stop()
@@ -142,6 +147,10 @@ class Playback(abc.ABC):
     def _check_open(self) -> None:
         if self.finished:
             raise ClosedResourceError("this playback has finished")
+
+    async def _until_finished(self) -> None:
+        """Wait for the tone to finish (a backend on virtual time moves the time on meanwhile)."""
+        await self._finished.wait()
 
     def _mark_finished(self) -> None:
         """Called by the backend when the tone ended by itself (its stream is still to be released)."""

@@ -188,7 +188,7 @@ class SimBackend(Backend):
         )
 
     async def play(self, request: PlayRequest) -> Playback:
-        playback = SimPlayback(self.engine, request)
+        playback = SimPlayback(self.engine, request, self.clock)
         self._playbacks = [p for p in self._playbacks if not p.released]
         self._playbacks.append(playback)
         return playback

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..._exceptions import FocusDeniedError, PolicyError
 from ...audio.playback import Playback, PlayRequest
+from ...clock import Clock, VirtualClock
 from ...model import NULL_GUID
 
 if TYPE_CHECKING:
@@ -15,11 +16,12 @@ if TYPE_CHECKING:
 class SimPlayback(Playback):
     """A tone in its own process (a :class:`SimClient` with its own pid), hence its own session."""
 
-    def __init__(self, engine: SimEngine, request: PlayRequest) -> None:
+    def __init__(self, engine: SimEngine, request: PlayRequest, clock: Clock) -> None:
         from .client import SimClient
 
         tone = request.timed_tone
         self._engine = engine
+        self._clock = clock
         self._client = SimClient(engine, request.app_name)
         stream_id = engine.open_stream(
             pid=self._client.pid,
@@ -49,6 +51,12 @@ class SimPlayback(Playback):
     def _on_stream_over(self, stream_id: str) -> None:
         if stream_id == self._stream_id:
             self._mark_finished()
+
+    async def _until_finished(self) -> None:
+        if isinstance(self._clock, VirtualClock) and self.request.timed_tone.duration is not None:
+            await self._clock.advance_until(self._finished)  # nobody else may ever move time to its end
+        else:
+            await super()._until_finished()
 
     def _release(self) -> None:
         if self._on_stream_over in self._engine.stream_listeners:
