@@ -134,8 +134,8 @@ class VirtualClock(Clock):
         stepper's, in order, waking what is due at each and letting it run, as :meth:`advance_to` does) until
         ``done`` is set. While another task advances it, time is left to that task. When nothing is due, time
         stands still and this waits for ``done``, a new sleeper or another task's advance. Cancellable."""
-        while not done.is_set():
-            await _let_others_run()
+        while True:
+            await _let_others_run()  # also when done already: a checkpoint, as every async call is
             if done.is_set():
                 return
             deadline = None if self._advancing else self.next_deadline()

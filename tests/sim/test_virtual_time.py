@@ -6,8 +6,8 @@ import anyio
 import pytest
 
 import audiolab
-from audiolab import VirtualClock
-from audiolab.tones import sine
+from audiolab import Role, SessionState, VirtualClock
+from audiolab.tones import ring, sine
 
 pytestmark = pytest.mark.anyio
 
@@ -72,6 +72,18 @@ async def test_waiting_for_a_tone_wakes_what_is_due_on_the_way_in_order():
         assert frame.timestamp == pytest.approx(0.3) and frame.peaks[tone.session_id] == pytest.approx(0.5)
 
 
+async def test_waiting_for_a_paused_tone_moves_on_through_what_resumes_it():
+    async with audiolab.open(clock="virtual", policy="harmonyos") as lab:
+        music = await lab.play(sine(330), role=Role.MUSIC, app="Music", duration=2.0)
+        await lab.sleep(0.5)
+        call = await lab.play(ring(), role=Role.VOICE_COMMUNICATION, app="Phone", duration=1.0)
+        await lab.sleep(0.1)
+        assert lab.session(music.session_id).state is SessionState.INACTIVE  # paused by the call, 1.5 s to go
+        with anyio.fail_after(REAL_SECONDS):
+            await music.wait()
+        assert call.finished and lab.clock.now() == pytest.approx(3.0)  # the call ended at 1.5, then 1.5 s more
+
+
 async def test_waiting_for_a_tone_leaves_time_to_a_task_that_advances_it():
     async with audiolab.open(clock="virtual", policy="none") as lab:
         tone = await lab.play(sine(440), duration=0.5)
@@ -94,6 +106,21 @@ async def test_waiting_for_a_tone_leaves_time_to_a_task_that_advances_it():
                 tg.start_soon(sleeper)
         assert ended == [pytest.approx(0.5)]
         assert [after - before for before, after in slept] == pytest.approx([0.1] * 3)
+
+
+async def test_a_cancelled_wait_moves_no_time_and_stops_the_tone():
+    async with audiolab.open(clock="virtual", policy="none") as lab:
+        tone = await lab.play(sine(440), duration=0.5)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await tone.wait()
+        assert scope.cancelled_caught and lab.clock.now() == 0.0 and tone.released
+        short = await lab.play(sine(440), duration=0.1)
+        await short.wait()
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await short.wait()  # finished already: still a checkpoint
+        assert scope.cancelled_caught
 
 
 async def test_waiting_for_a_tone_without_a_duration_does_not_move_time():
