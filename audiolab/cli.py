@@ -44,9 +44,10 @@ Run `audiolab <command> --help` for a command's options and examples.
 
 
 def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser of every command, or, when ``argv`` names a command, of its group only (a cold start saves
-    building the rest; nothing else differs, since the other groups' arguments are never looked at)."""
-    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    """The parser of every command, or, when ``argv`` starts with a command, of its group only (a cold start
+    saves building the rest; nothing else differs, since the other groups' arguments are never looked at, and
+    ``audiolab --help ...`` still lists every command)."""
+    word = argv[0] if argv else None
     groups = [group for group in COMMAND_GROUPS if word in group.COMMANDS] or COMMAND_GROUPS
     parser = Parser(prog="audiolab", description="Audio sessions and audio focus, visible.", epilog=EPILOG,
                     formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -60,6 +60,7 @@ def test_the_parser_of_one_command_group_reads_its_command_as_the_whole_parser_d
         built = {name for group in COMMAND_GROUPS for name in group.COMMANDS if name in _subcommands(_parser(argv))}
         assert built == {name for group in COMMAND_GROUPS if argv[0] in group.COMMANDS for name in group.COMMANDS}
     assert _subcommands(_parser(["nonsense"])) == _subcommands(_parser())  # an unknown word: the whole parser
+    assert _subcommands(_parser(["--help", "sessions"])) == _subcommands(_parser())  # the top-level help lists all
 
 
 def _subcommands(parser: object) -> set[str]:
