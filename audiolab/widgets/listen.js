@@ -6,58 +6,155 @@
 
 const audiolabListen = (() => {
   const RATE = 24000;
-  const TARGET_MS = 150; // buffered before playing starts (and again after an underrun)
-  const MAX_MS = 400; // more than this buffered (a burst after a stall): fade out, skip to TARGET_MS, fade in
-  // (and more than TARGET_MS + 80 ms for a whole second: the same, so a stall does not raise the latency for good)
-  const FADE_MS = 5;
+  // The jitter buffer's rules (makeJitter): over the last 20 s but their worst stall, keep 20 ms to spare
+  // (100 ms until anything is known); a surplus steady for 5 s goes 20 ms a second; past 400 ms it goes at once.
+  const JITTER = { startMs: 100, marginMs: 20, windowS: 20, budget: 1, steadyS: 5, shrinkMs: 20, maxMs: 400, fadeMs: 5 };
   const ACK_MS = 1000;
   const LINGER_MS = 2000; // a player whose every view went away stops after this (a view drawn again keeps it)
 
   // The jitter buffer. Self-contained (no outside names), because the worklet gets it as source text.
-  function makeJitter(rate, targetMs, maxMs, fadeMs) {
+  // Adaptive, as the jitter buffers of voice calls are (WebRTC's NetEq), sized from what arrived lately:
+  // - its "low" of each second is the least it held in that second (how early the latest chunk came);
+  // - the lows of the last o.windowS seconds, all but the o.budget lowest (the worst stalls, which may
+  //   underrun), should stay at o.marginMs or more: above that for o.steadyS seconds, the surplus is spliced
+  //   out, at most o.shrinkMs a second; after an underrun, playing resumes as soon as that holds again, from
+  //   the newest audio (a stall's backlog comes in a burst; what it skips would be late anyway);
+  // - before any low is known it starts at o.startMs; past o.maxMs buffered it splices the excess at once.
+  // A splice jumps ahead by the length, within a 10 ms search, whose next 5 ms best match the audio it leaves
+  // (a whole number of periods of a tone) and crossfades the two over those 5 ms: no gap, no click. An
+  // underrun fades out as the buffer runs dry and in again when it resumes.
+  function makeJitter(rate, o) {
+    const ms = (x) => Math.round((rate * x) / 1000);
     const cap = 1 << Math.ceil(Math.log2(rate * 4));
     const mask = cap - 1;
     const ring = new Float32Array(cap);
-    const target = Math.round((rate * targetMs) / 1000);
-    const max = Math.round((rate * maxMs) / 1000);
-    const fade = Math.max(1, Math.round((rate * fadeMs) / 1000));
-    const high = target + Math.round(rate * 0.08); // above this for `patience` frames: skip back to target
-    const patience = rate;
-    let over = 0;
+    const fade = Math.max(1, ms(o.fadeMs));
+    const xfLen = Math.max(1, ms(5));
+    const search = ms(10);
+    const [margin, start, max, shrink, hysteresis] = [ms(o.marginMs), ms(o.startMs), ms(o.maxMs), ms(o.shrinkMs), ms(10)];
     const marks = []; // [write index, seq, t0] of each chunk's first sample
     let w = 0;
     let r = 0;
+    let chunk = 0; // frames in the newest chunk
     let playing = false;
-    let skipping = false;
     let gain = 0;
     let underruns = 0;
     let dropped = 0;
     let played = 0;
+    let low = Infinity; // the least buffered in this second
+    let lows = []; // ... in each of the last o.windowS seconds
+    let window = 0; // frames played in this second
+    let gap = 0; // frames of silence since the underrun
+    let rest = 0; // no shrinking splice before this many frames have played (one a second)
+    let xa = 0; // crossfading: where the audio left behind is read
+    let xn = 0; // frames of the crossfade still to play
     function forget() {
       while (marks.length && marks[0][0] < r) marks.shift();
+    }
+    // The k-th lowest of `seq` (in time order), a stall that spans two seconds counted once; null if empty.
+    function lowest(seq, k) {
+      const all = [];
+      for (const x of seq) {
+        if (all.length && x < margin && all[all.length - 1] < margin) all[all.length - 1] = Math.min(all[all.length - 1], x);
+        else all.push(x);
+      }
+      all.sort((a, b) => a - b);
+      return all.length ? all[Math.min(k, all.length - 1)] : null;
+    }
+    // What the buffer must keep above the margin: the lows (and this second's) but the o.budget lowest.
+    function slack() {
+      return lowest(low === Infinity ? lows : [...lows, low], o.budget);
+    }
+    function shift(d) {
+      lows = lows.map((x) => x + d);
+      if (low !== Infinity) low += d;
+    }
+    // Drop about `d` frames at the read position: the jump in [d - search, d] whose next xfLen frames best
+    // correlate with the xfLen frames at r (silence: any), then crossfade from the old audio to the new.
+    function splice(d) {
+      let best = d;
+      let score = -Infinity;
+      let e0 = 0;
+      for (let i = 0; i < xfLen; i++) e0 += ring[(r + i) & mask] ** 2;
+      for (let k = Math.max(1, d - search); k <= d; k++) {
+        let dot = 0;
+        let e1 = 0;
+        for (let i = 0; i < xfLen; i++) {
+          const b = ring[(r + k + i) & mask];
+          dot += ring[(r + i) & mask] * b;
+          e1 += b * b;
+        }
+        const s = e0 * e1 > 1e-12 ? dot / Math.sqrt(e0 * e1) : 0;
+        if (s > score) [score, best] = [s, k];
+      }
+      xa = r;
+      xn = xfLen;
+      r += best;
+      dropped += 1;
+      rest = played + rate;
+      forget();
+      shift(-best);
+    }
+    // Not playing: start (or resume after an underrun) once enough is buffered, from the newest audio. The
+    // underrun is a stall the buffer could not hide (it takes one of the budget's places); the other lows of
+    // the window, with the `gap` of silence added to the latency, must keep the margin.
+    function resume() {
+      const avail = w - r;
+      if (!chunk || avail < margin + chunk) return false;
+      let skip;
+      if (!underruns) {
+        if (avail < start + chunk) return false;
+        skip = avail - start - chunk;
+      } else {
+        const others = lows.length && lows[lows.length - 1] < margin ? lows.slice(0, -1) : lows; // its drain
+        const s = lowest(others, Math.max(0, o.budget - 1));
+        const room = s === null ? Infinity : s + gap - margin;
+        if (room < 0) return false; // the last seconds say: wait for more
+        skip = Math.min(avail - margin - chunk, room);
+      }
+      if (skip > 0) {
+        r += skip;
+        dropped += 1;
+        forget();
+      }
+      if (underruns) {
+        shift(gap - skip);
+        low = -skip; // the stall, had it come with this latency
+      }
+      gap = 0;
+      return true;
     }
     return {
       push(pcm, seq, t0) {
         const n = pcm.length;
         if (w - r + n > cap) {
           r = w + n - cap;
+          xn = 0;
           dropped += 1;
           forget();
         }
         marks.push([w, seq, t0]);
         for (let i = 0; i < n; i++) ring[(w + i) & mask] = pcm[i] / 32768;
         w += n;
+        chunk = n;
       },
       // Fills `out`; `frame0` is the context frame of out[0]; each chunk that starts playing is added to `starts`
       // as [seq, t0, context frame]. The gain moves by 1/fade per sample: it reaches 0 exactly as the buffer
       // runs dry, and rises from 0 when playing starts again, so a gap never clicks.
       pull(out, frame0, starts) {
-        over = playing && w - r > high ? over + out.length : 0;
-        if (playing && !skipping && (w - r > max || over > patience)) skipping = true;
+        if (playing && xn === 0) {
+          const avail = w - r;
+          const s = slack();
+          if (avail > max) splice(avail - margin - chunk);
+          else if (lows.length >= o.steadyS && played >= rest && s - margin > hysteresis && avail - xfLen > s - margin) {
+            splice(Math.min(s - margin, shrink));
+          }
+        }
         for (let i = 0; i < out.length; i++) {
           if (!playing) {
             out[i] = 0;
-            if (w - r >= target) playing = true;
+            if (underruns) gap += 1;
+            playing = resume();
             continue;
           }
           const avail = w - r;
@@ -65,29 +162,38 @@ const audiolabListen = (() => {
             out[i] = 0;
             playing = false;
             gain = 0;
+            xn = 0;
             underruns += 1;
+            low = 0;
             continue;
           }
-          const down = skipping || avail < gain * fade + 1;
+          if (avail < low) low = avail;
+          const down = avail < gain * fade + 1;
           gain = down ? Math.max(0, gain - 1 / fade) : Math.min(1, gain + 1 / fade);
-          out[i] = ring[r & mask] * gain;
+          let x = ring[r & mask];
+          if (xn > 0) {
+            const f = xn / (xfLen + 1);
+            x = ring[xa & mask] * f + x * (1 - f);
+            xa += 1;
+            xn -= 1;
+          }
+          out[i] = x * gain;
           r += 1;
           played += 1;
           while (marks.length && marks[0][0] < r) {
             const m = marks.shift();
             starts.push([m[1], m[2], frame0 + i]);
           }
-          if (skipping && gain === 0) {
-            r = Math.max(r, w - target);
-            skipping = false;
-            over = 0;
-            dropped += 1;
-            forget();
+          if (++window >= rate) {
+            lows.push(low);
+            if (lows.length > o.windowS) lows.shift();
+            low = Infinity;
+            window = 0;
           }
         }
       },
       stats() {
-        return { buffered: w - r, underruns, dropped, played, playing };
+        return { buffered: w - r, underruns, dropped, played, playing, slack: slack() };
       },
     };
   }
@@ -96,8 +202,7 @@ const audiolabListen = (() => {
 class AudiolabListen extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const o = options.processorOptions;
-    this.jitter = makeJitter(sampleRate, o.targetMs, o.maxMs, o.fadeMs);
+    this.jitter = makeJitter(sampleRate, options.processorOptions);
     this.nextReport = 0;
     this.port.onmessage = (e) => this.jitter.push(new Int16Array(e.data.pcm), e.data.seq, e.data.t0);
   }
@@ -125,8 +230,9 @@ registerProcessor("audiolab-listen", AudiolabListen);
       this.mounts = new Set();
       this.on = false;
       this.error = "";
-      this.stats = { buffered: 0, underruns: 0, dropped: 0, played: 0, playing: false };
-      this.latencies = []; // ms, newest last (at most 4096)
+      this.stats = { buffered: 0, underruns: 0, dropped: 0, played: 0, playing: false, slack: null };
+      this.latencies = []; // ms, newest last (at most 8192)
+      this.arrivals = []; // ms from each chunk's first sample in the mix to its arrival in the page (at most 8192)
       this.chunks = 0;
       this.onMsg = (msg, buffers) => this.message(msg, buffers);
       model.on("msg:custom", this.onMsg);
@@ -165,7 +271,7 @@ registerProcessor("audiolab-listen", AudiolabListen);
       const node = new AudioWorkletNode(ctx, "audiolab-listen", {
         numberOfInputs: 0,
         outputChannelCount: [1],
-        processorOptions: { targetMs: TARGET_MS, maxMs: MAX_MS, fadeMs: FADE_MS },
+        processorOptions: JITTER,
       });
       node.port.onmessage = (e) => this.played(e.data.starts, e.data.stats);
       node.connect(this.output);
@@ -174,7 +280,7 @@ registerProcessor("audiolab-listen", AudiolabListen);
     }
 
     scriptProcessor(ctx) {
-      const jitter = makeJitter(ctx.sampleRate, TARGET_MS, MAX_MS, FADE_MS);
+      const jitter = makeJitter(ctx.sampleRate, JITTER);
       const node = ctx.createScriptProcessor(1024, 0, 1);
       node.onaudioprocess = (e) => {
         const starts = [];
@@ -201,6 +307,8 @@ registerProcessor("audiolab-listen", AudiolabListen);
       const view = ArrayBuffer.isView(b) ? b : new DataView(b);
       this.push(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength), msg.seq, msg.t0);
       this.chunks += 1;
+      this.arrivals.push(performance.timeOrigin + performance.now() - msg.t0 * 1000);
+      if (this.arrivals.length > 8192) this.arrivals.splice(0, this.arrivals.length - 8192);
     }
 
     // A chunk's first sample reached the output at context frame f: its latency from the kernel's mix block.
@@ -212,11 +320,11 @@ registerProcessor("audiolab-listen", AudiolabListen);
         const outAt = performance.timeOrigin + ts.performanceTime + (frame / this.ctx.sampleRate - ts.contextTime) * 1000;
         this.latencies.push(outAt - t0 * 1000);
       }
-      if (this.latencies.length > 4096) this.latencies.splice(0, this.latencies.length - 4096);
+      if (this.latencies.length > 8192) this.latencies.splice(0, this.latencies.length - 8192);
     }
 
     latency() {
-      const recent = this.latencies.slice(-25).sort((a, b) => a - b);
+      const recent = this.latencies.slice(-50).sort((a, b) => a - b);
       return recent.length ? recent[recent.length >> 1] : null;
     }
 
@@ -302,5 +410,5 @@ registerProcessor("audiolab-listen", AudiolabListen);
     };
   }
 
-  return { mount, makeJitter };
+  return { mount, makeJitter, JITTER };
 })();

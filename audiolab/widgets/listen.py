@@ -8,11 +8,13 @@ The dashboard's "listen" toggle (the user gesture browsers ask for before they p
 - every :data:`CHUNK_SECONDS` the kernel sends one custom message ``{"kind": "listen_chunk", "seq", "t0",
   "rate"}`` with ONE binary buffer: 16-bit little-endian PCM at :data:`LISTEN_RATE` (48 kHz halved: 48 kB/s);
   ``t0`` is the wall-clock time (``time.time()``) of the chunk's first sample in the mix, for the latency figure;
-- the browser plays the chunks from a jitter buffer (an AudioWorklet; a ScriptProcessor where the page is not
-  a secure context and has no AudioWorklet), fading out on an underrun and in again when it has refilled, so
-  a late chunk is a short gap, never a click; after a burst it skips back to 150 ms buffered (with fades). Each listening view reports every second what it buffered,
-  its underruns and its latency (``listen_ack``); a view silent for :data:`ACK_TIMEOUT_SECONDS` (a closed page)
-  stops counting as a listener.
+- the browser plays the chunks from an adaptive jitter buffer (an AudioWorklet; a ScriptProcessor where the
+  page is not a secure context and has no AudioWorklet; the rules are in listen.js): it keeps 20 ms to spare
+  over how late the chunks of the last 20 s came, but for their worst stall; it fades out on an underrun and
+  resumes from the newest audio, so a late chunk is a short gap, never a click; a surplus is spliced out, 20 ms
+  a second, where the audio matches itself (whole periods of a tone), with a 5 ms crossfade. Each listening
+  view reports every second what it buffered, its underruns and its latency (``listen_ack``); a view silent
+  for :data:`ACK_TIMEOUT_SECONDS` (a closed page) stops counting as a listener.
 
 Nothing is tapped and nothing is sent while no view listens. Listening needs the simulated service on real
 time: a Lab on a virtual clock computes its audio faster (or slower) than real time, so there is nothing to
@@ -38,8 +40,8 @@ if TYPE_CHECKING:
 
 LISTEN_RATE = 24000
 """Sample rate of the PCM sent to the browser (the service's 48 kHz, halved)."""
-CHUNK_SECONDS = 0.04
-"""Audio per message: 4 blocks of the service's 10 ms."""
+CHUNK_SECONDS = 0.02
+"""Audio per message: 2 blocks of the service's 10 ms."""
 ACK_TIMEOUT_SECONDS = 5.0
 """A listening view that reported nothing for this long (its page closed) stops counting."""
 
@@ -76,7 +78,7 @@ class ListenStatistics:
     underruns: int = 0
     """Underruns the views reported (the jitter buffer ran dry), summed over the views."""
     dropped: int = 0
-    """Times a view's buffer grew too long and skipped ahead (a slow page catching up)."""
+    """Times a view's buffer skipped audio: a surplus spliced out, or a stall's backlog skipped on resuming."""
     latency_ms: float | None = None
     """The newest latency a view reported: from the mix block's time in the kernel to the moment the
     browser's audio output plays it (``AudioContext.getOutputTimestamp``)."""

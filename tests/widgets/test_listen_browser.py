@@ -3,8 +3,8 @@
 A notebook starts a Lab (HarmonyOS policy) with a dashboard and a music tone, then waits until a view listens.
 The test clicks the dashboard's "listen" toggle (the user gesture), connects an AnalyserNode to the player's
 output and samples it: the music's level alone, its 330 Hz line about -14 dB lower while a navigation prompt
-ducks it, then back. Underruns and the latency (kernel mix block -> AudioContext output) are read from the
-player and printed.
+ducks it, then back. The latency (kernel mix block -> AudioContext output) over the run is under the README's
+goal; it and the underruns are printed.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from collections.abc import Iterator
 import nbformat
 import pytest
 
+from audiolab.widgets.listen import CHUNK_SECONDS
+
 from .jupyter import ARTIFACTS, LabServer, chromium_page, jupyter_lab, require_chromium
 
 pytestmark = pytest.mark.browser
+LATENCY_GOAL_MS = 250.0  # README: latency from the kernel's mix block to the AudioContext's output
 SHOTS = ARTIFACTS / "browser"
 NOTEBOOK = "listen-test.ipynb"
 BASELINE_S, PROMPT_S, AFTER_S = 3.0, 3.0, 3.0
@@ -141,11 +144,12 @@ def test_listen_hears_the_duck(server, front_end):
     after = levels[last_ducked + 10:]
     assert len(after) >= AFTER_S * 20 * 0.5, [(round(t), round(p, 2), round(v, 1)) for t, p, v in levels]
     assert statistics.median(v for *_, v in after) == pytest.approx(line, abs=1.0)
-    # Counted: underruns; the latency from the kernel's mix block to the browser's output.
+    # The latency from the kernel's mix block to the browser's output: the README's goal, under 250 ms, for the
+    # median over the run (one stall of a loaded machine may raise it for a while, not for most of the run).
     latencies = sorted(player["latencies"])
-    assert latencies and player["chunks"] > 150
+    assert latencies and player["chunks"] > (BASELINE_S + PROMPT_S + AFTER_S) / CHUNK_SECONDS * 0.8
     p50 = latencies[len(latencies) // 2]
-    assert 0 < p50 < 1000
+    assert 0 < p50 < LATENCY_GOAL_MS, (p50, player["underruns"])
     print(f"listen in {front_end}: {player['chunks']} chunks, {player['underruns']} underruns, "
           f"{player['dropped']} skips, latency p50 {p50:.0f} ms, p95 {latencies[int(len(latencies) * 0.95)]:.0f} ms; "
           f"duck {statistics.median(ducked) - line:.1f} dB; kernel: {outputs.split('listen done')[-1].strip()[:300]}")
