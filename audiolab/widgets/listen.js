@@ -7,7 +7,7 @@
 const audiolabListen = (() => {
   const RATE = 24000;
   // The jitter buffer's rules (makeJitter): over the last 20 s but their worst stall, keep 20 ms to spare
-  // (100 ms until anything is known); a surplus steady for 5 s goes 20 ms a second; past 400 ms it goes at once.
+  // (100 ms until anything is known); a surplus (once 5 s are known) goes 20 ms a second, past 400 ms at once.
   const JITTER = { startMs: 100, marginMs: 20, windowS: 20, budget: 1, steadyS: 5, shrinkMs: 20, maxMs: 400, fadeMs: 5 };
   const ACK_MS = 1000;
   const LINGER_MS = 2000; // a player whose every view went away stops after this (a view drawn again keeps it)
@@ -16,8 +16,8 @@ const audiolabListen = (() => {
   // Adaptive, as the jitter buffers of voice calls are (WebRTC's NetEq), sized from what arrived lately:
   // - its "low" of each second is the least it held in that second (how early the latest chunk came);
   // - the lows of the last o.windowS seconds, all but the o.budget lowest (the worst stalls, which may
-  //   underrun), should stay at o.marginMs or more: above that for o.steadyS seconds, the surplus is spliced
-  //   out, at most o.shrinkMs a second; after an underrun, playing resumes as soon as that holds again, from
+  //   underrun), should stay at o.marginMs or more: what is above (once o.steadyS seconds are known) is
+  //   spliced out, at most o.shrinkMs a second; after an underrun, playing resumes as soon as that holds again, from
   //   the newest audio (a stall's backlog comes in a burst; what it skips would be late anyway);
   // - before any low is known it starts at o.startMs; past o.maxMs buffered it splices the excess at once.
   // A splice jumps ahead by the length, within a 10 ms search, whose next 5 ms best match the audio it leaves
@@ -43,7 +43,7 @@ const audiolabListen = (() => {
     let played = 0;
     let low = Infinity; // the least buffered in this second
     let lows = []; // ... in each of the last o.windowS seconds
-    let window = 0; // frames played in this second
+    let second = 0; // frames played in this second
     let gap = 0; // frames of silence since the underrun
     let rest = 0; // no shrinking splice before this many frames have played (one a second)
     let xa = 0; // crossfading: where the audio left behind is read
@@ -184,11 +184,11 @@ const audiolabListen = (() => {
             const m = marks.shift();
             starts.push([m[1], m[2], frame0 + i]);
           }
-          if (++window >= rate) {
+          if (++second >= rate) {
             lows.push(low);
             if (lows.length > o.windowS) lows.shift();
             low = Infinity;
-            window = 0;
+            second = 0;
           }
         }
       },
