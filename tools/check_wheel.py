@@ -76,7 +76,8 @@ def build(checks: Checks) -> Path:
 
 
 def check_contents(checks: Checks, wheel: Path, tmp: Path) -> None:
-    """The wheel carries the data, py.typed and the licence; the sdist carries what builds and tests it."""
+    """The wheel carries the data, py.typed, the widgets' front-end files and the licence; the sdist carries what
+    builds and tests it."""
     import tarfile
     import zipfile
 
@@ -84,6 +85,9 @@ def check_contents(checks: Checks, wheel: Path, tmp: Path) -> None:
     wanted = ["audiolab/py.typed", "audiolab/_datasets/focus/harmonyos.json",
               "audiolab/_datasets/scenarios/music-call.toml",
               "audiolab/_datasets/traces/pulseaudio-phone-ducks-music.jsonl"]
+    # The widgets' front ends (the dashboard's is several files that dashboard.py concatenates).
+    wanted += sorted(p.relative_to(ROOT).as_posix() for pattern in ("*.js", "*.css")
+                     for p in (ROOT / "audiolab" / "widgets").glob(pattern))
     missing = [n for n in wanted if n not in names]
     if not any(n.endswith("licenses/LICENSE") for n in names):
         missing.append("LICENSE")
@@ -92,7 +96,7 @@ def check_contents(checks: Checks, wheel: Path, tmp: Path) -> None:
     missing += [n for n in ("LICENSE", "CHANGELOG.md", "datasets/README.md", "tests/conftest.py") if n not in members]
     report = tmp / "contents.json"
     report.write_text(json.dumps(missing), encoding="utf-8")
-    checks.run("wheel and sdist contents (data, py.typed, LICENSE, CHANGELOG, tests)",
+    checks.run("wheel and sdist contents (data, py.typed, widget assets, LICENSE, CHANGELOG, tests)",
                [sys.executable, "-c", f"import json,sys; m=json.load(open({str(report)!r})); print(m); "
                                       "sys.exit(1 if m else 0)"], cwd=tmp)
 

@@ -59,8 +59,18 @@ GRID_TOLERANCE = 0.35
 """A meter frame up to this fraction of a frame interval early still counts for its slot."""
 
 
+_ESM_PARTS = ("dashboard_dom.js", "dashboard_row.js", "dashboard_table.js", "dashboard_meters.js",
+              "dashboard_toolbar.js", "dashboard_pin.js", "dashboard.js")
+"""The dashboard's front end, one job per file, in the order they make one ES module (only the last exports)."""
+
+
 def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _dashboard_esm() -> str:
+    """The dashboard's own ES module (without listen.js): its parts, concatenated (no bundler)."""
+    return "\n".join(_asset(name) for name in _ESM_PARTS)
 
 
 @by_fields
@@ -95,7 +105,7 @@ class SessionDashboard(anywidget.AnyWidget):
     Create it in a notebook cell (it starts its tasks on the kernel's loop) and display it; ``close()``
     stops it."""
 
-    _esm = listen_esm() + _asset("dashboard.js")
+    _esm = listen_esm() + _dashboard_esm()
     _css = _asset("dashboard.css") + listen_css()
 
     rows = traitlets.Dict().tag(sync=True)

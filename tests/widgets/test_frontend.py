@@ -1,12 +1,12 @@
-"""dashboard.js on its own in headless Chromium, with a fake model: full syncs, ``rows_patch`` messages (only
-the patched rows are touched), grouping by app, rows coming and going, the view's own changes kept across a
-relayout, and the meters going still (no endless redraws, no peak hold on a paused row)."""
+"""The dashboard's front end (its parts, concatenated as dashboard.py does) on its own in headless Chromium, with a
+fake model: full syncs, ``rows_patch`` messages (only the patched rows are touched), grouping by app, rows coming
+and going, the view's own changes kept across a relayout, and the meters going still (no endless redraws, no peak
+hold on a paused row)."""
 
 from __future__ import annotations
 
 import json
 import time
-from importlib import resources
 
 import pytest
 
@@ -47,7 +47,9 @@ def row(sid: str, app: str, volume: float = 1.0, **extra: object) -> dict[str, o
 def page():
     from playwright.sync_api import sync_playwright
 
-    js = resources.files("audiolab.widgets").joinpath("dashboard.js").read_text(encoding="utf-8")
+    from audiolab.widgets.dashboard import _dashboard_esm
+
+    js = _dashboard_esm()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS, headless=True)
         try:

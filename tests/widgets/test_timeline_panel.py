@@ -110,8 +110,12 @@ def test_widgets_package_is_light_and_complete():
 def test_front_end_assets_ship_inside_the_package():
     from importlib import resources
 
+    from audiolab.widgets.dashboard import _ESM_PARTS
+
     files = resources.files("audiolab.widgets")
-    assert "export default" in files.joinpath("dashboard.js").read_text(encoding="utf-8")
+    parts = [files.joinpath(name).read_text(encoding="utf-8") for name in _ESM_PARTS]
+    # One ES module made of the parts: only the last may export (two default exports would not load).
+    assert ["export default" in part for part in parts] == [False] * (len(parts) - 1) + [True]
     assert ".al-badge.al-expired" in files.joinpath("dashboard.css").read_text(encoding="utf-8")
 
 
