@@ -194,3 +194,44 @@ def test_redraws_stop_when_the_meters_are_still_and_a_paused_row_drops_its_hold(
     time.sleep(0.5)
     assert draws(page) == before  # the paused row's level and hold went at once
     assert lit_pixels(page) == 0  # no bar and no peak-hold tick on the paused row
+
+
+def test_the_teaching_bar_a_rows_stop_button_and_pinning_send_what_the_kernel_expects(page):
+    page.goto(f"{ORIGIN}/")
+    page.wait_for_function("() => window.ready")
+    # A notebook's scroller around the view: where a pinned dashboard docks.
+    page.evaluate("""() => { const nb = document.createElement('div'); nb.className = 'jp-Notebook';
+      document.body.appendChild(nb); nb.appendChild(document.getElementById('host')); }""")
+    state = {"rows": {"m": row("m", "Music", stoppable=True, focus="playing", why="nothing else plays",
+                               focus_kind="playing")},
+             "order": ["m"], "group_by_app": False, "peaks": None, "metering": False, "title": "Audio sessions",
+             "backend": "sim", "visible": False, "fps": 30, "controls": True, "pinned": True, "policy": "android",
+             "ducking": "", "status": "Started Music", "status_error": False,
+             "choices": {"roles": [["music", "Music"], ["alarm", "Alarm"]], "policies": ["android", "windows"]}}
+    page.evaluate(f"() => makeDashboard({json.dumps(state)})")
+    page.wait_for_selector(".jp-Notebook > .al-pin-dock > .al-dash.al-pinned")
+    assert page.locator("#host > .al-pinned-here").count() == 1
+    assert page.locator(".al-status").text_content() == "Started Music"
+
+    page.locator(".al-teach-role").select_option("alarm")
+    page.locator(".al-teach-app").fill("Clock")
+    page.locator(".al-teach-hz").fill("880")
+    page.locator(".al-teach-start").click()
+    page.locator(".al-teach-policy").select_option("windows")
+    page.locator(".al-teach-reset").click()
+    page.locator(".al-session[data-session-id='m'] .al-stop").click()
+    page.locator(".al-session[data-session-id='m'] .al-focus").click()
+    assert "al-why-open" in page.locator(".al-session[data-session-id='m'] .al-focus").get_attribute("class")
+    assert page.evaluate("() => model.sent") == [
+        {"kind": "hello"},
+        {"kind": "teach", "do": "start", "role": "alarm", "app": "Clock", "hz": 880, "beeps": True},
+        {"kind": "teach", "do": "policy", "policy": "windows", "ducking": "mute"},
+        {"kind": "teach", "do": "reset"},
+        {"kind": "teach", "do": "stop", "id": "m"},
+    ]
+
+    page.locator(".al-pinned-here .al-button").click()  # Unpin
+    assert page.evaluate("() => model.state.pinned") is False
+    update(page, pinned=False)
+    assert page.locator("#host > .al-dash:not(.al-pinned)").count() == 1
+    assert page.locator(".al-pin-dock, .al-pinned-here").count() == 0
