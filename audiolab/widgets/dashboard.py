@@ -27,7 +27,6 @@ import array
 import json
 import math
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import anyio
@@ -47,6 +46,7 @@ from ..events import (
 )
 from ..lab import Lab
 from ..model import MeterFrame, check_level
+from ._assets import asset
 from ._board import Board
 from ._echoes import OwnChanges
 from ._loop import KernelLoop, log
@@ -64,13 +64,9 @@ _ESM_PARTS = ("dashboard_dom.js", "dashboard_row.js", "dashboard_table.js", "das
 """The dashboard's front end, one job per file, in the order they make one ES module (only the last exports)."""
 
 
-def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-
-
 def _dashboard_esm() -> str:
     """The dashboard's own ES module (without listen.js): its parts, concatenated (no bundler)."""
-    return "\n".join(_asset(name) for name in _ESM_PARTS)
+    return "\n".join(asset(name) for name in _ESM_PARTS)
 
 
 @by_fields
@@ -106,7 +102,7 @@ class SessionDashboard(anywidget.AnyWidget):
     stops it."""
 
     _esm = listen_esm() + _dashboard_esm()
-    _css = _asset("dashboard.css") + listen_css()
+    _css = asset("dashboard.css") + listen_css()
 
     rows = traitlets.Dict().tag(sync=True)
     order = traitlets.List(traitlets.Unicode()).tag(sync=True)

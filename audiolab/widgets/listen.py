@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .._by_fields import by_fields
 from .._exceptions import AudiolabError
+from ._assets import asset
 from ._loop import KernelLoop, log
 
 if TYPE_CHECKING:
@@ -48,19 +48,15 @@ ACK_TIMEOUT_SECONDS = 5.0
 __all__ = ("LISTEN_RATE", "Listen", "ListenStatistics", "listen_css", "listen_esm")
 
 
-def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-
-
 def listen_esm() -> str:
     """The front end's listen toggle and player: an ES module fragment that defines ``audiolabListen``,
     meant to be placed before a widget's own module (``_esm = listen_esm() + own_module``)."""
-    return _asset("listen.js")
+    return asset("listen.js")
 
 
 def listen_css() -> str:
     """The listen toggle's style, to append to a widget's own ``_css``."""
-    return _asset("listen.css")
+    return asset("listen.css")
 
 
 @by_fields
