@@ -9,19 +9,11 @@ import pytest
 
 from audiolab import ClosedResourceError, EventOverflow, Flow, Origin, Role, SessionNotFound, SessionState
 from audiolab.events import Event, SessionCreated, SessionRemoved, StateChanged, VolumeChanged
+from audiolab.scenarios._run import drain
 
 from .harness import Harness
 
 pytestmark = pytest.mark.anyio
-
-
-def drain(events) -> list[Event]:
-    out = []
-    while True:
-        try:
-            out.append(events.receive_nowait())
-        except anyio.WouldBlock:
-            return out
 
 
 async def wait_for(harness: Harness, events, predicate, what: str, attempts: int = 100) -> Event:

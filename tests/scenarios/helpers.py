@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import anyio
-
+from audiolab.scenarios._run import drain
 from audiolab.scenarios.meterlog import MeterLog, record_meters
 
 __all__ = ("MeterLog", "drain", "gains_between", "metered")
 
 metered = record_meters
-
-
-def drain(events) -> list:
-    """Every event already delivered to a subscription, without waiting."""
-    out = []
-    while True:
-        try:
-            out.append(events.receive_nowait())
-        except anyio.WouldBlock:
-            return out
 
 
 def gains_between(log: MeterLog, session_id: str, t0: float, t1: float, amplitude: float) -> list[float]:
