@@ -46,10 +46,11 @@ class Parser(argparse.ArgumentParser):
 def _terminal_columns() -> int:
     """The terminal's width as shutil.get_terminal_size() finds it: $COLUMNS, else stdout's, else 80."""
     try:
-        if int(os.environ["COLUMNS"]) > 0:
-            return int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        pass
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
     try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):

@@ -131,7 +131,7 @@ class SimEngine:
     @property
     def idle_timeout(self) -> float:
         """Seconds before an idle activated HarmonyOS audio session is deactivated."""
-        return self._idle_timeout if self._focus_rules is None else self._focus_rules.idle_timeout
+        return self._idle_timeout
 
     # --- time ---------------------------------------------------------------------------------------------
 
