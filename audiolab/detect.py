@@ -300,6 +300,8 @@ class DuckDetector:
                 continue  # a cork shows as a state change (above), not as a level
             if pending.at - s.before - s.guard <= track.changed_at <= pending.at + s.settle + s.after:
                 continue  # its own volume changed: that has an event and an origin of its own
+            if pending.started and predicted is None and self._ducked_by_another(sid, pending):
+                continue  # the step it would see is that duck, already reported with its cause
             start = pending.at - s.guard - s.before
             held = self._ducked.get(sid)
             if not pending.started and held is not None and held[0] == pending.trigger:
@@ -385,6 +387,14 @@ class DuckDetector:
         why = measured_by(held[1].release(), step, on_meter=False) if held[1] is not None else None
         return Unducked(timestamp=now, session_id=sid, gain=1.0, cause_session_id=pending.trigger, why=why,
                         measured_db=_db(ratio))
+
+    def _ducked_by_another(self, sid: str, pending: _Pending) -> bool:
+        """Whether ``sid`` holds a duck of another trigger that came within the span ``pending`` measures (two
+        streams that start together, a call and its speech engine's probe: the drop is the one reported)."""
+        held = self._ducked.get(sid)
+        s = self.settings
+        return (held is not None and held[0] != pending.trigger
+                and pending.at - s.guard - s.before <= held[2] <= pending.at + s.settle + 2 * s.after)
 
     def _level(self, track: _Session, start: float, end: float) -> float | None:
         """The window's level: a high percentile of its peaks; None when the meter has no peak in it."""

@@ -203,3 +203,28 @@ def test_what_the_detector_keeps_stays_bounded_over_a_long_run_of_streams_coming
         detector.observe(SessionRemoved(timestamp=ts + 0.2, session_id=sid))
         detector.feed(MeterFrame(ts + 0.25, {"music": 0.5}, {}, {}))
     assert len(detector._silenced) < 50 and len(detector._sessions) == 1 and len(detector._pending) < 20
+
+
+def test_a_duck_explained_by_one_of_two_streams_that_started_together_is_reported_once(materials):
+    """espeak-ng opens a stream of its own as a call starts: the drop is the call's (its rule predicts it) and is
+    not reported a second time, unexplained, against the other stream, which would also take the unduck away."""
+    music, phone, helper = session("music", Role.MUSIC), session("phone", Role.VOICE_COMMUNICATION), session(
+        "helper", Role.UNKNOWN)
+    detector = DuckDetector(lambda playing, trig, started: {"music": Predicted("duck", 0.027, RULE)}
+                            if trig.id == "phone" else {})
+    detector.seed([music])
+    peaks = material.meter_peaks(materials["pink noise"], ducked_between(30.0, 6.0, 14.0, 0.027))
+    found: list = []
+    for i, peak in enumerate(peaks):
+        t = i * DT
+        if abs(t - 6.0) < DT / 2:
+            detector.observe(SessionCreated(timestamp=t, session_id="helper", session=helper))
+        if abs(t - (6.0 + DT)) < DT / 2:
+            detector.observe(SessionCreated(timestamp=t, session_id="phone", session=phone))
+        if abs(t - 14.0) < DT / 2:
+            detector.observe(SessionRemoved(timestamp=t, session_id="phone"))
+        found += detector.feed(MeterFrame(t, {"music": float(peak)}, {}, {}))
+    ducks = [e for e in found if isinstance(e, Ducked)]
+    undos = [e for e in found if isinstance(e, Unducked)]
+    assert [(d.cause_session_id, d.why) for d in ducks] == [("phone", RULE)], found
+    assert [u.cause_session_id for u in undos] == ["phone"], found
